@@ -1,0 +1,132 @@
+/* log.c: operator-facing log lines on stderr. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static const char *log_progname = "supervisor";
+static int log_debug_on;
+static int log_timestamps = 1;
+
+/* Set the name printed on each line and whether debug lines are shown. */
+void
+log_init(const char *progname, int debug)
+{
+	log_progname = progname;
+	log_debug_on = debug;
+	if (getenv("SUPERVISOR_DEBUG") != NULL)
+		log_debug_on = 1;
+}
+
+void
+log_set_timestamps(int on)
+{
+	log_timestamps = on;
+}
+
+/* Write one line: "2026-11-23 19:30:01.123 supervisor: text". */
+void
+log_vlog(enum log_level level, const char *fmt, va_list ap)
+{
+	char		 line[4096], stamp[64];
+	struct timespec	 ts;
+	struct tm	 tm;
+	const char	*tag = "";
+	int		 saved = errno;
+
+	if (level == LOG_LEVEL_DEBUG && !log_debug_on)
+		return;
+	if (level == LOG_LEVEL_WARN)
+		tag = "warning: ";
+	vsnprintf(line, sizeof line, fmt, ap);
+	stamp[0] = '\0';
+	if (log_timestamps) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		snprintf(stamp, sizeof stamp, "%04d-%02d-%02d %02d:%02d:%02d.%03ld ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	}
+	fprintf(stderr, "%s%s: %s%s\n", stamp, log_progname, tag, line);
+	fflush(stderr);
+	errno = saved;
+}
+
+/* Log a warning with strerror(errno) appended. */
+void
+log_warn(const char *fmt, ...)
+{
+	char	*s;
+	va_list	 ap;
+	int	 saved = errno;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	errno = saved;
+	log_warnx("%s: %s", s != NULL ? s : fmt, strerror(saved));
+	free(s);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(LOG_LEVEL_WARN, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(LOG_LEVEL_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(LOG_LEVEL_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+/* Log with strerror(errno) and exit: a broken invariant or resource. */
+void
+fatal(const char *fmt, ...)
+{
+	char	 line[4096];
+	va_list	 ap;
+	int	 saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_warnx("fatal: %s: %s", line, strerror(saved));
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	char	 line[4096];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_warnx("fatal: %s", line);
+	exit(1);
+}

@@ -1,0 +1,111 @@
+/*
+ * config.h: the daemon's JSON configuration, loaded and validated with
+ * jansson before anything starts. Every error names the file, the line and
+ * column, and the JSON path of the offending value (docs/config.md).
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* Bounds of the config (docs/config.md). */
+#define CONFIG_MAX_SIZE		(1024 * 1024)	/* bytes of config text */
+#define CONFIG_MAX_PLUGINS	4096
+#define CONFIG_NAME_MAX		32		/* characters of a plugin name */
+#define CONFIG_MAX_SAMPLES	1000000		/* history_duration / poll_interval */
+
+enum plugin_role { ROLE_PLUGIN, ROLE_CONNECTOR };
+
+enum autorestart { AUTORESTART_ALWAYS, AUTORESTART_ON_FAILURE, AUTORESTART_NEVER };
+
+enum unknown_command { UNKNOWN_IGNORE, UNKNOWN_REPLY };
+
+/* Restart, health and lifecycle policy: global defaults, per-plugin overrides. */
+struct restart_policy {
+	double		 first_delay;	/* s before the first restart, 0 */
+	double		 initial_delay;	/* s, backoff base, 1 */
+	double		 multiplier;	/* backoff factor, 2 */
+	double		 max_delay;	/* s, backoff cap, 60 */
+	double		 reset_after;	/* s of stable uptime that reset the count, 60 */
+	int		 max_crashes;	/* crashes within crash_window that open the breaker, 5 */
+	double		 crash_window;	/* s, 60 */
+	double		 cooldown;	/* s in FATAL before a trial start, 300; 0 = never */
+	enum autorestart autorestart;	/* always */
+	double		 ready_timeout;	/* s to send ready, 5 */
+	double		 ping_interval;	/* s between pings, 5 */
+	double		 hang_timeout;	/* s without pong before kill, 15 */
+	double		 stop_timeout;	/* s from shutdown to SIGTERM, and SIGTERM to SIGKILL, 3 */
+	int		 queue_size;	/* events held while not RUNNING, 256 */
+	int		 crash_history;	/* crash records kept, 64 */
+	int		 stderr_lines;	/* stderr lines kept (and put in crash records), 10 */
+};
+
+/* Resource limits; 0 means no limit. */
+struct plugin_limits {
+	double		 memory_mb;	/* RSS limit in MB (1 MB = 1048576 bytes) */
+	int		 violations;	/* consecutive samples over memory_mb, 2 */
+	double		 cpu_percent;	/* CPU% limit, 100 = one core */
+	double		 cpu_seconds;	/* s the CPU limit must be exceeded, 30 */
+};
+
+struct plugin_config {
+	char		 *name;		/* [a-z0-9][a-z0-9_-]{0,31} */
+	enum plugin_role  role;
+	char		**argv;		/* NULL-terminated; argv[0] resolved to a path */
+	size_t		  argc;
+	char		**env;		/* NULL-terminated "KEY=VALUE" to add */
+	size_t		  nenv;
+	json_t		 *config;	/* object handed to the plugin in hello; never NULL */
+	int		  autostart;	/* start with the daemon, true */
+	int		  terminal;	/* stdin/stdout are the daemon's (console), false */
+	struct restart_policy restart;
+	struct plugin_limits  limits;
+};
+
+struct config {
+	char		 *path;		/* file loaded, or "(built-in default)" */
+	char		 *dir;		/* directory relative paths resolve against */
+	char		 *socket_path;	/* control socket, resolved against dir */
+	char		 *prefix;	/* command prefix, "!" */
+	char		**admins;	/* identity patterns, NULL-terminated */
+	size_t		  nadmins;
+	enum unknown_command unknown_command;
+	size_t		  max_line;	/* longest chat line accepted, bytes, 512 */
+	double		  admin_rate;	/* s between admin commands per user, 2 */
+	int		  metrics_enabled;	/* true */
+	double		  poll_interval;	/* s, 5, range 0.1-3600 */
+	double		  history_duration;	/* s, 3600 */
+	struct restart_policy restart;	/* global defaults */
+	struct plugin_config *plugins;
+	size_t		  nplugins;
+};
+
+/*
+ * Load and validate. plugin_dir is where a bare exec name (no slash) is
+ * looked for first, before PATH. On error returns -1 and sets *cause to one
+ * line: "FILE:LINE:COL: JSON.PATH: what is wrong".
+ */
+int	 config_load_file(const char *path, const char *plugin_dir,
+	     struct config **, char **cause);
+/* The same from text in memory; origin names it in errors, basedir resolves. */
+int	 config_load_string(const char *text, size_t len, const char *origin,
+	     const char *basedir, const char *plugin_dir, struct config **,
+	     char **cause);
+void	 config_free(struct config *);
+
+/* Defaults, as documented in docs/config.md. */
+void	 config_restart_defaults(struct restart_policy *);
+
+const struct plugin_config *config_find_plugin(const struct config *, const char *);
+/* 1 if a plugin name is valid: [a-z0-9][a-z0-9_-]{0,31}. */
+int	 config_valid_name(const char *);
+
+/* Samples a metrics ring holds: ceil(history_duration / poll_interval). */
+size_t	 config_history_capacity(const struct config *);
+/* Names as written in the config: "on-failure", "connector". */
+const char *config_autorestart_name(enum autorestart);
+const char *config_role_name(enum plugin_role);
+
+#endif

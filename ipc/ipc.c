@@ -1,0 +1,500 @@
+/* ipc.c: msgpack message codec and stream framing for the plugin protocol. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "ipc/ipc.h"
+
+static const char *msg_type_names[MSG_TYPE_COUNT] = {
+	[MSG_HELLO] = "hello",
+	[MSG_READY] = "ready",
+	[MSG_CHAT] = "chat",
+	[MSG_EVENT] = "event",
+	[MSG_REPLY] = "reply",
+	[MSG_SAY] = "say",
+	[MSG_PING] = "ping",
+	[MSG_PONG] = "pong",
+	[MSG_LOG] = "log",
+	[MSG_SHUTDOWN] = "shutdown",
+};
+
+/* msgpack-c's NOMEM_ERROR: see ipc_stream_next. */
+#define MSG_CAUSE_TOO_DEEP \
+	"malformed msgpack (nested deeper than 32 levels, or too large)"
+
+struct ipc_stream {
+	msgpack_unpacker	unpacker;
+	size_t			max_message;
+};
+
+struct msg_builder {
+	msgpack_sbuffer	fields;
+	msgpack_packer	fields_pk;
+	msgpack_sbuffer	out;
+	msgpack_packer	out_pk;
+	enum msg_type	type;
+	uint32_t	nfields;
+};
+
+const char *
+msg_type_name(enum msg_type type)
+{
+	if ((unsigned)type >= MSG_TYPE_COUNT)
+		return NULL;
+	return msg_type_names[type];
+}
+
+int
+msg_type_from_name(const char *name, size_t len)
+{
+	int	i;
+
+	for (i = 0; i < MSG_TYPE_COUNT; i++) {
+		if (strlen(msg_type_names[i]) == len &&
+		    memcmp(msg_type_names[i], name, len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Find a key in the message's map; NULL if absent. */
+static const msgpack_object *
+msg_find(const struct msg *m, const char *key)
+{
+	const msgpack_object_map	*map = &m->unpacked.data.via.map;
+	size_t				 klen = strlen(key);
+	uint32_t			 i;
+
+	for (i = 0; i < map->size; i++) {
+		const msgpack_object	*k = &map->ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+		    memcmp(k->via.str.ptr, key, klen) == 0)
+			return &map->ptr[i].val;
+	}
+	return NULL;
+}
+
+int
+msg_has(const struct msg *m, const char *key)
+{
+	return msg_find(m, key) != NULL;
+}
+
+int
+msg_get_str(const struct msg *m, const char *key, const char **s, size_t *len)
+{
+	const msgpack_object	*o = msg_find(m, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
+		return -1;
+	*s = o->via.str.ptr;
+	*len = o->via.str.size;
+	return 0;
+}
+
+int
+msg_copy_str(const struct msg *m, const char *key, char *buf, size_t size)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (msg_get_str(m, key, &s, &len) != 0 || len >= size)
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+char *
+msg_dup_str(const struct msg *m, const char *key, size_t maxlen)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (msg_get_str(m, key, &s, &len) != 0 || len > maxlen)
+		return NULL;
+	return xstrndup(s, len);
+}
+
+int
+msg_get_uint(const struct msg *m, const char *key, uint64_t *v)
+{
+	const msgpack_object	*o = msg_find(m, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -1;
+	*v = o->via.u64;
+	return 0;
+}
+
+int
+msg_get_int(const struct msg *m, const char *key, int64_t *v)
+{
+	const msgpack_object	*o = msg_find(m, key);
+
+	if (o == NULL)
+		return -1;
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*v = o->via.i64;
+		return 0;
+	}
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->via.u64 <= (uint64_t)INT64_MAX) {
+		*v = (int64_t)o->via.u64;
+		return 0;
+	}
+	return -1;
+}
+
+int
+msg_get_bool(const struct msg *m, const char *key, int *v)
+{
+	const msgpack_object	*o = msg_find(m, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN)
+		return -1;
+	*v = o->via.boolean;
+	return 0;
+}
+
+int
+msg_get_double(const struct msg *m, const char *key, double *v)
+{
+	const msgpack_object	*o = msg_find(m, key);
+
+	if (o == NULL)
+		return -1;
+	switch (o->type) {
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		*v = o->via.f64;
+		return 0;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		*v = (double)o->via.u64;
+		return 0;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*v = (double)o->via.i64;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int
+msg_get_strv(const struct msg *m, const char *key, const char **strs,
+    size_t *lens, size_t max)
+{
+	const msgpack_object	*o = msg_find(m, key);
+	uint32_t		 i;
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size > max)
+		return -1;
+	for (i = 0; i < o->via.array.size; i++) {
+		const msgpack_object	*e = &o->via.array.ptr[i];
+
+		if (e->type != MSGPACK_OBJECT_STR)
+			return -1;
+		strs[i] = e->via.str.ptr;
+		lens[i] = e->via.str.size;
+	}
+	return (int)o->via.array.size;
+}
+
+const msgpack_object *
+msg_get_object(const struct msg *m, const char *key)
+{
+	return msg_find(m, key);
+}
+
+/* Check that a decoded object is a message: a map with a known "type". */
+static int
+msg_check(struct msg *m, char **cause)
+{
+	const msgpack_object	*root = &m->unpacked.data;
+	const char		*name;
+	size_t			 len;
+	int			 type;
+
+	if (root->type != MSGPACK_OBJECT_MAP) {
+		xasprintf(cause, "message is not a map (msgpack type %d)",
+		    (int)root->type);
+		return -1;
+	}
+	if (msg_get_str(m, "type", &name, &len) != 0) {
+		xasprintf(cause, "message has no \"type\" string");
+		return -1;
+	}
+	if ((type = msg_type_from_name(name, len)) == -1) {
+		xasprintf(cause, "unknown message type \"%.*s\"",
+		    (int)(len > 32 ? 32 : len), name);
+		return -1;
+	}
+	m->type = type;
+	return 0;
+}
+
+void
+msg_release(struct msg *m)
+{
+	msgpack_unpacked_destroy(&m->unpacked);
+}
+
+int
+msg_decode(const void *data, size_t len, struct msg *m, char **cause)
+{
+	size_t			off = 0;
+	msgpack_unpack_return	ret;
+
+	memset(m, 0, sizeof *m);
+	msgpack_unpacked_init(&m->unpacked);
+	if (len > IPC_MAX_MESSAGE) {
+		xasprintf(cause, "message of %zu bytes exceeds the %d-byte limit",
+		    len, IPC_MAX_MESSAGE);
+		return -1;
+	}
+	ret = msgpack_unpack_next(&m->unpacked, data, len, &off);
+	if (ret != MSGPACK_UNPACK_SUCCESS || off != len) {
+		msg_release(m);
+		xasprintf(cause, "%s", ret == MSGPACK_UNPACK_CONTINUE ?
+		    "truncated msgpack message" : ret == MSGPACK_UNPACK_SUCCESS ?
+		    "trailing bytes after message" :
+		    ret == MSGPACK_UNPACK_NOMEM_ERROR ? MSG_CAUSE_TOO_DEEP :
+		    "malformed msgpack");
+		return -1;
+	}
+	if (msg_check(m, cause) != 0) {
+		msg_release(m);
+		return -1;
+	}
+	return 0;
+}
+
+struct ipc_stream *
+ipc_stream_new(size_t max_message)
+{
+	struct ipc_stream	*s = xcalloc(1, sizeof *s);
+
+	s->max_message = max_message;
+	if (!msgpack_unpacker_init(&s->unpacker, 4096))
+		fatalx("msgpack_unpacker_init failed");
+	return s;
+}
+
+void
+ipc_stream_free(struct ipc_stream *s)
+{
+	if (s == NULL)
+		return;
+	msgpack_unpacker_destroy(&s->unpacker);
+	free(s);
+}
+
+size_t
+ipc_stream_pending(const struct ipc_stream *s)
+{
+	/* Counts the part of a message the unpacker has already parsed, too. */
+	return msgpack_unpacker_message_size(&s->unpacker);
+}
+
+int
+ipc_stream_feed(struct ipc_stream *s, const void *data, size_t len,
+    char **cause)
+{
+	/*
+	 * Unparsed bytes never exceed one maximal message plus what one feed
+	 * brings, because the caller drains the stream after each feed and a
+	 * partial message over the limit is refused there.
+	 */
+	if (ipc_stream_pending(s) + len > 2 * s->max_message) {
+		xasprintf(cause, "more than %zu bytes buffered without a "
+		    "complete message", 2 * s->max_message);
+		return -1;
+	}
+	if (!msgpack_unpacker_reserve_buffer(&s->unpacker, len))
+		fatalx("msgpack_unpacker_reserve_buffer(%zu) failed", len);
+	memcpy(msgpack_unpacker_buffer(&s->unpacker), data, len);
+	msgpack_unpacker_buffer_consumed(&s->unpacker, len);
+	return 0;
+}
+
+int
+ipc_stream_next(struct ipc_stream *s, struct msg *m, char **cause)
+{
+	msgpack_unpack_return	ret;
+	size_t			size = 0;
+
+	memset(m, 0, sizeof *m);
+	msgpack_unpacked_init(&m->unpacked);
+	ret = msgpack_unpacker_next_with_size(&s->unpacker, &m->unpacked, &size);
+	switch (ret) {
+	case MSGPACK_UNPACK_SUCCESS:
+		break;
+	case MSGPACK_UNPACK_CONTINUE:
+		msg_release(m);
+		if (msgpack_unpacker_message_size(&s->unpacker) > s->max_message) {
+			xasprintf(cause, "message exceeds the %zu-byte limit",
+			    s->max_message);
+			return -1;
+		}
+		return 0;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		/*
+		 * Not fatal: msgpack-c says "no memory" for nesting deeper than
+		 * its 32-level stack and for a container whose declared length
+		 * it cannot allocate, both of which the peer's bytes cause.
+		 */
+		msg_release(m);
+		xasprintf(cause, "%s", MSG_CAUSE_TOO_DEEP);
+		return -1;
+	default:
+		msg_release(m);
+		xasprintf(cause, "malformed msgpack");
+		return -1;
+	}
+	if (size > s->max_message) {
+		msg_release(m);
+		xasprintf(cause, "message of %zu bytes exceeds the %zu-byte limit",
+		    size, s->max_message);
+		return -1;
+	}
+	if (msg_check(m, cause) != 0) {
+		msg_release(m);
+		return -1;
+	}
+	return 1;
+}
+
+struct msg_builder *
+msg_builder_new(void)
+{
+	struct msg_builder	*b = xcalloc(1, sizeof *b);
+
+	msgpack_sbuffer_init(&b->fields);
+	msgpack_sbuffer_init(&b->out);
+	msgpack_packer_init(&b->fields_pk, &b->fields, msgpack_sbuffer_write);
+	msgpack_packer_init(&b->out_pk, &b->out, msgpack_sbuffer_write);
+	return b;
+}
+
+void
+msg_builder_free(struct msg_builder *b)
+{
+	if (b == NULL)
+		return;
+	msgpack_sbuffer_destroy(&b->fields);
+	msgpack_sbuffer_destroy(&b->out);
+	free(b);
+}
+
+void
+msg_begin(struct msg_builder *b, enum msg_type type)
+{
+	msgpack_sbuffer_clear(&b->fields);
+	msgpack_sbuffer_clear(&b->out);
+	b->type = type;
+	b->nfields = 0;
+}
+
+static void
+msg_add_key(struct msg_builder *b, const char *key)
+{
+	size_t	len = strlen(key);
+
+	msgpack_pack_str(&b->fields_pk, len);
+	msgpack_pack_str_body(&b->fields_pk, key, len);
+	b->nfields++;
+}
+
+void
+msg_add_strn(struct msg_builder *b, const char *key, const char *s, size_t len)
+{
+	msg_add_key(b, key);
+	msgpack_pack_str(&b->fields_pk, len);
+	msgpack_pack_str_body(&b->fields_pk, s, len);
+}
+
+void
+msg_add_str(struct msg_builder *b, const char *key, const char *s)
+{
+	msg_add_strn(b, key, s, strlen(s));
+}
+
+void
+msg_add_uint(struct msg_builder *b, const char *key, uint64_t v)
+{
+	msg_add_key(b, key);
+	msgpack_pack_uint64(&b->fields_pk, v);
+}
+
+void
+msg_add_int(struct msg_builder *b, const char *key, int64_t v)
+{
+	msg_add_key(b, key);
+	msgpack_pack_int64(&b->fields_pk, v);
+}
+
+void
+msg_add_bool(struct msg_builder *b, const char *key, int v)
+{
+	msg_add_key(b, key);
+	if (v)
+		msgpack_pack_true(&b->fields_pk);
+	else
+		msgpack_pack_false(&b->fields_pk);
+}
+
+void
+msg_add_double(struct msg_builder *b, const char *key, double v)
+{
+	msg_add_key(b, key);
+	msgpack_pack_double(&b->fields_pk, v);
+}
+
+void
+msg_add_strv(struct msg_builder *b, const char *key, const char *const *v,
+    size_t n)
+{
+	size_t	i, len;
+
+	msg_add_key(b, key);
+	msgpack_pack_array(&b->fields_pk, n);
+	for (i = 0; i < n; i++) {
+		len = strlen(v[i]);
+		msgpack_pack_str(&b->fields_pk, len);
+		msgpack_pack_str_body(&b->fields_pk, v[i], len);
+	}
+}
+
+void
+msg_add_raw(struct msg_builder *b, const char *key, const void *data, size_t len)
+{
+	msg_add_key(b, key);
+	msgpack_sbuffer_write(&b->fields, data, len);
+}
+
+void
+msg_add_object(struct msg_builder *b, const char *key, const msgpack_object *o)
+{
+	msg_add_key(b, key);
+	msgpack_pack_object(&b->fields_pk, *o);
+}
+
+void
+msg_end(struct msg_builder *b, const char **data, size_t *len)
+{
+	const char	*name = msg_type_names[b->type];
+	size_t		 nlen = strlen(name);
+
+	msgpack_sbuffer_clear(&b->out);
+	msgpack_pack_map(&b->out_pk, b->nfields + 1);
+	msgpack_pack_str(&b->out_pk, 4);
+	msgpack_pack_str_body(&b->out_pk, "type", 4);
+	msgpack_pack_str(&b->out_pk, nlen);
+	msgpack_pack_str_body(&b->out_pk, name, nlen);
+	if (b->fields.size > 0)
+		msgpack_sbuffer_write(&b->out, b->fields.data, b->fields.size);
+	*data = b->out.data;
+	*len = b->out.size;
+}

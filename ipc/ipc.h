@@ -1,0 +1,127 @@
+/*
+ * ipc.h: the wire protocol between the daemon and its plugins.
+ *
+ * Every message is one msgpack map with a string key "type" naming the
+ * message; the other keys are the message's fields (docs/protocol.md).
+ * Messages follow each other on the socketpair with no other framing: the
+ * streaming unpacker finds their ends, and refuses any message larger than
+ * the stream's limit. The codec is pure C over msgpack-c, with no event loop.
+ */
+#ifndef IPC_H
+#define IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#define PROTOCOL_VERSION	1
+
+/* The plugin's end of the socketpair is this fd in the plugin process. */
+#define IPC_PLUGIN_FD		3
+#define IPC_PLUGIN_FD_ENV	"SUPERVISOR_FD"
+
+/* Largest message either side accepts, in bytes. */
+#define IPC_MAX_MESSAGE		(64 * 1024)
+
+/* Longest chat text carried in chat/event/reply/say messages, in bytes. */
+#define IPC_MAX_TEXT		2048
+
+enum msg_type {
+	MSG_HELLO,	/* daemon → plugin: name, protocol, role, config */
+	MSG_READY,	/* plugin → daemon: protocol, version, commands, chat */
+	MSG_CHAT,	/* connector → daemon: a chat line */
+	MSG_EVENT,	/* daemon → plugin: a command or chat line routed to it */
+	MSG_REPLY,	/* plugin → daemon: the answer to an event */
+	MSG_SAY,	/* plugin → daemon → connector: a message to a channel */
+	MSG_PING,	/* daemon → plugin: are you alive */
+	MSG_PONG,	/* plugin → daemon: yes */
+	MSG_LOG,	/* plugin → daemon: a log line */
+	MSG_SHUTDOWN,	/* daemon → plugin: exit now, cleanly */
+	MSG_TYPE_COUNT
+};
+
+/* Name of a message type for logs ("event"), or NULL if out of range. */
+const char	*msg_type_name(enum msg_type);
+/* Message type for a name, or -1. */
+int		 msg_type_from_name(const char *, size_t);
+
+/*
+ * A received message: a decoded msgpack map that owns its memory until
+ * msg_release(). Fields are read only through the msg_get_* functions.
+ */
+struct msg {
+	enum msg_type		 type;
+	msgpack_unpacked	 unpacked;
+};
+
+/*
+ * Typed field readers. Each returns 0 and fills the out-parameter, or -1 if
+ * the field is missing or has another type. Strings are not NUL-terminated
+ * in the message: msg_get_str gives pointer and length; msg_copy_str copies
+ * into a buffer (and fails if it does not fit); msg_dup_str allocates.
+ */
+int	 msg_has(const struct msg *, const char *key);
+int	 msg_get_str(const struct msg *, const char *key, const char **, size_t *);
+int	 msg_copy_str(const struct msg *, const char *key, char *, size_t);
+char	*msg_dup_str(const struct msg *, const char *key, size_t maxlen);
+int	 msg_get_uint(const struct msg *, const char *key, uint64_t *);
+int	 msg_get_int(const struct msg *, const char *key, int64_t *);
+int	 msg_get_bool(const struct msg *, const char *key, int *);
+int	 msg_get_double(const struct msg *, const char *key, double *);
+/* An array of strings: fills up to max entries, returns the count or -1. */
+int	 msg_get_strv(const struct msg *, const char *key, const char **strs,
+	     size_t *lens, size_t max);
+/* Any object (map, array, ...), or NULL if missing. */
+const msgpack_object *msg_get_object(const struct msg *, const char *key);
+
+/*
+ * Streaming decoder for one connection. Feed it bytes as they arrive, then
+ * take messages until it says it needs more.
+ */
+struct ipc_stream;
+
+struct ipc_stream *ipc_stream_new(size_t max_message);
+void	 ipc_stream_free(struct ipc_stream *);
+/* Copy len bytes into the stream; -1 (with cause) if it would exceed the limit. */
+int	 ipc_stream_feed(struct ipc_stream *, const void *, size_t, char **cause);
+/*
+ * Take the next message: 1 one was decoded into *m, 0 need more bytes,
+ * -1 the stream is broken (malformed msgpack, oversize, not a map, no or
+ * unknown "type"); cause says why, in words for an operator's log. After -1
+ * the stream must not be used again. msg_release() the message when done.
+ */
+int	 ipc_stream_next(struct ipc_stream *, struct msg *, char **cause);
+/* Bytes fed but not yet returned as messages. */
+size_t	 ipc_stream_pending(const struct ipc_stream *);
+
+/*
+ * Decode exactly one message from a buffer (tests, fuzzing): 0 or -1. The
+ * message's strings point into the buffer, which must outlive it.
+ */
+int	 msg_decode(const void *, size_t, struct msg *, char **cause);
+void	 msg_release(struct msg *);
+
+/*
+ * Message builder: msg_begin, then msg_add_* for each field, then msg_end
+ * gives the encoded bytes (valid until the next msg_begin or msg_builder_free).
+ */
+struct msg_builder;
+
+struct msg_builder *msg_builder_new(void);
+void	 msg_builder_free(struct msg_builder *);
+void	 msg_begin(struct msg_builder *, enum msg_type);
+void	 msg_add_str(struct msg_builder *, const char *key, const char *);
+void	 msg_add_strn(struct msg_builder *, const char *key, const char *, size_t);
+void	 msg_add_uint(struct msg_builder *, const char *key, uint64_t);
+void	 msg_add_int(struct msg_builder *, const char *key, int64_t);
+void	 msg_add_bool(struct msg_builder *, const char *key, int);
+void	 msg_add_double(struct msg_builder *, const char *key, double);
+void	 msg_add_strv(struct msg_builder *, const char *key, const char *const *, size_t);
+/* A field whose value is already msgpack-encoded (one object). */
+void	 msg_add_raw(struct msg_builder *, const char *key, const void *, size_t);
+/* A field whose value is a decoded msgpack object (copied). */
+void	 msg_add_object(struct msg_builder *, const char *key, const msgpack_object *);
+void	 msg_end(struct msg_builder *, const char **, size_t *);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * sampler.c: read CPU ticks, RSS, threads and state of many pids from /proc
+ * with libproc2, one batched procps_pids_select per 255 pids.
+ *
+ * The items chosen are all served by /proc/PID/stat and /proc/PID/statm, so
+ * libproc2 opens two files per pid and nothing else (no status, no cmdline).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libproc2/pids.h>
+
+#include "common/common.h"
+#include "metrics/metrics.h"
+
+/*
+ * procps_pids_select copies the list into a FILL_ID_MAX + 1 array and
+ * refuses more than 255 ids with EINVAL.
+ */
+#define SAMPLER_CHUNK	255
+
+/* Positions in a result stack: the order of sampler_items. */
+enum sampler_item {
+	SAMPLER_PID,
+	SAMPLER_TICKS,
+	SAMPLER_RSS,
+	SAMPLER_THREADS,
+	SAMPLER_BEGAN,
+	SAMPLER_STATE,
+};
+
+static enum pids_item sampler_items[] = {
+	[SAMPLER_PID] = PIDS_ID_PID,
+	[SAMPLER_TICKS] = PIDS_TICS_ALL,
+	[SAMPLER_RSS] = PIDS_MEM_RES,
+	[SAMPLER_THREADS] = PIDS_NLWP,
+	[SAMPLER_BEGAN] = PIDS_TICS_BEGAN,
+	[SAMPLER_STATE] = PIDS_STATE,
+};
+
+struct sampler {
+	struct pids_info	*info;
+};
+
+/* One requested pid of a chunk and where its reading goes. */
+struct sampler_slot {
+	unsigned int	pid;
+	size_t		index;
+};
+
+/* Create a sampler; NULL with errno set if libproc2 cannot start. */
+struct sampler *
+sampler_new(void)
+{
+	struct sampler	*sm;
+	int		 rc;
+
+	sm = xcalloc(1, sizeof *sm);
+	rc = procps_pids_new(&sm->info, sampler_items,
+	    (int)nitems(sampler_items));
+	if (rc < 0) {
+		free(sm);
+		errno = -rc;
+		return NULL;
+	}
+	return sm;
+}
+
+/* Free a sampler. */
+void
+sampler_free(struct sampler *sm)
+{
+	if (sm == NULL)
+		return;
+	procps_pids_unref(&sm->info);
+	free(sm);
+}
+
+/* Copy one result stack into a reading. */
+static void
+sampler_fill(struct sampler *sm, struct pids_stack *stack,
+    struct proc_reading *r)
+{
+	struct pids_info	*info = sm->info;
+
+	/* PIDS_VAL names info but does not use it. */
+	(void)info;
+	r->found = 1;
+	r->ticks = PIDS_VAL(SAMPLER_TICKS, ull_int, stack, info);
+	r->rss_kib = PIDS_VAL(SAMPLER_RSS, ul_int, stack, info);
+	r->threads = PIDS_VAL(SAMPLER_THREADS, s_int, stack, info);
+	r->start_ticks = PIDS_VAL(SAMPLER_BEGAN, ull_int, stack, info);
+	r->state = (char)PIDS_VAL(SAMPLER_STATE, s_ch, stack, info);
+}
+
+static int
+sampler_cmp_slot(const void *a, const void *b)
+{
+	const struct sampler_slot *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/*
+ * Read one chunk of at most SAMPLER_CHUNK pids. libproc2 walks the list in
+ * order and omits vanished pids, so a cursor that skips forward finds each
+ * result in O(1); should a result ever come out of order, fall back to a
+ * sorted copy of the chunk and fill every slot with that pid (a pid may be
+ * asked for twice).
+ */
+static int
+sampler_read_chunk(struct sampler *sm, const struct sampler_slot *slots,
+    size_t n, struct proc_reading *out)
+{
+	unsigned int		 ids[SAMPLER_CHUNK];
+	struct sampler_slot	 sorted[SAMPLER_CHUNK], key, *hit;
+	struct pids_fetch	*fetch;
+	struct pids_stack	*stack;
+	unsigned int		 pid;
+	size_t			 i, j, cursor = 0;
+	int			 k, have_sorted = 0;
+
+	for (i = 0; i < n; i++)
+		ids[i] = slots[i].pid;
+	errno = 0;
+	fetch = procps_pids_select(sm->info, ids, (int)n, PIDS_SELECT_PID);
+	if (fetch == NULL) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+
+	for (k = 0; k < fetch->counts->total; k++) {
+		stack = fetch->stacks[k];
+		pid = (unsigned int)PIDS_VAL(SAMPLER_PID, s_int, stack,
+		    sm->info);
+		for (j = cursor; j < n && slots[j].pid != pid; j++)
+			/* skip pids that vanished */;
+		if (j < n) {
+			sampler_fill(sm, stack, &out[slots[j].index]);
+			cursor = j + 1;
+			continue;
+		}
+
+		if (!have_sorted) {
+			memcpy(sorted, slots, n * sizeof *slots);
+			qsort(sorted, n, sizeof *sorted, sampler_cmp_slot);
+			have_sorted = 1;
+		}
+		key.pid = pid;
+		hit = bsearch(&key, sorted, n, sizeof *sorted,
+		    sampler_cmp_slot);
+		if (hit == NULL)
+			continue;	/* not asked for: ignore */
+		while (hit > sorted && hit[-1].pid == pid)
+			hit--;
+		for (; hit < sorted + n && hit->pid == pid; hit++)
+			sampler_fill(sm, stack, &out[hit->index]);
+	}
+	return 0;
+}
+
+/*
+ * Read n pids into out[0..n). out[i].found is 0 for a pid that does not
+ * exist (or is <= 0); that is not an error. Returns 0, or -1 with errno if
+ * /proc could not be read at all.
+ */
+int
+sampler_read(struct sampler *sm, const pid_t *pids, size_t n,
+    struct proc_reading *out)
+{
+	struct sampler_slot	slots[SAMPLER_CHUNK];
+	size_t			i, nslots = 0;
+
+	for (i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof out[i]);
+		out[i].pid = pids[i];
+		/* A 0 would end libproc2's list early. */
+		if (pids[i] <= 0)
+			continue;
+		slots[nslots].pid = (unsigned int)pids[i];
+		slots[nslots].index = i;
+		if (++nslots == SAMPLER_CHUNK) {
+			if (sampler_read_chunk(sm, slots, nslots, out) != 0)
+				return -1;
+			nslots = 0;
+		}
+	}
+	if (nslots > 0 && sampler_read_chunk(sm, slots, nslots, out) != 0)
+		return -1;
+	return 0;
+}
+
+/* Clock ticks per second, as /proc counts utime and stime. */
+long
+sampler_hz(void)
+{
+	static long	hz;
+	long		v;
+
+	if (hz == 0) {
+		v = sysconf(_SC_CLK_TCK);
+		hz = v > 0 ? v : 100;
+	}
+	return hz;
+}
+
+/*
+ * CPU percent between two readings dt_seconds apart (100 = one core), or -1
+ * if there is no meaningful delta: ticks went backwards (another process
+ * behind the same pid) or no time passed.
+ */
+double
+metrics_cpu_percent(uint64_t prev_ticks, uint64_t cur_ticks,
+    double dt_seconds, long hz)
+{
+	if (cur_ticks < prev_ticks || !(dt_seconds > 0) || hz <= 0)
+		return -1.0;
+	return (double)(cur_ticks - prev_ticks) * 100.0 / (double)hz /
+	    dt_seconds;
+}

@@ -1,0 +1,872 @@
+/*
+ * sdk.c: the plugin side of the protocol (docs/protocol.md).
+ *
+ * One poll(2) loop over the daemon's socket, the plugin's watched fds and
+ * its timers. Incoming bytes go through the ipc stream decoder; outgoing
+ * messages are appended to one write queue that is flushed whenever the
+ * socket is writable, so a slow daemon never blocks the plugin and a
+ * partial write is never lost.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "ipc/ipc.h"
+#include "plugins/sdk/sdk.h"
+
+#define SDK_MAX_COMMANDS	32
+#define SDK_MAX_WATCHES		16
+
+/*
+ * Bytes queued for the daemon beyond which new messages are dropped: the
+ * daemon reads continuously, so this much backlog means it is stuck, and
+ * the plugin must not grow without bound meanwhile.
+ */
+#define SDK_MAX_QUEUE		(4 * 1024 * 1024)
+
+/* How long sdk_run tries to deliver queued messages after shutdown. */
+#define SDK_DRAIN_MS		1000
+
+struct sdk_command {
+	char		*name;
+	sdk_event_cb	 cb;
+	void		*arg;
+};
+
+struct sdk_watch {
+	int		 fd;
+	sdk_fd_cb	 cb;
+	void		*arg;
+};
+
+struct sdk_timer {
+	int		 id;
+	uint64_t	 deadline;	/* clock_mono_ms */
+	sdk_timer_cb	 cb;
+	void		*arg;
+	TAILQ_ENTRY(sdk_timer) entry;
+};
+TAILQ_HEAD(sdk_timers, sdk_timer);
+
+/* One key of the hello "config" map; value stays in the kept hello message. */
+struct sdk_config_entry {
+	char			 *key;
+	const msgpack_object	 *value;
+	char			 *str;		/* NUL-terminated copy of a str */
+	const char		**strv;		/* copies of an array's strs */
+	size_t			  nstrv;
+};
+
+static struct {
+	char			*name;
+	const char		*version;
+	int			 fd;
+	struct ipc_stream	*stream;
+	struct msg_builder	*builder;
+
+	struct sdk_command	 commands[SDK_MAX_COMMANDS];
+	size_t			 ncommands;
+	sdk_event_cb		 chat_cb;
+	void			*chat_arg;
+	sdk_say_cb		 say_cb;
+	void			*say_arg;
+	sdk_shutdown_cb		 shutdown_cb;
+	void			*shutdown_arg;
+	void			(*ready_cb)(void *);
+	void			*ready_arg;
+
+	struct sdk_watch	 watches[SDK_MAX_WATCHES];
+	size_t			 nwatches;
+	struct sdk_timers	 timers;
+	int			 next_timer;
+
+	struct msg		 hello;
+	int			 have_hello;
+	char			*plugin_name;	/* from hello */
+	char			*role;		/* from hello */
+	struct sdk_config_entry	*config;
+	size_t			 nconfig;
+
+	char			*out;		/* write queue */
+	size_t			 outlen;
+	size_t			 outsize;
+	int			 ready;		/* ready sent: the queue may flush */
+	int			 dead;		/* the socket failed */
+	int			 stop;
+} sdk = { .fd = -1 };
+
+/* Length of s cut to at most max bytes without splitting a UTF-8 sequence. */
+static size_t
+sdk_utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	len = max;
+	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	return len;
+}
+
+/* Add a string field, truncated at a UTF-8 boundary to max bytes. */
+static void
+sdk_add_text(const char *key, const char *s, size_t max)
+{
+	msg_add_strn(sdk.builder, key, s, sdk_utf8_cut(s, strlen(s), max));
+}
+
+/* Add the "text" field from a format, truncated like sdk_add_text. */
+static void printflike(1, 0)
+sdk_add_vtext(const char *fmt, va_list ap)
+{
+	char	*text;
+
+	xvasprintf(&text, fmt, ap);
+	sdk_add_text("text", text, IPC_MAX_TEXT);
+	free(text);
+}
+
+/* Write as much of the queue as the socket takes now. */
+static void
+sdk_flush(void)
+{
+	ssize_t	n;
+
+	while (sdk.ready && !sdk.dead && sdk.outlen > 0) {
+		n = write(sdk.fd, sdk.out, sdk.outlen);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				log_warn("write to daemon");
+				sdk.dead = 1;
+			}
+			return;
+		}
+		memmove(sdk.out, sdk.out + n, sdk.outlen - n);
+		sdk.outlen -= n;
+	}
+}
+
+/*
+ * Finish the message in the builder and queue it, at the front for the
+ * ready message: anything queued before the handshake (a log line from
+ * main) must wait behind it, because the daemon expects ready first.
+ */
+static void
+sdk_queue(int front)
+{
+	const char	*data;
+	size_t		 len;
+
+	msg_end(sdk.builder, &data, &len);
+	if (sdk.outlen + len > SDK_MAX_QUEUE) {
+		log_warnx("daemon is not reading: dropping a %zu-byte message",
+		    len);
+		return;
+	}
+	if (sdk.outlen + len > sdk.outsize) {
+		sdk.outsize = sdk.outlen + len + 4096;
+		sdk.out = xreallocarray(sdk.out, 1, sdk.outsize);
+	}
+	if (front) {
+		memmove(sdk.out + len, sdk.out, sdk.outlen);
+		memcpy(sdk.out, data, len);
+	} else
+		memcpy(sdk.out + sdk.outlen, data, len);
+	sdk.outlen += len;
+	sdk_flush();
+}
+
+/* Queue the message in the builder behind the others. */
+static void
+sdk_send(void)
+{
+	sdk_queue(0);
+}
+
+/* Name the plugin (for logs) and its version; set up the daemon's socket. */
+void
+sdk_init(const char *name, const char *version)
+{
+	struct sigaction	 sa;
+	const char		*env;
+	char			*end;
+	long			 fd = IPC_PLUGIN_FD;
+
+	sdk.name = xstrdup(name);
+	sdk.version = version;
+	log_init(sdk.name, 0);
+	/* stderr goes to the daemon's log, which stamps each line itself. */
+	log_set_timestamps(0);
+
+	/* A daemon gone mid-write must be a write error, not a signal. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if ((env = getenv(IPC_PLUGIN_FD_ENV)) != NULL && *env != '\0') {
+		errno = 0;
+		fd = strtol(env, &end, 10);
+		if (errno != 0 || *end != '\0' || fd < 0 || fd > INT_MAX)
+			fatalx("bad %s: \"%s\"", IPC_PLUGIN_FD_ENV, env);
+	}
+	sdk.fd = fd;
+	sdk.stream = ipc_stream_new(IPC_MAX_MESSAGE);
+	sdk.builder = msg_builder_new();
+	TAILQ_INIT(&sdk.timers);
+}
+
+void
+sdk_command(const char *name, sdk_event_cb cb, void *arg)
+{
+	if (sdk.ncommands == SDK_MAX_COMMANDS)
+		fatalx("more than %d commands", SDK_MAX_COMMANDS);
+	sdk.commands[sdk.ncommands].name = xstrdup(name);
+	sdk.commands[sdk.ncommands].cb = cb;
+	sdk.commands[sdk.ncommands].arg = arg;
+	sdk.ncommands++;
+}
+
+void
+sdk_on_chat(sdk_event_cb cb, void *arg)
+{
+	sdk.chat_cb = cb;
+	sdk.chat_arg = arg;
+}
+
+void
+sdk_on_say(sdk_say_cb cb, void *arg)
+{
+	sdk.say_cb = cb;
+	sdk.say_arg = arg;
+}
+
+void
+sdk_on_shutdown(sdk_shutdown_cb cb, void *arg)
+{
+	sdk.shutdown_cb = cb;
+	sdk.shutdown_arg = arg;
+}
+
+void
+sdk_on_ready(void (*cb)(void *), void *arg)
+{
+	sdk.ready_cb = cb;
+	sdk.ready_arg = arg;
+}
+
+const char *
+sdk_name(void)
+{
+	return sdk.plugin_name != NULL ? sdk.plugin_name : sdk.name;
+}
+
+const char *
+sdk_role(void)
+{
+	return sdk.role != NULL ? sdk.role : "plugin";
+}
+
+void
+sdk_reply(const struct sdk_event *ev, const char *fmt, ...)
+{
+	va_list	ap;
+
+	msg_begin(sdk.builder, MSG_REPLY);
+	msg_add_uint(sdk.builder, "id", ev->id);
+	va_start(ap, fmt);
+	sdk_add_vtext(fmt, ap);
+	va_end(ap);
+	sdk_send();
+}
+
+void
+sdk_say(const char *platform, const char *channel, const char *fmt, ...)
+{
+	va_list	ap;
+
+	msg_begin(sdk.builder, MSG_SAY);
+	sdk_add_text("platform", platform, 32);
+	sdk_add_text("channel", channel, 256);
+	va_start(ap, fmt);
+	sdk_add_vtext(fmt, ap);
+	va_end(ap);
+	sdk_send();
+}
+
+void
+sdk_chat(const char *platform, const char *channel, const char *user,
+    const char *text)
+{
+	msg_begin(sdk.builder, MSG_CHAT);
+	sdk_add_text("platform", platform, 32);
+	sdk_add_text("channel", channel, 256);
+	sdk_add_text("user", user, 256);
+	sdk_add_text("text", text, IPC_MAX_TEXT);
+	sdk_send();
+}
+
+void
+sdk_log(const char *level, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (strcmp(level, "debug") != 0 && strcmp(level, "warn") != 0)
+		level = "info";
+	msg_begin(sdk.builder, MSG_LOG);
+	msg_add_str(sdk.builder, "level", level);
+	va_start(ap, fmt);
+	sdk_add_vtext(fmt, ap);
+	va_end(ap);
+	sdk_send();
+}
+
+/* Index the hello "config" map by key, copying strings NUL-terminated. */
+static void
+sdk_config_load(void)
+{
+	const msgpack_object	*o = msg_get_object(&sdk.hello, "config");
+	const msgpack_object_kv	*kv;
+	struct sdk_config_entry	*ce;
+	uint32_t		 i, j, n;
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_MAP || o->via.map.size == 0)
+		return;
+	sdk.config = xcalloc(o->via.map.size, sizeof *sdk.config);
+	for (i = 0; i < o->via.map.size; i++) {
+		kv = &o->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			continue;
+		ce = &sdk.config[sdk.nconfig++];
+		ce->key = xstrndup(kv->key.via.str.ptr, kv->key.via.str.size);
+		ce->value = &kv->val;
+		if (kv->val.type == MSGPACK_OBJECT_STR)
+			ce->str = xstrndup(kv->val.via.str.ptr,
+			    kv->val.via.str.size);
+		if (kv->val.type != MSGPACK_OBJECT_ARRAY ||
+		    (n = kv->val.via.array.size) == 0)
+			continue;
+		for (j = 0; j < n; j++) {
+			if (kv->val.via.array.ptr[j].type != MSGPACK_OBJECT_STR)
+				break;
+		}
+		if (j != n)
+			continue;
+		ce->strv = xcalloc(n, sizeof *ce->strv);
+		for (j = 0; j < n; j++)
+			ce->strv[j] = xstrndup(kv->val.via.array.ptr[j].via.str.ptr,
+			    kv->val.via.array.ptr[j].via.str.size);
+		ce->nstrv = n;
+	}
+}
+
+/* The config value for a key, or NULL. */
+static const struct sdk_config_entry *
+sdk_config_find(const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < sdk.nconfig; i++) {
+		if (strcmp(sdk.config[i].key, key) == 0)
+			return &sdk.config[i];
+	}
+	return NULL;
+}
+
+/* Warn that a config value has the wrong type and the default is used. */
+static void
+sdk_config_mistyped(const char *key, const char *want)
+{
+	log_warnx("config \"%s\" is not %s: using the default", key, want);
+}
+
+const char *
+sdk_config_str(const char *key, const char *def)
+{
+	const struct sdk_config_entry	*ce = sdk_config_find(key);
+
+	if (ce == NULL)
+		return def;
+	if (ce->str == NULL) {
+		sdk_config_mistyped(key, "a string");
+		return def;
+	}
+	return ce->str;
+}
+
+int64_t
+sdk_config_int(const char *key, int64_t def)
+{
+	const struct sdk_config_entry	*ce = sdk_config_find(key);
+
+	if (ce == NULL)
+		return def;
+	if (ce->value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return ce->value->via.i64;
+	if (ce->value->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    ce->value->via.u64 <= INT64_MAX)
+		return (int64_t)ce->value->via.u64;
+	sdk_config_mistyped(key, "an integer");
+	return def;
+}
+
+double
+sdk_config_double(const char *key, double def)
+{
+	const struct sdk_config_entry	*ce = sdk_config_find(key);
+
+	if (ce == NULL)
+		return def;
+	switch (ce->value->type) {
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return ce->value->via.f64;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return (double)ce->value->via.u64;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return (double)ce->value->via.i64;
+	default:
+		sdk_config_mistyped(key, "a number");
+		return def;
+	}
+}
+
+int
+sdk_config_bool(const char *key, int def)
+{
+	const struct sdk_config_entry	*ce = sdk_config_find(key);
+
+	if (ce == NULL)
+		return def;
+	if (ce->value->type != MSGPACK_OBJECT_BOOLEAN) {
+		sdk_config_mistyped(key, "a boolean");
+		return def;
+	}
+	return ce->value->via.boolean;
+}
+
+size_t
+sdk_config_strv(const char *key, const char **strv, size_t max)
+{
+	const struct sdk_config_entry	*ce = sdk_config_find(key);
+	size_t				 i;
+
+	if (ce == NULL)
+		return 0;
+	if (ce->strv == NULL) {
+		if (ce->value->type != MSGPACK_OBJECT_ARRAY ||
+		    ce->value->via.array.size != 0)
+			sdk_config_mistyped(key, "an array of strings");
+		return 0;
+	}
+	for (i = 0; i < ce->nstrv && i < max; i++)
+		strv[i] = ce->strv[i];
+	return ce->nstrv;
+}
+
+void
+sdk_watch_fd(int fd, sdk_fd_cb cb, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < sdk.nwatches; i++) {
+		if (sdk.watches[i].fd == fd)
+			break;
+	}
+	if (i == sdk.nwatches) {
+		if (sdk.nwatches == SDK_MAX_WATCHES)
+			fatalx("more than %d watched fds", SDK_MAX_WATCHES);
+		sdk.nwatches++;
+	}
+	sdk.watches[i].fd = fd;
+	sdk.watches[i].cb = cb;
+	sdk.watches[i].arg = arg;
+}
+
+void
+sdk_unwatch_fd(int fd)
+{
+	size_t	i;
+
+	for (i = 0; i < sdk.nwatches; i++) {
+		if (sdk.watches[i].fd == fd) {
+			sdk.watches[i] = sdk.watches[--sdk.nwatches];
+			return;
+		}
+	}
+}
+
+/* The watch of an fd, or NULL if it is not (or no longer) watched. */
+static struct sdk_watch *
+sdk_watch_find(int fd)
+{
+	size_t	i;
+
+	for (i = 0; i < sdk.nwatches; i++) {
+		if (sdk.watches[i].fd == fd)
+			return &sdk.watches[i];
+	}
+	return NULL;
+}
+
+/* Add a one-shot timer, kept sorted by deadline. */
+int
+sdk_timer(double seconds, sdk_timer_cb cb, void *arg)
+{
+	struct sdk_timer	*t, *at;
+	uint64_t		 ms = 0;
+
+	/* Round up, so a timer never fires early; NaN and negatives are 0. */
+	if (seconds > 0)
+		ms = (uint64_t)((seconds < 1e9 ? seconds : 1e9) * 1000 + 0.999);
+	t = xcalloc(1, sizeof *t);
+	t->id = ++sdk.next_timer;
+	t->deadline = clock_mono_ms() + ms;
+	t->cb = cb;
+	t->arg = arg;
+	TAILQ_FOREACH(at, &sdk.timers, entry) {
+		if (at->deadline > t->deadline)
+			break;
+	}
+	if (at != NULL)
+		TAILQ_INSERT_BEFORE(at, t, entry);
+	else
+		TAILQ_INSERT_TAIL(&sdk.timers, t, entry);
+	return t->id;
+}
+
+void
+sdk_timer_cancel(int id)
+{
+	struct sdk_timer	*t;
+
+	TAILQ_FOREACH(t, &sdk.timers, entry) {
+		if (t->id == id) {
+			TAILQ_REMOVE(&sdk.timers, t, entry);
+			free(t);
+			return;
+		}
+	}
+}
+
+/* Run the timers that are due; each is removed before its callback runs. */
+static void
+sdk_timers_run(void)
+{
+	struct sdk_timer	*t;
+	uint64_t		 now = clock_mono_ms();
+
+	while ((t = TAILQ_FIRST(&sdk.timers)) != NULL && t->deadline <= now) {
+		TAILQ_REMOVE(&sdk.timers, t, entry);
+		t->cb(t->arg);
+		free(t);
+	}
+}
+
+void
+sdk_stop(void)
+{
+	sdk.stop = 1;
+}
+
+/* Handle hello: keep it for config lookups, call on_ready, send ready. */
+static void
+sdk_handle_hello(struct msg *m)
+{
+	const char	*commands[SDK_MAX_COMMANDS];
+	uint64_t	 protocol;
+	size_t		 i;
+
+	if (sdk.have_hello) {
+		log_warnx("daemon sent a second hello: ignored");
+		msg_release(m);
+		return;
+	}
+	sdk.hello = *m;
+	sdk.have_hello = 1;
+	if (msg_get_uint(m, "protocol", &protocol) == 0 &&
+	    protocol != PROTOCOL_VERSION)
+		log_warnx("daemon speaks protocol %llu, this plugin %d",
+		    (unsigned long long)protocol, PROTOCOL_VERSION);
+	sdk.plugin_name = msg_dup_str(m, "name", 64);
+	sdk.role = msg_dup_str(m, "role", 32);
+	sdk_config_load();
+	log_debug("hello: name %s, role %s", sdk_name(), sdk_role());
+
+	if (sdk.ready_cb != NULL)
+		sdk.ready_cb(sdk.ready_arg);
+
+	for (i = 0; i < sdk.ncommands; i++)
+		commands[i] = sdk.commands[i].name;
+	msg_begin(sdk.builder, MSG_READY);
+	msg_add_uint(sdk.builder, "protocol", PROTOCOL_VERSION);
+	msg_add_str(sdk.builder, "version", sdk.version);
+	msg_add_strv(sdk.builder, "commands", commands, sdk.ncommands);
+	msg_add_bool(sdk.builder, "chat", sdk.chat_cb != NULL);
+	sdk_queue(1);
+	sdk.ready = 1;
+	sdk_flush();
+}
+
+/* Handle event: copy its fields NUL-terminated and call its callback. */
+static void
+sdk_handle_event(struct msg *m)
+{
+	struct sdk_event	 ev;
+	char			*f[6];
+	static const char	*keys[6] = {
+		"platform", "channel", "user", "command", "args", "text"
+	};
+	size_t			 i;
+
+	memset(&ev, 0, sizeof ev);
+	memset(f, 0, sizeof f);
+	if (msg_get_uint(m, "id", &ev.id) != 0) {
+		log_warnx("event without an id: ignored");
+		return;
+	}
+	for (i = 0; i < nitems(keys); i++) {
+		if ((f[i] = msg_dup_str(m, keys[i], IPC_MAX_MESSAGE)) == NULL) {
+			log_warnx("event %llu without \"%s\": ignored",
+			    (unsigned long long)ev.id, keys[i]);
+			goto out;
+		}
+	}
+	ev.platform = f[0];
+	ev.channel = f[1];
+	ev.user = f[2];
+	ev.command = f[3];
+	ev.args = f[4];
+	ev.text = f[5];
+
+	if (*ev.command == '\0') {
+		if (sdk.chat_cb != NULL)
+			sdk.chat_cb(&ev, sdk.chat_arg);
+		goto out;
+	}
+	for (i = 0; i < sdk.ncommands; i++) {
+		if (strcmp(sdk.commands[i].name, ev.command) == 0) {
+			sdk.commands[i].cb(&ev, sdk.commands[i].arg);
+			goto out;
+		}
+	}
+	log_warnx("event for a command not ours: \"%s\"", ev.command);
+out:
+	for (i = 0; i < nitems(f); i++)
+		free(f[i]);
+}
+
+/* Handle say (connectors): deliver the text to the chat platform. */
+static void
+sdk_handle_say(struct msg *m)
+{
+	char	*platform, *channel, *user, *text;
+
+	platform = msg_dup_str(m, "platform", IPC_MAX_MESSAGE);
+	channel = msg_dup_str(m, "channel", IPC_MAX_MESSAGE);
+	text = msg_dup_str(m, "text", IPC_MAX_MESSAGE);
+	if ((user = msg_dup_str(m, "user", IPC_MAX_MESSAGE)) == NULL)
+		user = xstrdup("");
+	if (platform == NULL || channel == NULL || text == NULL)
+		log_warnx("say without platform, channel or text: ignored");
+	else if (sdk.say_cb == NULL)
+		log_warnx("say received, but this plugin is not a connector");
+	else
+		sdk.say_cb(platform, channel, user, text, sdk.say_arg);
+	free(platform);
+	free(channel);
+	free(user);
+	free(text);
+}
+
+/* Handle one message from the daemon; the message is released here. */
+static void
+sdk_dispatch(struct msg *m)
+{
+	uint64_t	seq;
+
+	if (m->type != MSG_HELLO && !sdk.have_hello &&
+	    m->type != MSG_SHUTDOWN && m->type != MSG_PING) {
+		log_warnx("%s before hello: ignored", msg_type_name(m->type));
+		msg_release(m);
+		return;
+	}
+	switch (m->type) {
+	case MSG_HELLO:
+		sdk_handle_hello(m);	/* keeps the message */
+		return;
+	case MSG_EVENT:
+		sdk_handle_event(m);
+		break;
+	case MSG_SAY:
+		sdk_handle_say(m);
+		break;
+	case MSG_PING:
+		if (msg_get_uint(m, "seq", &seq) != 0) {
+			log_warnx("ping without seq: ignored");
+			break;
+		}
+		msg_begin(sdk.builder, MSG_PONG);
+		msg_add_uint(sdk.builder, "seq", seq);
+		sdk_send();
+		break;
+	case MSG_SHUTDOWN:
+		log_debug("shutdown requested");
+		if (sdk.shutdown_cb != NULL)
+			sdk.shutdown_cb(sdk.shutdown_arg);
+		sdk.stop = 1;
+		break;
+	default:
+		log_warnx("unexpected %s from daemon: ignored",
+		    msg_type_name(m->type));
+		break;
+	}
+	msg_release(m);
+}
+
+/*
+ * Read what the daemon sent and handle every complete message, stopping
+ * after shutdown. Returns -1 if the connection is closed or broken.
+ */
+static int
+sdk_read(void)
+{
+	char		 buf[16384], *cause;
+	struct msg	 m;
+	ssize_t		 n;
+	int		 r;
+
+	n = read(sdk.fd, buf, sizeof buf);
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		log_warn("read from daemon");
+		return -1;
+	}
+	if (n == 0) {
+		log_warnx("daemon closed the connection");
+		return -1;
+	}
+	if (ipc_stream_feed(sdk.stream, buf, n, &cause) != 0)
+		goto bad;
+	while (!sdk.stop) {
+		if ((r = ipc_stream_next(sdk.stream, &m, &cause)) == -1)
+			goto bad;
+		if (r == 0)
+			break;
+		sdk_dispatch(&m);
+	}
+	return 0;
+bad:
+	log_warnx("bad message from daemon: %s", cause);
+	free(cause);
+	return -1;
+}
+
+/* Milliseconds until the next timer, or -1 for none. */
+static int
+sdk_poll_timeout(void)
+{
+	struct sdk_timer	*t = TAILQ_FIRST(&sdk.timers);
+	uint64_t		 now = clock_mono_ms();
+
+	if (t == NULL)
+		return -1;
+	if (t->deadline <= now)
+		return 0;
+	if (t->deadline - now > INT_MAX)
+		return INT_MAX;
+	return (int)(t->deadline - now);
+}
+
+/* Give queued messages (a last reply, a log line) a bounded time to leave. */
+static void
+sdk_drain(void)
+{
+	struct pollfd	pfd = { .fd = sdk.fd, .events = POLLOUT };
+	uint64_t	deadline = clock_mono_ms() + SDK_DRAIN_MS, now;
+
+	while (sdk.outlen > 0 && !sdk.dead &&
+	    (now = clock_mono_ms()) < deadline) {
+		if (poll(&pfd, 1, (int)(deadline - now)) == -1 && errno != EINTR)
+			break;
+		sdk_flush();
+	}
+}
+
+int
+sdk_run(void)
+{
+	struct pollfd	 pfds[1 + SDK_MAX_WATCHES];
+	struct sdk_watch *w;
+	nfds_t		 nfds, i;
+	int		 flags, status = 0;
+
+	if (sdk.builder == NULL)
+		fatalx("sdk_run called without sdk_init");
+	if ((flags = fcntl(sdk.fd, F_GETFL)) == -1 ||
+	    fcntl(sdk.fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		fatal("daemon socket (fd %d)", sdk.fd);
+
+	while (!sdk.stop) {
+		if (sdk.dead) {
+			status = 1;
+			break;
+		}
+		pfds[0].fd = sdk.fd;
+		pfds[0].events = POLLIN;
+		if (sdk.ready && sdk.outlen > 0)
+			pfds[0].events |= POLLOUT;
+		nfds = 1;
+		/* Watches and timers start once the handshake is done. */
+		if (sdk.ready) {
+			for (i = 0; i < sdk.nwatches; i++) {
+				pfds[nfds].fd = sdk.watches[i].fd;
+				pfds[nfds].events = POLLIN;
+				nfds++;
+			}
+		}
+		if (poll(pfds, nfds, sdk.ready ? sdk_poll_timeout() : -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+
+		if (pfds[0].revents & (POLLOUT | POLLERR | POLLHUP))
+			sdk_flush();
+		if ((pfds[0].revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) &&
+		    sdk_read() == -1) {
+			status = 1;
+			break;
+		}
+		/* A callback may (un)watch fds: look each one up again. */
+		for (i = 1; i < nfds && !sdk.stop; i++) {
+			if (pfds[i].revents == 0 ||
+			    (w = sdk_watch_find(pfds[i].fd)) == NULL)
+				continue;
+			if (pfds[i].revents & POLLNVAL) {
+				log_warnx("watched fd %d is not open: unwatched",
+				    w->fd);
+				sdk_unwatch_fd(w->fd);
+				continue;
+			}
+			w->cb(w->fd, w->arg);
+		}
+		if (sdk.ready && !sdk.stop)
+			sdk_timers_run();
+	}
+	/* Memory stays reachable from sdk until the process exits. */
+	if (status == 0)
+		sdk_drain();
+	return status;
+}

@@ -1,0 +1,699 @@
+/*
+ * cmd.c: the command table. Every verb is implemented once, here, as a
+ * function from a JSON request to a JSON result; the control socket,
+ * supervisorctl (through the socket) and !admin in chat all come through
+ * cmd_execute. Adding a verb is one entry in cmd_table and one function.
+ * (tmux's cmd-*.c and cmd.c are the model.)
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "metrics/metrics.h"
+#include "supervisor/supervisor.h"
+
+/* Points in a metrics series, for sparklines. */
+#define CMD_SERIES_POINTS	60
+/* Most samples one history request returns. */
+#define CMD_HISTORY_MAX		100000
+
+static int	cmd_status(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_metrics(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_history(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_crashes(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_start(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_stop(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_restart(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_tail(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_system(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_version(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_help(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_subscribe(struct cmd_ctx *, json_t **, struct cmd_error *);
+
+const struct cmd_entry cmd_table[] = {
+	{ "status", "[plugin]", "state, pid, uptime, restarts, CPU, memory "
+	    "and events of every plugin (or one), and system metrics",
+	    CMD_CHAT, cmd_status },
+	{ "metrics", "plugin [window]", "current sample and avg/min/max/p95 "
+	    "aggregates over a window (90s, 5m, 1h; default all retained)",
+	    CMD_PLUGIN | CMD_CHAT, cmd_metrics },
+	{ "history", "plugin [last N | since WINDOW]", "raw samples, oldest "
+	    "first", CMD_PLUGIN, cmd_history },
+	{ "crashes", "plugin", "crash records, oldest first, with exit "
+	    "status, signal, reason and last stderr lines",
+	    CMD_PLUGIN | CMD_CHAT, cmd_crashes },
+	{ "start", "plugin", "start a stopped or FATAL plugin (closes the "
+	    "breaker)", CMD_PLUGIN | CMD_CHAT, cmd_start },
+	{ "stop", "plugin", "stop a plugin (shutdown, SIGTERM, SIGKILL)",
+	    CMD_PLUGIN | CMD_CHAT, cmd_stop },
+	{ "restart", "plugin", "stop and start a plugin (closes the breaker)",
+	    CMD_PLUGIN | CMD_CHAT, cmd_restart },
+	{ "tail", "plugin [lines]", "last stderr lines of a plugin",
+	    CMD_PLUGIN, cmd_tail },
+	{ "system", "", "daemon uptime, plugin counts, events, memory, and the "
+	    "daemon's own CPU and memory", CMD_CHAT, cmd_system },
+	{ "version", "", "daemon and protocol version", CMD_CHAT, cmd_version },
+	{ "help", "", "the verbs", CMD_CHAT, cmd_help },
+	{ "subscribe", "[topics]", "stream events as JSON lines: state, crash, "
+	    "sample (default all)", CMD_STREAM, cmd_subscribe },
+};
+const size_t cmd_count = nitems(cmd_table);
+
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cmd_count; i++) {
+		if (strcmp(cmd_table[i].name, name) == 0)
+			return &cmd_table[i];
+	}
+	return NULL;
+}
+
+static int
+cmd_fail(struct cmd_error *err, const char *code, const char *fmt, ...)
+    printflike(3, 4);
+
+/* Fill an error and return -1. */
+static int
+cmd_fail(struct cmd_error *err, const char *code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+json_t *
+cmd_error_reply(const char *code, const char *fmt, ...)
+{
+	char	message[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code,
+	    "message", message);
+}
+
+/* A number rounded to 2 places, as the spec's to_dict does. */
+static json_t *
+json_round2(double v)
+{
+	return json_real(round(v * 100) / 100);
+}
+
+static json_t *
+json_stats(const struct metrics_stats *s)
+{
+	return json_pack("{s:o, s:o, s:o, s:o}", "avg", json_round2(s->avg),
+	    "min", json_round2(s->min), "max", json_round2(s->max),
+	    "p95", json_round2(s->p95));
+}
+
+/* The spec's MetricAggregates.to_dict(), plus the counts behind it. */
+json_t *
+json_aggregates(const char *name, const struct metrics_aggregates *a)
+{
+	json_t	*j;
+
+	j = json_pack("{s:s, s:I, s:I, s:o}", "plugin_name", name,
+	    "sample_count", (json_int_t)a->sample_count,
+	    "cpu_samples", (json_int_t)a->cpu_samples,
+	    "time_span_seconds", json_real(round(a->time_span_seconds * 10) / 10));
+	json_object_set_new(j, "cpu", a->cpu_samples ? json_stats(&a->cpu) :
+	    json_null());
+	json_object_set_new(j, "memory_mb", a->memory_samples ?
+	    json_stats(&a->memory_mb) : json_null());
+	json_object_set_new(j, "events", json_integer(a->events));
+	json_object_set_new(j, "events_per_minute",
+	    json_round2(a->events_per_minute));
+	return j;
+}
+
+/* One sample as JSON; cpu_percent is null when it had no delta. */
+json_t *
+json_sample(const struct sample_ring *ring, const struct metrics_sample *s)
+{
+	json_t	*j;
+
+	j = json_pack("{s:o, s:s, s:I, s:I, s:I, s:i, s:I}",
+	    "time", json_real(round(ring_sample_time(ring, s) * 10) / 10),
+	    "state", plugin_state_name((enum plugin_state)s->state),
+	    "pid", (json_int_t)s->pid,
+	    "rss_bytes", (json_int_t)sample_rss_bytes(s),
+	    "events", (json_int_t)s->events,
+	    "threads", (int)s->threads,
+	    "restarts", (json_int_t)s->restarts);
+	json_object_set_new(j, "cpu_percent", sample_has_cpu(s) ?
+	    json_round2(sample_cpu_percent(s)) : json_null());
+	json_object_set_new(j, "memory_mb", s->pid ?
+	    json_round2(sample_memory_mb(s)) : json_null());
+	return j;
+}
+
+/* ISO 8601 UTC time with milliseconds. */
+static json_t *
+json_time_iso(double t)
+{
+	char		buf[64];
+	struct tm	tm;
+	time_t		secs = (time_t)t;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)((t - (double)secs) * 1000));
+	return json_string(buf);
+}
+
+json_t *
+json_crash(const struct crash_record *cr)
+{
+	json_t	*j, *lines;
+	size_t	 i;
+
+	lines = json_array();
+	for (i = 0; i < cr->nlines; i++)
+		json_array_append_new(lines, json_string(cr->stderr_lines[i]));
+	j = json_pack("{s:o, s:o, s:i, s:s, s:b, s:o, s:o}",
+	    "time", json_real(round(cr->wall_time * 1000) / 1000),
+	    "time_iso", json_time_iso(cr->wall_time),
+	    "pid", cr->pid,
+	    "reason", crash_reason_name(cr->reason),
+	    "core_dumped", cr->core_dumped,
+	    "uptime_seconds", json_real(round(cr->uptime * 1000) / 1000),
+	    "stderr", lines);
+	json_object_set_new(j, "exit_code", cr->exit_code >= 0 ?
+	    json_integer(cr->exit_code) : json_null());
+	json_object_set_new(j, "signal", cr->signal ?
+	    json_integer(cr->signal) : json_null());
+	json_object_set_new(j, "signal_name", cr->signal ?
+	    json_string(metrics_signal_name(cr->signal)) : json_null());
+	json_object_set_new(j, "detail", cr->detail ?
+	    json_string(cr->detail) : json_null());
+	return j;
+}
+
+/* Status of one plugin: what `supervisorctl status` shows. */
+json_t *
+json_plugin_status(const struct plugin *p)
+{
+	const struct metrics_sample	*last = ring_latest(p->ring);
+	json_t				*j, *cmds;
+	char				 human[32];
+	double				 up = plugin_uptime(p);
+	size_t				 i;
+
+	cmds = json_array();
+	for (i = 0; i < p->ncommands; i++)
+		json_array_append_new(cmds, json_string(p->commands[i]));
+	j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:I, s:I, s:s}",
+	    "name", p->name,
+	    "role", plugin_role_name(p->conf->role),
+	    "state", plugin_state_name(p->state),
+	    "state_since", json_real(round(p->state_since * 1000) / 1000),
+	    "uptime_seconds", json_real(round(up * 10) / 10),
+	    "uptime_human", metrics_format_uptime(up, human, sizeof human),
+	    "restarts", (json_int_t)p->restarts,
+	    "crashes", (json_int_t)crashlog_total(p->crashes),
+	    "starts", (json_int_t)p->starts,
+	    "breaker", breaker_state_name(p->restart.breaker));
+	json_object_set_new(j, "pid", p->pid > 0 ? json_integer(p->pid) :
+	    json_null());
+	json_object_set_new(j, "version", p->version[0] ?
+	    json_string(p->version) : json_null());
+	json_object_set_new(j, "commands", cmds);
+	json_object_set_new(j, "cpu_percent", p->pid > 0 && last != NULL &&
+	    last->pid == (uint32_t)p->pid && sample_has_cpu(last) ?
+	    json_round2(sample_cpu_percent(last)) : json_null());
+	json_object_set_new(j, "memory_mb", p->pid > 0 && last != NULL &&
+	    last->pid == (uint32_t)p->pid ?
+	    json_round2(sample_memory_mb(last)) : json_null());
+	json_object_set_new(j, "events", json_pack("{s:I, s:I, s:I, s:I}",
+	    "routed", (json_int_t)p->events_routed,
+	    "replies", (json_int_t)p->replies,
+	    "dropped", (json_int_t)p->events_dropped,
+	    "protocol_errors", (json_int_t)p->protocol_errors));
+	json_object_set_new(j, "queued", json_integer((json_int_t)p->queue_len));
+	if (p->conf->role == ROLE_CONNECTOR)
+		json_object_set_new(j, "chat_lines",
+		    json_integer((json_int_t)p->chat_lines));
+	return j;
+}
+
+/* The spec's SystemMetrics.to_dict(), plus the daemon's own numbers. */
+json_t *
+json_system_metrics(void)
+{
+	const struct metrics_sample	*self = ring_latest(server->self_ring);
+	struct plugin			*p;
+	json_t				*j, *daemon;
+	char				 human[32];
+	double				 up = clock_mono() - server->started_mono;
+	double				 mem = 0;
+	int				 running = 0, crashed = 0;
+
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->state == PLUGIN_RUNNING)
+			running++;
+		if (p->state == PLUGIN_BACKOFF || p->state == PLUGIN_FATAL)
+			crashed++;
+		if (p->pid > 0)
+			mem += (double)p->last_rss / METRICS_MB;
+	}
+	daemon = json_pack("{s:i, s:s, s:I}", "pid", (int)getpid(),
+	    "version", SUPERVISOR_VERSION,
+	    "ring_bytes_per_plugin", (json_int_t)ring_memory_bytes_for(
+	    metrics_ring_capacity(server->config->history_duration,
+	    server->config->poll_interval)));
+	json_object_set_new(daemon, "cpu_percent", self != NULL &&
+	    sample_has_cpu(self) ? json_round2(sample_cpu_percent(self)) :
+	    json_null());
+	json_object_set_new(daemon, "memory_mb", self != NULL && self->pid ?
+	    json_round2(sample_memory_mb(self)) : json_null());
+	if (ring_count(server->self_ring) > 0) {
+		struct metrics_aggregates	a;
+		struct metrics_window		w = metrics_window_all();
+
+		if (metrics_aggregate(server->self_ring, &w, &a, NULL) == 0) {
+			json_object_set_new(daemon, "cpu", a.cpu_samples ?
+			    json_stats(&a.cpu) : json_null());
+			json_object_set_new(daemon, "memory_mb_stats",
+			    a.memory_samples ? json_stats(&a.memory_mb) :
+			    json_null());
+		}
+	}
+	j = json_pack("{s:o, s:s, s:i, s:i, s:i, s:I, s:o, s:I, s:I, s:o}",
+	    "bot_uptime_seconds", json_real(round(up * 10) / 10),
+	    "bot_uptime_human", metrics_format_uptime(up, human, sizeof human),
+	    "total_plugins", (int)hmap_count(server->by_name),
+	    "plugins_running", running,
+	    "plugins_crashed", crashed,
+	    "total_events", (json_int_t)server->total_events,
+	    "total_memory_mb", json_round2(mem),
+	    "chat_lines", (json_int_t)server->total_chat_lines,
+	    "unknown_commands", (json_int_t)server->unknown_commands,
+	    "daemon", daemon);
+	json_object_set_new(j, "poll_interval", json_real(
+	    server->config->poll_interval));
+	json_object_set_new(j, "metrics_enabled",
+	    json_boolean(server->config->metrics_enabled));
+	return j;
+}
+
+/*
+ * A window: "90s", "5m", "1h", "2d", or a number of seconds; positive and
+ * at most 30 days.
+ */
+int
+cmd_parse_window(json_t *v, double *seconds, struct cmd_error *err)
+{
+	const char	*s;
+	char		*end;
+	double		 n, mult = 1;
+
+	if (json_is_number(v))
+		n = json_number_value(v);
+	else if (json_is_string(v)) {
+		s = json_string_value(v);
+		n = strtod(s, &end);
+		if (end == s)
+			goto bad;
+		if (*end == 's')
+			end++;
+		else if (*end == 'm')
+			mult = 60, end++;
+		else if (*end == 'h')
+			mult = 3600, end++;
+		else if (*end == 'd')
+			mult = 86400, end++;
+		if (*end != '\0')
+			goto bad;
+		n *= mult;
+	} else
+		goto bad;
+	if (!isfinite(n) || n <= 0 || n > 30 * 86400)
+		goto bad;
+	*seconds = n;
+	return 0;
+bad:
+	return cmd_fail(err, "bad-argument", "window must be a duration like "
+	    "90s, 5m, 1h, 2d or a number of seconds (up to 30 days)");
+}
+
+static int
+cmd_status(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin	*p;
+	json_t		*list, *v;
+
+	if ((v = json_object_get(ctx->req, "plugin")) != NULL &&
+	    !json_is_null(v)) {
+		if (!json_is_string(v))
+			return cmd_fail(err, "bad-argument", "plugin must be a "
+			    "string");
+		if ((p = server_find_plugin(json_string_value(v))) == NULL)
+			return cmd_fail(err, "unknown-plugin", "no plugin "
+			    "named \"%.64s\"", json_string_value(v));
+		*res = json_plugin_status(p);
+		return 0;
+	}
+	list = json_array();
+	TAILQ_FOREACH(p, &server->plugins, entry)
+		json_array_append_new(list, json_plugin_status(p));
+	*res = json_pack("{s:o, s:o}", "plugins", list, "system",
+	    json_system_metrics());
+	return 0;
+}
+
+/* Average values into buckets for a sparkline; null where a bucket is empty. */
+static json_t *
+cmd_series(const struct sample_ring *ring, size_t first, size_t n, int cpu)
+{
+	json_t	*arr = json_array();
+	size_t	 buckets = n < CMD_SERIES_POINTS ? n : CMD_SERIES_POINTS;
+	size_t	 b, i, from, to, count;
+	double	 sum;
+
+	for (b = 0; b < buckets; b++) {
+		from = b * n / buckets;
+		to = (b + 1) * n / buckets;
+		sum = 0;
+		count = 0;
+		for (i = from; i < to; i++) {
+			const struct metrics_sample *s = ring_get(ring, first + i);
+
+			if (cpu && sample_has_cpu(s))
+				sum += sample_cpu_percent(s), count++;
+			else if (!cpu && s->pid != 0)
+				sum += sample_memory_mb(s), count++;
+		}
+		json_array_append_new(arr, count ? json_round2(sum / count) :
+		    json_null());
+	}
+	return arr;
+}
+
+static int
+cmd_metrics(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin			*p = ctx->plugin;
+	struct metrics_aggregates	 a;
+	struct metrics_window		 w = metrics_window_all();
+	const struct metrics_sample	*last;
+	json_t				*v, *agg;
+	double				 secs = 0;
+	size_t				 first, n;
+
+	if ((v = json_object_get(ctx->req, "window")) != NULL &&
+	    !json_is_null(v)) {
+		if (cmd_parse_window(v, &secs, err) != 0)
+			return -1;
+		w = metrics_window_since(clock_wall() - secs);
+	}
+	if (metrics_aggregate(p->ring, &w, &a, NULL) != 0 || a.sample_count == 0)
+		agg = json_null();
+	else
+		agg = json_aggregates(p->name, &a);
+	last = ring_latest(p->ring);
+	n = ring_window(p->ring, &w, &first);
+	*res = json_pack("{s:s, s:o, s:o, s:o, s:o, s:{s:o, s:o}}",
+	    "plugin", p->name,
+	    "window_seconds", secs > 0 ? json_real(secs) : json_null(),
+	    "status", json_plugin_status(p),
+	    "current", last ? json_sample(p->ring, last) : json_null(),
+	    "aggregates", agg,
+	    "series", "cpu", cmd_series(p->ring, first, n, 1),
+	    "memory_mb", cmd_series(p->ring, first, n, 0));
+	return 0;
+}
+
+static int
+cmd_history(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin		*p = ctx->plugin;
+	struct metrics_window	 w = metrics_window_all();
+	json_t			*v, *list;
+	double			 secs;
+	size_t			 first, n, i;
+
+	if ((v = json_object_get(ctx->req, "last")) != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > CMD_HISTORY_MAX)
+			return cmd_fail(err, "bad-argument", "last must be an "
+			    "integer from 1 to %d", CMD_HISTORY_MAX);
+		w = metrics_window_last((size_t)json_integer_value(v));
+	}
+	if ((v = json_object_get(ctx->req, "since")) != NULL && !json_is_null(v)) {
+		if (cmd_parse_window(v, &secs, err) != 0)
+			return -1;
+		w = metrics_window_since(clock_wall() - secs);
+	}
+	n = ring_window(p->ring, &w, &first);
+	list = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, json_sample(p->ring,
+		    ring_get(p->ring, first + i)));
+	*res = json_pack("{s:s, s:I, s:o, s:o}", "plugin", p->name,
+	    "capacity", (json_int_t)ring_capacity(p->ring),
+	    "poll_interval", json_real(server->config->poll_interval),
+	    "samples", list);
+	return 0;
+}
+
+static int
+cmd_crashes(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin	*p = ctx->plugin;
+	json_t		*list = json_array();
+	size_t		 i;
+
+	for (i = 0; i < crashlog_count(p->crashes); i++)
+		json_array_append_new(list, json_crash(crashlog_get(p->crashes,
+		    i)));
+	*res = json_pack("{s:s, s:I, s:I, s:s, s:o}", "plugin", p->name,
+	    "total", (json_int_t)crashlog_total(p->crashes),
+	    "kept", (json_int_t)crashlog_capacity(p->crashes),
+	    "breaker", breaker_state_name(p->restart.breaker),
+	    "crashes", list);
+	return 0;
+}
+
+static json_t *
+cmd_state_result(const struct plugin *p, const char *action)
+{
+	return json_pack("{s:s, s:s, s:s}", "plugin", p->name, "action", action,
+	    "state", plugin_state_name(p->state));
+}
+
+static int
+cmd_start(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin	*p = ctx->plugin;
+	char		 why[160];
+
+	if (server->shutting_down)
+		return cmd_fail(err, "shutting-down", "the daemon is stopping");
+	switch (p->state) {
+	case PLUGIN_STARTING:
+	case PLUGIN_RUNNING:
+		return cmd_fail(err, "invalid-state", "%s is already %s",
+		    p->name, plugin_state_name(p->state));
+	case PLUGIN_STOPPING:
+		return cmd_fail(err, "invalid-state", "%s is stopping; use "
+		    "restart", p->name);
+	default:
+		break;
+	}
+	snprintf(why, sizeof why, "start by %s", ctx->identity ? ctx->identity :
+	    "control socket");
+	plugin_restart(p, why);
+	if (p->pid <= 0)
+		return cmd_fail(err, "start-failed", "%s could not be started; "
+		    "see the daemon's log", p->name);
+	*res = cmd_state_result(p, "start");
+	return 0;
+}
+
+static int
+cmd_stop(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin	*p = ctx->plugin;
+	char		 why[160];
+
+	if (p->state == PLUGIN_STOPPED)
+		return cmd_fail(err, "invalid-state", "%s is already STOPPED",
+		    p->name);
+	snprintf(why, sizeof why, "stop by %s", ctx->identity ? ctx->identity :
+	    "control socket");
+	p->restart_asked = 0;
+	plugin_stop(p, why);
+	*res = cmd_state_result(p, "stop");
+	return 0;
+}
+
+static int
+cmd_restart(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin	*p = ctx->plugin;
+	char		 why[160];
+
+	if (server->shutting_down)
+		return cmd_fail(err, "shutting-down", "the daemon is stopping");
+	snprintf(why, sizeof why, "restart by %s", ctx->identity ?
+	    ctx->identity : "control socket");
+	plugin_restart(p, why);
+	*res = cmd_state_result(p, "restart");
+	return 0;
+}
+
+static int
+cmd_tail(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin	*p = ctx->plugin;
+	json_t		*v, *list = json_array();
+	size_t		 n = p->tail_len, i;
+
+	if ((v = json_object_get(ctx->req, "lines")) != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 100000) {
+			json_decref(list);
+			return cmd_fail(err, "bad-argument", "lines must be an "
+			    "integer from 1 to 100000");
+		}
+		if ((size_t)json_integer_value(v) < n)
+			n = (size_t)json_integer_value(v);
+	}
+	for (i = p->tail_len - n; i < p->tail_len; i++)
+		json_array_append_new(list, json_string(
+		    p->tail[(p->tail_head + i) % p->tail_cap]));
+	*res = json_pack("{s:s, s:I, s:o}", "plugin", p->name, "kept",
+	    (json_int_t)p->tail_cap, "lines", list);
+	return 0;
+}
+
+static int
+cmd_system(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	*res = json_system_metrics();
+	return 0;
+}
+
+static int
+cmd_version(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	*res = json_pack("{s:s, s:i}", "version", SUPERVISOR_VERSION,
+	    "protocol", PROTOCOL_VERSION);
+	return 0;
+}
+
+static int
+cmd_help(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	json_t	*list = json_array();
+	size_t	 i;
+
+	for (i = 0; i < cmd_count; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:b}",
+		    "name", cmd_table[i].name, "args", cmd_table[i].args,
+		    "usage", cmd_table[i].usage,
+		    "chat", (cmd_table[i].flags & CMD_CHAT) != 0));
+	*res = json_pack("{s:o}", "verbs", list);
+	return 0;
+}
+
+static int
+cmd_subscribe(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	static const char	*names[] = { "state", "crash", "sample" };
+	json_t			*v, *t, *list;
+	size_t			 i, j;
+	int			 topics = 0;
+
+	if (ctx->client == NULL)
+		return cmd_fail(err, "not-permitted", "subscribe needs the "
+		    "control socket");
+	if ((v = json_object_get(ctx->req, "topics")) == NULL || json_is_null(v))
+		topics = TOPIC_STATE | TOPIC_CRASH | TOPIC_SAMPLE;
+	else if (!json_is_array(v) || json_array_size(v) == 0)
+		return cmd_fail(err, "bad-argument", "topics must be a "
+		    "non-empty array of: state, crash, sample");
+	else {
+		json_array_foreach(v, i, t) {
+			for (j = 0; j < nitems(names); j++) {
+				if (json_is_string(t) &&
+				    strcmp(json_string_value(t), names[j]) == 0)
+					break;
+			}
+			if (j == nitems(names))
+				return cmd_fail(err, "bad-argument", "unknown "
+				    "topic; topics are: state, crash, sample");
+			topics |= 1 << j;
+		}
+	}
+	list = json_array();
+	for (j = 0; j < nitems(names); j++) {
+		if (topics & (1 << j))
+			json_array_append_new(list, json_string(names[j]));
+	}
+	control_subscribe(ctx->client, topics);
+	*res = json_pack("{s:o}", "topics", list);
+	return 0;
+}
+
+/*
+ * Run one request object and return the reply object. Request fields are
+ * checked here once: cmd a known verb, plugin a known name where needed.
+ */
+json_t *
+cmd_execute(json_t *req, struct control_client *client, const char *identity)
+{
+	const struct cmd_entry	*ce;
+	struct cmd_ctx		 ctx;
+	struct cmd_error	 err;
+	json_t			*v, *result = NULL;
+	const char		*name;
+
+	if (!json_is_object(req))
+		return cmd_error_reply("invalid-request", "a request is a JSON "
+		    "object like {\"cmd\": \"status\"}");
+	v = json_object_get(req, "cmd");
+	if (v == NULL || !json_is_string(v))
+		return cmd_error_reply("invalid-request", "the request has no "
+		    "\"cmd\" string");
+	name = json_string_value(v);
+	if ((ce = cmd_find(name)) == NULL)
+		return cmd_error_reply("unknown-command", "unknown command "
+		    "\"%.64s\"; try \"help\"", name);
+	memset(&ctx, 0, sizeof ctx);
+	ctx.req = req;
+	ctx.client = client;
+	ctx.identity = identity;
+	if (ce->flags & CMD_PLUGIN) {
+		v = json_object_get(req, "plugin");
+		if (v == NULL || json_is_null(v))
+			return cmd_error_reply("missing-argument", "%s needs a "
+			    "plugin name: %s %s", ce->name, ce->name, ce->args);
+		if (!json_is_string(v))
+			return cmd_error_reply("bad-argument", "plugin must be "
+			    "a string");
+		if ((ctx.plugin = server_find_plugin(json_string_value(v))) ==
+		    NULL)
+			return cmd_error_reply("unknown-plugin", "no plugin "
+			    "named \"%.64s\"", json_string_value(v));
+	}
+	memset(&err, 0, sizeof err);
+	if (ce->exec(&ctx, &result, &err) != 0)
+		return cmd_error_reply(err.code, "%s", err.message);
+	return json_pack("{s:b, s:o}", "ok", 1, "result", result);
+}

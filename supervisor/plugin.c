@@ -1,0 +1,1065 @@
+/*
+ * plugin.c: one plugin's lifecycle, as an explicit state machine.
+ *
+ *	STOPPED ─start─▶ STARTING ─ready─▶ RUNNING ─stop─▶ STOPPING ─exit─▶ STOPPED
+ *	                    │ crash            │ crash
+ *	                    ▼                  ▼
+ *	                 BACKOFF ◀─────────────┘ ─delay─▶ STARTING
+ *	                    │ more than max_crashes in crash_window
+ *	                    ▼
+ *	                  FATAL ─cooldown─▶ STARTING (half-open trial)
+ *
+ * Every change goes through plugin_set_state, which logs it with its reason
+ * and publishes it to subscribers. The process's death is only ever learned
+ * from waitpid (server.c's SIGCHLD handler calls plugin_exited); closing of
+ * the socket or pipes only means there is nothing more to read.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "metrics/metrics.h"
+#include "supervisor/supervisor.h"
+
+/* Bytes queued to a plugin that does not read before events are dropped. */
+#define PLUGIN_OUTPUT_MAX	(1024 * 1024)
+
+static void	plugin_arm_timer(struct plugin *, double);
+static void	plugin_timer_cb(evutil_socket_t, short, void *);
+static void	plugin_read_cb(struct bufferevent *, void *);
+static void	plugin_event_cb(struct bufferevent *, short, void *);
+static void	plugin_pipe_read_cb(struct bufferevent *, void *);
+static void	plugin_pipe_event_cb(struct bufferevent *, short, void *);
+static void	plugin_close_io(struct plugin *);
+static void	plugin_schedule_running(struct plugin *);
+
+const char *
+plugin_state_name(enum plugin_state s)
+{
+	switch (s) {
+	case PLUGIN_STOPPED:
+		return "STOPPED";
+	case PLUGIN_STARTING:
+		return "STARTING";
+	case PLUGIN_RUNNING:
+		return "RUNNING";
+	case PLUGIN_BACKOFF:
+		return "BACKOFF";
+	case PLUGIN_STOPPING:
+		return "STOPPING";
+	case PLUGIN_FATAL:
+		return "FATAL";
+	}
+	return "?";
+}
+
+const char *
+plugin_role_name(enum plugin_role r)
+{
+	return r == ROLE_CONNECTOR ? "connector" : "plugin";
+}
+
+/* Create a plugin from its config: rings and logs are allocated once here. */
+struct plugin *
+plugin_new(struct plugin_config *pc)
+{
+	struct plugin	*p = xcalloc(1, sizeof *p);
+	size_t		 cap;
+
+	strlcpy_(p->name, pc->name, sizeof p->name);
+	p->conf = pc;
+	p->state = PLUGIN_STOPPED;
+	p->state_since = clock_wall();
+	restart_init(&p->restart, &pc->restart);
+	p->crashes = crashlog_new((size_t)pc->restart.crash_history);
+	p->tail_cap = (size_t)pc->restart.stderr_lines;
+	if (p->tail_cap > 0)
+		p->tail = xcalloc(p->tail_cap, sizeof *p->tail);
+	TAILQ_INIT(&p->queue);
+	TAILQ_INIT(&p->pending);
+	cap = metrics_ring_capacity(server->config->history_duration,
+	    server->config->poll_interval);
+	p->ring = ring_new(cap, server->started_wall);
+	p->timer = evtimer_new(server->base, plugin_timer_cb, p);
+	return p;
+}
+
+static void
+plugin_clear_queue(struct plugin *p, int count_dropped)
+{
+	struct queued_event	*q;
+
+	while ((q = TAILQ_FIRST(&p->queue)) != NULL) {
+		TAILQ_REMOVE(&p->queue, q, entry);
+		if (count_dropped)
+			p->events_dropped++;
+		free(q->data);
+		free(q);
+	}
+	p->queue_len = 0;
+}
+
+static void
+plugin_clear_ready(struct plugin *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->ncommands; i++)
+		free(p->commands[i]);
+	p->ncommands = 0;
+	p->wants_chat = 0;
+	p->version[0] = '\0';
+}
+
+void
+plugin_free(struct plugin *p)
+{
+	size_t	i;
+
+	plugin_close_io(p);
+	router_release(p);
+	router_forget(p);
+	plugin_clear_queue(p, 0);
+	plugin_clear_ready(p);
+	event_free(p->timer);
+	restart_free(&p->restart);
+	crashlog_free(p->crashes);
+	ring_free(p->ring);
+	for (i = 0; i < p->tail_cap; i++)
+		free(p->tail[i]);
+	free(p->tail);
+	free(p->platform);
+	free(p->kill_detail);
+	free(p);
+}
+
+/* The one place a state changes: log it and tell subscribers. */
+static void
+plugin_set_state(struct plugin *p, enum plugin_state to, const char *reason)
+{
+	struct transition	t;
+
+	t.plugin = p;
+	t.from = p->state;
+	t.to = to;
+	t.reason = reason;
+	if (to == PLUGIN_FATAL || (to == PLUGIN_BACKOFF && p->state != to))
+		log_warnx("plugin %s: %s -> %s (%s)", p->name,
+		    plugin_state_name(p->state), plugin_state_name(to), reason);
+	else
+		log_info("plugin %s: %s -> %s (%s)", p->name,
+		    plugin_state_name(p->state), plugin_state_name(to), reason);
+	p->state = to;
+	p->state_since = clock_wall();
+	server_transition(&t);
+}
+
+double
+plugin_uptime(const struct plugin *p)
+{
+	if (p->pid <= 0 || p->started_mono == 0)
+		return 0;
+	return clock_mono() - p->started_mono;
+}
+
+static void
+plugin_arm_timer(struct plugin *p, double seconds)
+{
+	struct timeval	tv;
+
+	if (seconds < 0)
+		seconds = 0;
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	evtimer_add(p->timer, &tv);
+}
+
+/* Append a value of the config JSON to a msgpack packer. */
+static void
+plugin_pack_json(msgpack_packer *pk, json_t *j)
+{
+	const char	*key, *s;
+	json_t		*v;
+	size_t		 i, len;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, json_object_size(j));
+		json_object_foreach(j, key, v) {
+			len = strlen(key);
+			msgpack_pack_str(pk, len);
+			msgpack_pack_str_body(pk, key, len);
+			plugin_pack_json(pk, v);
+		}
+		break;
+	case JSON_ARRAY:
+		msgpack_pack_array(pk, json_array_size(j));
+		json_array_foreach(j, i, v)
+			plugin_pack_json(pk, v);
+		break;
+	case JSON_STRING:
+		s = json_string_value(j);
+		len = json_string_length(j);
+		msgpack_pack_str(pk, len);
+		msgpack_pack_str_body(pk, s, len);
+		break;
+	case JSON_INTEGER:
+		msgpack_pack_int64(pk, json_integer_value(j));
+		break;
+	case JSON_REAL:
+		msgpack_pack_double(pk, json_real_value(j));
+		break;
+	case JSON_TRUE:
+		msgpack_pack_true(pk);
+		break;
+	case JSON_FALSE:
+		msgpack_pack_false(pk);
+		break;
+	case JSON_NULL:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}
+
+/* Send hello: protocol, name, role and the plugin's own config. */
+static void
+plugin_send_hello(struct plugin *p)
+{
+	struct msg_builder	*b = server->builder;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	const char		*data;
+	size_t			 len;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	plugin_pack_json(&pk, p->conf->config);
+	msg_begin(b, MSG_HELLO);
+	msg_add_uint(b, "protocol", PROTOCOL_VERSION);
+	msg_add_str(b, "name", p->name);
+	msg_add_str(b, "role", plugin_role_name(p->conf->role));
+	msg_add_raw(b, "config", sb.data, sb.size);
+	msg_end(b, &data, &len);
+	plugin_send(p, data, len);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Start the process; STARTING until it says ready. */
+int
+plugin_start(struct plugin *p, const char *why)
+{
+	char	*cause = NULL;
+	int	 sock, out, err;
+	pid_t	 pid;
+
+	if (p->pid > 0)
+		return 0;
+	pid = proc_spawn(p, &sock, &out, &err, &cause);
+	if (pid == -1) {
+		log_warnx("plugin %s: cannot start: %s", p->name, cause);
+		free(cause);
+		return -1;
+	}
+	p->pid = pid;
+	p->starts++;
+	p->started_mono = clock_mono();
+	p->started_wall = clock_wall();
+	p->stop_asked = 0;
+	p->stop_stage = 0;
+	p->kill_reason = KILL_NONE;
+	free(p->kill_detail);
+	p->kill_detail = NULL;
+	p->ping_sent = 0;
+	p->have_prev = 0;
+	p->mem_violations = 0;
+	p->cpu_over_since = 0;
+	hmap_iput(server->by_pid, (uint64_t)pid, p);
+
+	p->stream = ipc_stream_new(IPC_MAX_MESSAGE);
+	p->bev = bufferevent_socket_new(server->base, sock, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(p->bev, plugin_read_cb, NULL, plugin_event_cb, p);
+	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	p->err_bev = bufferevent_socket_new(server->base, err, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(p->err_bev, plugin_pipe_read_cb, NULL,
+	    plugin_pipe_event_cb, p);
+	bufferevent_enable(p->err_bev, EV_READ);
+	if (out != -1) {
+		p->out_bev = bufferevent_socket_new(server->base, out,
+		    BEV_OPT_CLOSE_ON_FREE);
+		bufferevent_setcb(p->out_bev, plugin_pipe_read_cb, NULL,
+		    plugin_pipe_event_cb, p);
+		bufferevent_enable(p->out_bev, EV_READ);
+	}
+
+	{
+		char	reason[128];
+
+		snprintf(reason, sizeof reason, "%s; pid %ld", why, (long)pid);
+		plugin_set_state(p, PLUGIN_STARTING, reason);
+	}
+	plugin_send_hello(p);
+	plugin_arm_timer(p, p->conf->restart.ready_timeout);
+	return 0;
+}
+
+/* Ask a plugin to stop: shutdown, then SIGTERM, then SIGKILL. */
+void
+plugin_stop(struct plugin *p, const char *why)
+{
+	const char	*data;
+	size_t		 len;
+
+	switch (p->state) {
+	case PLUGIN_STOPPED:
+	case PLUGIN_STOPPING:
+		return;
+	case PLUGIN_BACKOFF:
+	case PLUGIN_FATAL:
+		evtimer_del(p->timer);
+		plugin_clear_queue(p, 1);
+		plugin_set_state(p, PLUGIN_STOPPED, why);
+		return;
+	case PLUGIN_STARTING:
+	case PLUGIN_RUNNING:
+		break;
+	}
+	p->stop_asked = 1;
+	p->stop_stage = 0;
+	plugin_set_state(p, PLUGIN_STOPPING, why);
+	msg_begin(server->builder, MSG_SHUTDOWN);
+	msg_end(server->builder, &data, &len);
+	plugin_send(p, data, len);
+	plugin_arm_timer(p, p->conf->restart.stop_timeout);
+}
+
+/* Manual restart: closes the breaker and starts at once when stopped. */
+void
+plugin_restart(struct plugin *p, const char *why)
+{
+	restart_reset(&p->restart);
+	switch (p->state) {
+	case PLUGIN_STARTING:
+	case PLUGIN_RUNNING:
+		p->restart_asked = 1;
+		plugin_stop(p, why);
+		break;
+	case PLUGIN_STOPPING:
+		p->restart_asked = 1;
+		break;
+	case PLUGIN_BACKOFF:
+	case PLUGIN_FATAL:
+	case PLUGIN_STOPPED:
+		evtimer_del(p->timer);
+		plugin_start(p, why);
+		break;
+	}
+}
+
+/* Kill a misbehaving plugin now; the exit is recorded as a crash. */
+void
+plugin_kill(struct plugin *p, enum kill_reason reason, const char *detail)
+{
+	if (p->pid <= 0 || p->kill_reason != KILL_NONE)
+		return;
+	p->kill_reason = reason;
+	free(p->kill_detail);
+	p->kill_detail = detail != NULL ? xstrdup(detail) : NULL;
+	log_warnx("plugin %s: killing pid %ld: %s", p->name, (long)p->pid,
+	    detail != NULL ? detail : "");
+	proc_signal_group(p->pid, SIGKILL);
+	/* Nothing it says from now on counts. */
+	if (p->bev != NULL)
+		bufferevent_disable(p->bev, EV_READ);
+}
+
+/* Count a protocol error that drops one message but keeps the plugin. */
+void
+plugin_protocol_error(struct plugin *p, const char *fmt, ...)
+{
+	char	line[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	p->protocol_errors++;
+	log_warnx("plugin %s: protocol error, message dropped: %s", p->name, line);
+}
+
+/* Queue bytes to the plugin; -1 if it is not reading (output over limit). */
+int
+plugin_send(struct plugin *p, const char *data, size_t len)
+{
+	struct evbuffer	*out;
+
+	if (p->bev == NULL || p->kill_reason != KILL_NONE)
+		return -1;
+	out = bufferevent_get_output(p->bev);
+	if (evbuffer_get_length(out) + len > PLUGIN_OUTPUT_MAX)
+		return -1;
+	evbuffer_add(out, data, len);
+	return 0;
+}
+
+/*
+ * Deliver an encoded event: now if RUNNING, queued (bounded, oldest dropped)
+ * while STARTING or BACKOFF, dropped if stopped, stopping or FATAL.
+ */
+void
+plugin_deliver(struct plugin *p, const char *data, size_t len, uint64_t id)
+{
+	struct queued_event	*q;
+	size_t			 max = (size_t)p->conf->restart.queue_size;
+
+	switch (p->state) {
+	case PLUGIN_RUNNING:
+		if (p->kill_reason == KILL_NONE && plugin_send(p, data, len) == 0)
+			return;
+		p->events_dropped++;
+		log_warnx("plugin %s: not reading its socket; event %llu dropped",
+		    p->name, (unsigned long long)id);
+		return;
+	case PLUGIN_STARTING:
+	case PLUGIN_BACKOFF:
+		if (max == 0) {
+			p->events_dropped++;
+			return;
+		}
+		if (p->queue_len >= max) {
+			q = TAILQ_FIRST(&p->queue);
+			TAILQ_REMOVE(&p->queue, q, entry);
+			p->queue_len--;
+			p->events_dropped++;
+			log_warnx("plugin %s: %s, queue full (%zu); oldest event "
+			    "%llu dropped", p->name, plugin_state_name(p->state),
+			    max, (unsigned long long)q->id);
+			free(q->data);
+			free(q);
+		}
+		q = xcalloc(1, sizeof *q);
+		q->data = xmalloc(len);
+		memcpy(q->data, data, len);
+		q->len = len;
+		q->id = id;
+		TAILQ_INSERT_TAIL(&p->queue, q, entry);
+		p->queue_len++;
+		return;
+	case PLUGIN_STOPPED:
+	case PLUGIN_STOPPING:
+	case PLUGIN_FATAL:
+		p->events_dropped++;
+		log_info("plugin %s: %s; event %llu dropped", p->name,
+		    plugin_state_name(p->state), (unsigned long long)id);
+		return;
+	}
+}
+
+/* Send what waited while the plugin was starting. */
+static void
+plugin_flush_queue(struct plugin *p)
+{
+	struct queued_event	*q;
+
+	while ((q = TAILQ_FIRST(&p->queue)) != NULL) {
+		TAILQ_REMOVE(&p->queue, q, entry);
+		p->queue_len--;
+		if (plugin_send(p, q->data, q->len) != 0)
+			p->events_dropped++;
+		free(q->data);
+		free(q);
+	}
+}
+
+/* Validate ready: protocol, version, commands; claim them; go RUNNING. */
+static void
+plugin_handle_ready(struct plugin *p, const struct msg *m)
+{
+	const char	*cmds[PLUGIN_MAX_COMMANDS];
+	size_t		 lens[PLUGIN_MAX_COMMANDS], i, j;
+	char		*names[PLUGIN_MAX_COMMANDS], *cause = NULL;
+	char		 detail[PLUGIN_MAX_COMMANDS * (PLUGIN_COMMAND_MAX + 2) + 256];
+	char		 list[PLUGIN_MAX_COMMANDS * (PLUGIN_COMMAND_MAX + 2) + 1];
+	uint64_t	 proto;
+	int		 n, chat = 0;
+
+	if (p->state != PLUGIN_STARTING) {
+		plugin_protocol_error(p, "ready sent twice");
+		return;
+	}
+	if (msg_get_uint(m, "protocol", &proto) != 0) {
+		plugin_kill(p, KILL_PROTOCOL, "ready without a protocol version");
+		return;
+	}
+	if (proto != PROTOCOL_VERSION) {
+		snprintf(detail, sizeof detail, "speaks protocol version %llu, "
+		    "the daemon speaks %d", (unsigned long long)proto,
+		    PROTOCOL_VERSION);
+		plugin_kill(p, KILL_PROTOCOL, detail);
+		return;
+	}
+	if (msg_has(m, "version") &&
+	    msg_copy_str(m, "version", p->version, sizeof p->version) != 0) {
+		plugin_kill(p, KILL_PROTOCOL, "ready: version is not a string "
+		    "of at most 64 bytes");
+		return;
+	}
+	n = 0;
+	if (msg_has(m, "commands") && (n = msg_get_strv(m, "commands", cmds,
+	    lens, PLUGIN_MAX_COMMANDS)) == -1) {
+		plugin_kill(p, KILL_PROTOCOL, "ready: commands is not an array "
+		    "of at most 32 strings");
+		return;
+	}
+	if (msg_has(m, "chat") && msg_get_bool(m, "chat", &chat) != 0) {
+		plugin_kill(p, KILL_PROTOCOL, "ready: chat is not a boolean");
+		return;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		int	ok = lens[i] > 0 && lens[i] <= PLUGIN_COMMAND_MAX;
+
+		for (j = 0; ok && j < lens[i]; j++) {
+			char	c = cmds[i][j];
+
+			ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			    c == '-' || c == '_';
+		}
+		if (!ok) {
+			snprintf(detail, sizeof detail, "ready: invalid command "
+			    "name \"%.*s\" (1-32 of a-z 0-9 - _)",
+			    (int)(lens[i] > 40 ? 40 : lens[i]), cmds[i]);
+			plugin_kill(p, KILL_PROTOCOL, detail);
+			return;
+		}
+	}
+	for (i = 0; i < (size_t)n; i++)
+		names[i] = xstrndup(cmds[i], lens[i]);
+	if (router_claim(p, (const char *const *)names, n, &cause) != 0) {
+		for (i = 0; i < (size_t)n; i++)
+			free(names[i]);
+		plugin_kill(p, KILL_PROTOCOL, cause);
+		free(cause);
+		return;
+	}
+	list[0] = '\0';
+	for (i = 0; i < (size_t)n; i++) {
+		p->commands[i] = names[i];
+		if (i > 0)
+			strcat(list, ", ");
+		strcat(list, names[i]);
+	}
+	p->ncommands = n;
+	p->wants_chat = chat;
+
+	evtimer_del(p->timer);
+	snprintf(detail, sizeof detail, "ready in %.0f ms; version %s; "
+	    "commands: %s%s", (clock_mono() - p->started_mono) * 1000,
+	    p->version[0] ? p->version : "?", n ? list : "none",
+	    chat ? "; all chat" : "");
+	plugin_set_state(p, PLUGIN_RUNNING, detail);
+	plugin_flush_queue(p);
+	p->next_ping = clock_mono() + p->conf->restart.ping_interval;
+	plugin_schedule_running(p);
+}
+
+/* Handle a log message: write it to the daemon's log. */
+static void
+plugin_handle_log(struct plugin *p, const struct msg *m)
+{
+	const char	*level, *text;
+	size_t		 llen, tlen;
+
+	if (msg_get_str(m, "text", &text, &tlen) != 0 || tlen > IPC_MAX_TEXT) {
+		plugin_protocol_error(p, "log without a text of at most %d bytes",
+		    IPC_MAX_TEXT);
+		return;
+	}
+	if (msg_get_str(m, "level", &level, &llen) != 0)
+		level = "info", llen = 4;
+	if (llen == 4 && memcmp(level, "warn", 4) == 0)
+		log_warnx("%s: %.*s", p->name, (int)tlen, text);
+	else if (llen == 5 && memcmp(level, "debug", 5) == 0)
+		log_debug("%s: %.*s", p->name, (int)tlen, text);
+	else
+		log_info("%s: %.*s", p->name, (int)tlen, text);
+}
+
+/* Dispatch one message from a plugin. */
+static void
+plugin_dispatch(struct plugin *p, const struct msg *m)
+{
+	uint64_t	seq;
+
+	if (p->state == PLUGIN_STARTING && m->type != MSG_READY &&
+	    m->type != MSG_LOG) {
+		plugin_protocol_error(p, "%s before ready",
+		    msg_type_name(m->type));
+		return;
+	}
+	switch (m->type) {
+	case MSG_READY:
+		plugin_handle_ready(p, m);
+		break;
+	case MSG_CHAT:
+		if (p->conf->role != ROLE_CONNECTOR) {
+			plugin_protocol_error(p, "chat from a plugin that is "
+			    "not a connector");
+			break;
+		}
+		router_chat(p, m);
+		break;
+	case MSG_REPLY:
+		router_reply(p, m);
+		break;
+	case MSG_SAY:
+		router_say(p, m);
+		break;
+	case MSG_PONG:
+		if (msg_get_uint(m, "seq", &seq) != 0) {
+			plugin_protocol_error(p, "pong without seq");
+			break;
+		}
+		if (seq == p->ping_seq)
+			p->ping_sent = 0;
+		break;
+	case MSG_LOG:
+		plugin_handle_log(p, m);
+		break;
+	default:
+		plugin_protocol_error(p, "%s is not a message a plugin sends",
+		    msg_type_name(m->type));
+		break;
+	}
+}
+
+/* Read from the socket: feed the stream and handle every whole message. */
+static void
+plugin_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct plugin		*p = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_iovec	 vec[8];
+	struct msg		 m;
+	char			*cause = NULL;
+	int			 n, i, r;
+
+	while (evbuffer_get_length(in) > 0 && p->kill_reason == KILL_NONE) {
+		n = evbuffer_peek(in, 16384, NULL, vec, nitems(vec));
+		if (n > (int)nitems(vec))
+			n = nitems(vec);
+		for (i = 0; i < n; i++) {
+			size_t	len = vec[i].iov_len;
+
+			if (ipc_stream_feed(p->stream, vec[i].iov_base, len,
+			    &cause) != 0)
+				goto broken;
+			evbuffer_drain(in, len);
+			while ((r = ipc_stream_next(p->stream, &m, &cause)) == 1) {
+				plugin_dispatch(p, &m);
+				msg_release(&m);
+				if (p->kill_reason != KILL_NONE || p->bev == NULL)
+					return;
+			}
+			if (r == -1)
+				goto broken;
+		}
+	}
+	return;
+
+broken:
+	{
+		char	detail[512];
+
+		p->protocol_errors++;
+		snprintf(detail, sizeof detail, "protocol violation: %s", cause);
+		free(cause);
+		plugin_kill(p, KILL_PROTOCOL, detail);
+	}
+}
+
+/* The socket closed or failed: stop reading; waitpid tells the rest. */
+static void
+plugin_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct plugin	*p = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		log_debug("plugin %s: socket closed", p->name);
+		bufferevent_disable(bev, EV_READ | EV_WRITE);
+	}
+}
+
+/* Keep a stderr line in the plugin's tail ring. */
+static void
+plugin_tail_add(struct plugin *p, const char *line)
+{
+	size_t	slot;
+
+	if (p->tail_cap == 0)
+		return;
+	slot = (p->tail_head + p->tail_len) % p->tail_cap;
+	if (p->tail_len == p->tail_cap) {
+		slot = p->tail_head;
+		p->tail_head = (p->tail_head + 1) % p->tail_cap;
+	} else
+		p->tail_len++;
+	free(p->tail[slot]);
+	p->tail[slot] = xstrdup(line);
+}
+
+/* Log one line of a plugin's stdout or stderr. */
+static void
+plugin_pipe_line(struct plugin *p, int is_err, char *line, size_t len)
+{
+	size_t	i;
+
+	if (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+			line[i] = '?';
+	}
+	log_info("%s[%ld] %s: %s", p->name, (long)p->pid,
+	    is_err ? "stderr" : "stdout", line);
+	if (is_err)
+		plugin_tail_add(p, line);
+}
+
+/* Take whole lines from a pipe; cut over-long ones; with eof, the rest. */
+static void
+plugin_pipe_drain(struct plugin *p, struct bufferevent *bev, int eof)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		*line, buf[PLUGIN_LINE_MAX + 1];
+	size_t		 len;
+	int		 is_err = bev == p->err_bev;
+
+	for (;;) {
+		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (line != NULL) {
+			if (len > PLUGIN_LINE_MAX)
+				line[len = PLUGIN_LINE_MAX] = '\0';
+			plugin_pipe_line(p, is_err, line, len);
+			free(line);
+			continue;
+		}
+		len = evbuffer_get_length(in);
+		if (len == 0 || (len < PLUGIN_LINE_MAX && !eof))
+			break;
+		if (len > PLUGIN_LINE_MAX)
+			len = PLUGIN_LINE_MAX;
+		evbuffer_remove(in, buf, len);
+		buf[len] = '\0';
+		plugin_pipe_line(p, is_err, buf, len);
+	}
+}
+
+static void
+plugin_pipe_read_cb(struct bufferevent *bev, void *arg)
+{
+	plugin_pipe_drain(arg, bev, 0);
+}
+
+static void
+plugin_pipe_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		plugin_pipe_drain(arg, bev, 1);
+		bufferevent_disable(bev, EV_READ);
+	}
+}
+
+/* Read what a dead process left in a pipe, so its last lines are kept. */
+static void
+plugin_pipe_final(struct plugin *p, struct bufferevent *bev)
+{
+	struct evbuffer	*in;
+	int		 i;
+
+	if (bev == NULL)
+		return;
+	in = bufferevent_get_input(bev);
+	for (i = 0; i < 64; i++) {
+		if (evbuffer_read(in, bufferevent_getfd(bev), 65536) <= 0)
+			break;
+	}
+	plugin_pipe_drain(p, bev, 1);
+}
+
+static void
+plugin_close_io(struct plugin *p)
+{
+	if (p->bev != NULL) {
+		bufferevent_free(p->bev);
+		p->bev = NULL;
+	}
+	if (p->out_bev != NULL) {
+		bufferevent_free(p->out_bev);
+		p->out_bev = NULL;
+	}
+	if (p->err_bev != NULL) {
+		bufferevent_free(p->err_bev);
+		p->err_bev = NULL;
+	}
+	ipc_stream_free(p->stream);
+	p->stream = NULL;
+}
+
+static enum crash_reason
+plugin_crash_reason(const struct plugin *p, int status)
+{
+	switch (p->kill_reason) {
+	case KILL_HUNG:
+		return CRASH_HUNG;
+	case KILL_READY_TIMEOUT:
+		return CRASH_READY_TIMEOUT;
+	case KILL_PROTOCOL:
+		return CRASH_PROTOCOL;
+	case KILL_MEMORY_LIMIT:
+		return CRASH_MEMORY_LIMIT;
+	case KILL_CPU_LIMIT:
+		return CRASH_CPU_LIMIT;
+	case KILL_NONE:
+		break;
+	}
+	return WIFSIGNALED(status) ? CRASH_SIGNAL : CRASH_EXIT;
+}
+
+/* Write the crash record: what, when, how long it ran, its last words. */
+static void
+plugin_record_crash(struct plugin *p, int status, double uptime,
+    enum crash_reason reason)
+{
+	struct crash_record	 cr;
+	char			*lines[1000];
+	size_t			 i;
+
+	memset(&cr, 0, sizeof cr);
+	cr.wall_time = clock_wall();
+	cr.pid = (int)p->pid;
+	cr.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	cr.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	cr.core_dumped = WIFSIGNALED(status) && WCOREDUMP(status);
+	cr.uptime = uptime;
+	cr.reason = reason;
+	cr.detail = p->kill_detail;
+	for (i = 0; i < p->tail_len && i < nitems(lines); i++)
+		lines[i] = p->tail[(p->tail_head + i) % p->tail_cap];
+	cr.stderr_lines = lines;
+	cr.nlines = i;
+	crashlog_push(p->crashes, &cr);
+	control_publish_crash(p);
+}
+
+/* Leave FATAL after the cooldown with one trial start (half-open). */
+static void
+plugin_trial(struct plugin *p)
+{
+	p->restart.breaker = BREAKER_HALF_OPEN;
+	plugin_start(p, "cooldown over: trial start, breaker half-open");
+}
+
+/* The process is gone (from waitpid): record, then restart or settle. */
+void
+plugin_exited(struct plugin *p, int status)
+{
+	enum restart_decision	 d;
+	enum crash_reason	 reason;
+	double			 uptime = plugin_uptime(p), delay;
+	char			 how[128], why[512];
+	int			 crashed;
+
+	proc_describe_status(status, how, sizeof how);
+	hmap_idel(server->by_pid, (uint64_t)p->pid);
+	/* Stragglers in its process group go with it. */
+	proc_signal_group(p->pid, SIGKILL);
+	evtimer_del(p->timer);
+	plugin_pipe_final(p, p->err_bev);
+	plugin_pipe_final(p, p->out_bev);
+	plugin_close_io(p);
+	router_release(p);
+	router_forget(p);
+	plugin_clear_ready(p);
+	p->ping_sent = 0;
+
+	crashed = !p->stop_asked || p->kill_reason != KILL_NONE;
+	if (!crashed) {
+		log_info("plugin %s: pid %ld exited (%s) after %.1f s", p->name,
+		    (long)p->pid, how, uptime);
+		p->pid = 0;
+		p->started_mono = 0;
+		if (p->restart_asked && !server->shutting_down) {
+			p->restart_asked = 0;
+			p->restarts++;
+			plugin_start(p, "restart asked");
+		} else {
+			p->restart_asked = 0;
+			plugin_set_state(p, PLUGIN_STOPPED, how);
+		}
+		server_maybe_exit();
+		return;
+	}
+
+	reason = plugin_crash_reason(p, status);
+	plugin_record_crash(p, status, uptime, reason);
+	log_warnx("plugin %s: pid %ld crashed: %s (%s) after %.1f s uptime",
+	    p->name, (long)p->pid, crash_reason_name(reason), how, uptime);
+	p->pid = 0;
+	p->started_mono = 0;
+	p->stop_asked = 0;
+
+	if (server->shutting_down) {
+		plugin_clear_queue(p, 1);
+		plugin_set_state(p, PLUGIN_STOPPED, "crashed while the daemon "
+		    "was stopping");
+		server_maybe_exit();
+		return;
+	}
+	if (p->restart_asked) {
+		p->restart_asked = 0;
+		p->restarts++;
+		plugin_start(p, "restart asked");
+		return;
+	}
+
+	d = restart_on_exit(&p->restart, &p->conf->restart, clock_mono(),
+	    uptime, 1, WIFEXITED(status) && WEXITSTATUS(status) == 0, &delay);
+	switch (d) {
+	case RESTART_NEVER:
+		plugin_clear_queue(p, 1);
+		snprintf(why, sizeof why, "%s, %s; autorestart is %s",
+		    crash_reason_name(reason), how,
+		    p->conf->restart.autorestart == AUTORESTART_NEVER ? "never" :
+		    "on-failure");
+		plugin_set_state(p, PLUGIN_STOPPED, why);
+		break;
+	case RESTART_FATAL:
+		plugin_clear_queue(p, 1);
+		if (p->conf->restart.cooldown > 0) {
+			snprintf(why, sizeof why, "crash loop: more than %d "
+			    "crashes in %g s; breaker open, trial start in %g s",
+			    p->conf->restart.max_crashes,
+			    p->conf->restart.crash_window,
+			    p->conf->restart.cooldown);
+			plugin_arm_timer(p, p->conf->restart.cooldown);
+		} else
+			snprintf(why, sizeof why, "crash loop: more than %d "
+			    "crashes in %g s; breaker open until a manual start",
+			    p->conf->restart.max_crashes,
+			    p->conf->restart.crash_window);
+		plugin_set_state(p, PLUGIN_FATAL, why);
+		break;
+	case RESTART_AFTER:
+		snprintf(why, sizeof why, "%s, %s; restart %u in %g s",
+		    crash_reason_name(reason), how, p->restart.consecutive, delay);
+		plugin_set_state(p, PLUGIN_BACKOFF, why);
+		p->restarts++;
+		if (delay <= 0)
+			plugin_start(p, "backoff over");
+		else
+			plugin_arm_timer(p, delay);
+		break;
+	}
+}
+
+/* Send a ping and note when. */
+static void
+plugin_ping(struct plugin *p)
+{
+	const char	*data;
+	size_t		 len;
+
+	msg_begin(server->builder, MSG_PING);
+	msg_add_uint(server->builder, "seq", ++p->ping_seq);
+	msg_end(server->builder, &data, &len);
+	if (plugin_send(p, data, len) == 0)
+		p->ping_sent = clock_mono();
+}
+
+/* RUNNING: wake for the next ping, the hang deadline, or stable uptime. */
+static void
+plugin_schedule_running(struct plugin *p)
+{
+	const struct restart_policy	*pol = &p->conf->restart;
+	double				 now = clock_mono(), at = p->next_ping;
+
+	if (p->ping_sent > 0 && p->ping_sent + pol->hang_timeout < at)
+		at = p->ping_sent + pol->hang_timeout;
+	if ((p->restart.consecutive > 0 ||
+	    p->restart.breaker == BREAKER_HALF_OPEN) &&
+	    p->started_mono + pol->reset_after < at)
+		at = p->started_mono + pol->reset_after;
+	plugin_arm_timer(p, at - now);
+}
+
+/* The state's deadline passed. */
+static void
+plugin_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct plugin			*p = arg;
+	const struct restart_policy	*pol = &p->conf->restart;
+	double				 now = clock_mono();
+	char				 detail[128];
+
+	switch (p->state) {
+	case PLUGIN_STARTING:
+		snprintf(detail, sizeof detail, "no ready within %g s",
+		    pol->ready_timeout);
+		plugin_kill(p, KILL_READY_TIMEOUT, detail);
+		break;
+	case PLUGIN_RUNNING:
+		if (p->ping_sent > 0 && now - p->ping_sent >= pol->hang_timeout) {
+			snprintf(detail, sizeof detail, "no pong within %g s",
+			    pol->hang_timeout);
+			plugin_kill(p, KILL_HUNG, detail);
+			break;
+		}
+		if ((p->restart.consecutive > 0 ||
+		    p->restart.breaker == BREAKER_HALF_OPEN) &&
+		    now - p->started_mono >= pol->reset_after) {
+			if (p->restart.breaker == BREAKER_HALF_OPEN)
+				log_info("plugin %s: up %g s after the trial "
+				    "start; breaker closed", p->name,
+				    pol->reset_after);
+			restart_on_stable(&p->restart);
+		}
+		if (now >= p->next_ping) {
+			if (p->ping_sent == 0)
+				plugin_ping(p);
+			p->next_ping = now + pol->ping_interval;
+		}
+		plugin_schedule_running(p);
+		break;
+	case PLUGIN_BACKOFF:
+		plugin_start(p, "backoff over");
+		break;
+	case PLUGIN_FATAL:
+		plugin_trial(p);
+		break;
+	case PLUGIN_STOPPING:
+		if (p->stop_stage == 0) {
+			log_warnx("plugin %s: still running %g s after "
+			    "shutdown; sending SIGTERM", p->name,
+			    pol->stop_timeout);
+			proc_signal_group(p->pid, SIGTERM);
+			p->stop_stage = 1;
+			plugin_arm_timer(p, pol->stop_timeout);
+		} else {
+			log_warnx("plugin %s: still running %g s after "
+			    "SIGTERM; sending SIGKILL", p->name,
+			    pol->stop_timeout);
+			proc_signal_group(p->pid, SIGKILL);
+			p->stop_stage = 2;
+		}
+		break;
+	case PLUGIN_STOPPED:
+		break;
+	}
+}

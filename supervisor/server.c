@@ -1,0 +1,418 @@
+/*
+ * server.c: the daemon's event loop, signals, and the one cron timer.
+ *
+ * Signals arrive only as libevent signal events. SIGCHLD reaps every child
+ * with waitpid(-1, WNOHANG) until none is left, then hands each to its
+ * plugin. The cron timer (redis's serverCron) runs every poll_interval: one
+ * batched /proc read for all plugins, the limits, and housekeeping.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics/metrics.h"
+#include "supervisor/supervisor.h"
+
+struct server *server;
+
+/* Connectors start once every other autostarted plugin left STARTING. */
+static int server_connectors_started;
+
+static void	server_cron_cb(evutil_socket_t, short, void *);
+
+struct plugin *
+server_find_plugin(const char *name)
+{
+	return hmap_sget(server->by_name, name);
+}
+
+/* Start connectors when no ordinary plugin is still starting. */
+static void
+server_start_connectors(void)
+{
+	struct plugin	*p;
+
+	if (server_connectors_started || server->shutting_down)
+		return;
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->conf->role != ROLE_CONNECTOR && p->state == PLUGIN_STARTING)
+			return;
+	}
+	server_connectors_started = 1;
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->conf->role == ROLE_CONNECTOR && p->conf->autostart)
+			plugin_start(p, "daemon start");
+	}
+}
+
+/* Every state transition passes here after it is logged. */
+void
+server_transition(const struct transition *t)
+{
+	if (!server_connectors_started)
+		server_start_connectors();
+	control_publish_transition(t);
+}
+
+/* Reap every exited child. */
+static void
+server_sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct plugin	*p;
+	pid_t		 pid;
+	int		 status;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid == 0 || (pid == -1 && errno == ECHILD))
+			break;
+		if (pid == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("waitpid");
+			break;
+		}
+		if (!WIFEXITED(status) && !WIFSIGNALED(status))
+			continue;
+		if ((p = hmap_iget(server->by_pid, (uint64_t)pid)) == NULL) {
+			/* An orphan of a plugin, reparented to us. */
+			log_debug("reaped pid %ld (not a plugin)", (long)pid);
+			continue;
+		}
+		plugin_exited(p, status);
+	}
+}
+
+static void
+server_sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	static double	 first;
+	struct plugin	*p;
+
+	/*
+	 * A second signal a second or more after the first means "now"; one
+	 * arriving with the first (timeout(1) signals the child and then its
+	 * process group) is the same request.
+	 */
+	if (server->shutting_down && clock_mono() - first >= 1.0) {
+		log_warnx("%s again: killing every plugin now",
+		    sig == SIGINT ? "SIGINT" : "SIGTERM");
+		TAILQ_FOREACH(p, &server->plugins, entry) {
+			if (p->pid > 0)
+				proc_signal_group(p->pid, SIGKILL);
+		}
+		return;
+	}
+	if (server->shutting_down)
+		return;
+	first = clock_mono();
+	server_shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void
+server_sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("SIGHUP: ignored (restart plugins with supervisorctl restart)");
+}
+
+/* Stop every plugin; the loop ends once all have exited. */
+void
+server_shutdown(const char *why)
+{
+	struct plugin	*p;
+	char		 reason[128];
+
+	if (server->shutting_down)
+		return;
+	server->shutting_down = 1;
+	log_info("%s: stopping %zu plugins", why, hmap_count(server->by_name));
+	snprintf(reason, sizeof reason, "daemon stopping (%s)", why);
+	/* Connectors first, so no new chat arrives while plugins stop. */
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->conf->role == ROLE_CONNECTOR)
+			plugin_stop(p, reason);
+	}
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->conf->role != ROLE_CONNECTOR)
+			plugin_stop(p, reason);
+	}
+	server_maybe_exit();
+}
+
+/* While shutting down: leave the loop when no plugin process is left. */
+void
+server_maybe_exit(void)
+{
+	struct plugin	*p;
+
+	if (!server->shutting_down)
+		return;
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->pid > 0)
+			return;
+	}
+	event_base_loopexit(server->base, NULL);
+}
+
+/* Restart a plugin over a resource limit, as a crash. */
+static void
+server_check_limits(struct plugin *p, double now, double cpu, uint64_t rss)
+{
+	const struct plugin_limits	*l = &p->conf->limits;
+	char				 detail[160];
+
+	if (l->memory_mb > 0) {
+		if ((double)rss > l->memory_mb * METRICS_MB) {
+			if (++p->mem_violations >= l->violations) {
+				snprintf(detail, sizeof detail, "memory %.1f MB "
+				    "over limits.memory_mb %g for %d samples",
+				    (double)rss / METRICS_MB, l->memory_mb,
+				    p->mem_violations);
+				plugin_kill(p, KILL_MEMORY_LIMIT, detail);
+				return;
+			}
+		} else
+			p->mem_violations = 0;
+	}
+	if (l->cpu_percent > 0 && cpu >= 0) {
+		if (cpu > l->cpu_percent) {
+			if (p->cpu_over_since == 0)
+				p->cpu_over_since = now;
+			else if (now - p->cpu_over_since >= l->cpu_seconds) {
+				snprintf(detail, sizeof detail, "CPU %.1f%% over "
+				    "limits.cpu_percent %g for %.0f s", cpu,
+				    l->cpu_percent, now - p->cpu_over_since);
+				plugin_kill(p, KILL_CPU_LIMIT, detail);
+			}
+		} else
+			p->cpu_over_since = 0;
+	}
+}
+
+/* One sample of one plugin, from its /proc reading (or none). */
+void
+plugin_sample(struct plugin *p, double now_mono, double now_wall, int found,
+    unsigned long long ticks, uint64_t rss_bytes, int threads)
+{
+	struct metrics_sample	s;
+	double			cpu = -1;
+
+	memset(&s, 0, sizeof s);
+	s.state = (uint8_t)p->state;
+	sample_set_events(&s, p->events_routed);
+	sample_set_restarts(&s, p->restarts);
+	sample_set_cpu(&s, -1);
+	if (found) {
+		s.pid = (uint32_t)p->pid;
+		sample_set_rss_kib(&s, rss_bytes / 1024);
+		sample_set_threads(&s, threads);
+		if (p->have_prev && now_mono > p->prev_sample_mono &&
+		    ticks >= p->prev_ticks) {
+			cpu = metrics_cpu_percent(p->prev_ticks, ticks,
+			    now_mono - p->prev_sample_mono, sampler_hz());
+			sample_set_cpu(&s, cpu);
+		}
+		p->prev_ticks = ticks;
+		p->prev_sample_mono = now_mono;
+		p->have_prev = 1;
+		p->last_cpu = cpu;
+		p->last_rss = rss_bytes;
+	} else {
+		p->have_prev = 0;
+		p->last_cpu = -1;
+		p->last_rss = 0;
+	}
+	ring_push(p->ring, now_wall, &s);
+	control_publish_sample(p, &s, now_wall);
+	if (found && (p->state == PLUGIN_RUNNING || p->state == PLUGIN_STARTING))
+		server_check_limits(p, now_mono, cpu, rss_bytes);
+}
+
+/* The daemon samples itself the same way, so its overhead shows. */
+static void
+server_sample_self(double now_mono, double now_wall, struct proc_reading *r)
+{
+	struct metrics_sample	s;
+	double			cpu;
+
+	memset(&s, 0, sizeof s);
+	sample_set_cpu(&s, -1);
+	sample_set_events(&s, server->total_events);
+	if (r->found) {
+		s.pid = (uint32_t)getpid();
+		sample_set_rss_kib(&s, r->rss_kib);
+		sample_set_threads(&s, r->threads);
+		if (server->self_have_prev) {
+			cpu = metrics_cpu_percent(server->self_prev_ticks,
+			    r->ticks, now_mono - server->self_prev_mono,
+			    sampler_hz());
+			sample_set_cpu(&s, cpu);
+		}
+		server->self_prev_ticks = r->ticks;
+		server->self_prev_mono = now_mono;
+		server->self_have_prev = 1;
+	}
+	ring_push(server->self_ring, now_wall, &s);
+}
+
+/* One sampling tick: every live pid and the daemon in one batched read. */
+void
+server_sample(void)
+{
+	static pid_t			*pids;
+	static struct proc_reading	*readings;
+	static size_t			 cap;
+	struct plugin			*p;
+	size_t				 n = 0, need, i;
+	double				 now_mono = clock_mono();
+	double				 now_wall = clock_wall();
+
+	need = hmap_count(server->by_name) + 1;
+	if (need > cap) {
+		cap = need;
+		pids = xreallocarray(pids, cap, sizeof *pids);
+		readings = xreallocarray(readings, cap, sizeof *readings);
+	}
+	pids[n++] = getpid();
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->pid > 0)
+			pids[n++] = p->pid;
+	}
+	if (sampler_read(server->sampler, pids, n, readings) != 0) {
+		log_warn("sampling /proc");
+		return;
+	}
+	server_sample_self(now_mono, now_wall, &readings[0]);
+	i = 1;
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->pid > 0) {
+			struct proc_reading	*r = &readings[i++];
+
+			plugin_sample(p, now_mono, now_wall, r->found &&
+			    r->state != 'Z', r->ticks, r->rss_kib * 1024,
+			    r->threads);
+		} else
+			plugin_sample(p, now_mono, now_wall, 0, 0, 0, 0);
+	}
+}
+
+/* The cron: sample (if enabled) and expire events nobody answered. */
+static void
+server_cron_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (server->config->metrics_enabled)
+		server_sample();
+	router_expire(clock_mono());
+}
+
+/* Set up the loop, signals, the plugins, and start them. */
+void
+server_init(struct config *cf, const char *plugin_dir)
+{
+	struct plugin	*p;
+	struct timeval	 tv;
+	double		 interval;
+	size_t		 i;
+
+	server = xcalloc(1, sizeof *server);
+	server->config = cf;
+	server->plugin_dir = plugin_dir ? xstrdup(plugin_dir) : NULL;
+	server->started_wall = clock_wall();
+	server->started_mono = clock_mono();
+	TAILQ_INIT(&server->plugins);
+	server->by_name = hmap_new();
+	server->by_pid = hmap_new();
+	server->builder = msg_builder_new();
+	if ((server->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	router_init();
+
+	/* Plugins' orphans are reparented to us, so nothing escapes. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
+
+	server->sig_chld = evsignal_new(server->base, SIGCHLD,
+	    server_sigchld_cb, NULL);
+	server->sig_term = evsignal_new(server->base, SIGTERM,
+	    server_sigterm_cb, NULL);
+	server->sig_int = evsignal_new(server->base, SIGINT,
+	    server_sigterm_cb, NULL);
+	server->sig_hup = evsignal_new(server->base, SIGHUP,
+	    server_sighup_cb, NULL);
+	evsignal_add(server->sig_chld, NULL);
+	evsignal_add(server->sig_term, NULL);
+	evsignal_add(server->sig_int, NULL);
+	evsignal_add(server->sig_hup, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	server->sampler = sampler_new();
+	server->self_ring = ring_new(metrics_ring_capacity(cf->history_duration,
+	    cf->poll_interval), server->started_wall);
+	for (i = 0; i < cf->nplugins; i++) {
+		p = plugin_new(&cf->plugins[i]);
+		TAILQ_INSERT_TAIL(&server->plugins, p, entry);
+		hmap_sput(server->by_name, p->name, p);
+	}
+
+	interval = cf->metrics_enabled ? cf->poll_interval : 5.0;
+	server->cron = event_new(server->base, -1, EV_PERSIST, server_cron_cb,
+	    NULL);
+	tv.tv_sec = (time_t)interval;
+	tv.tv_usec = (suseconds_t)((interval - (double)tv.tv_sec) * 1e6);
+	event_add(server->cron, &tv);
+}
+
+/* Start the plugins and run until every plugin has stopped after a signal. */
+int
+server_run(void)
+{
+	struct plugin	*p;
+
+	log_info("supervisor %s starting: %zu plugins, config %s, pid %ld",
+	    SUPERVISOR_VERSION, hmap_count(server->by_name),
+	    server->config->path, (long)getpid());
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart)
+			plugin_start(p, "daemon start");
+	}
+	server_start_connectors();
+	if (server->config->metrics_enabled)
+		server_sample();	/* a first reading: CPU deltas start here */
+	event_base_dispatch(server->base);
+	log_info("supervisor stopped: every plugin has exited");
+	return server->exit_status;
+}
+
+void
+server_free(void)
+{
+	struct plugin	*p;
+
+	while ((p = TAILQ_FIRST(&server->plugins)) != NULL) {
+		TAILQ_REMOVE(&server->plugins, p, entry);
+		plugin_free(p);
+	}
+	control_free();
+	admin_free();
+	router_free();
+	hmap_free(server->by_name);
+	hmap_free(server->by_pid);
+	msg_builder_free(server->builder);
+	sampler_free(server->sampler);
+	ring_free(server->self_ring);
+	event_free(server->cron);
+	event_free(server->sig_chld);
+	event_free(server->sig_term);
+	event_free(server->sig_int);
+	event_free(server->sig_hup);
+	event_base_free(server->base);
+	free(server->plugin_dir);
+	free(server);
+	server = NULL;
+}

@@ -1,0 +1,322 @@
+/*
+ * supervisor.h: the daemon's internal interfaces. The pure modules (ipc/,
+ * config/, metrics/) are wired together here; everything with libevent in
+ * it lives in supervisor/.
+ */
+#ifndef SUPERVISOR_H
+#define SUPERVISOR_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <jansson.h>
+
+#include "common/common.h"
+#include "common/hmap.h"
+#include "config/config.h"
+#include "ipc/ipc.h"
+
+#define SUPERVISOR_VERSION	"0.1.0"
+
+/* Longest line of plugin stdout/stderr kept; longer ones are cut. */
+#define PLUGIN_LINE_MAX		1024
+/* Commands one plugin may own. */
+#define PLUGIN_MAX_COMMANDS	32
+#define PLUGIN_COMMAND_MAX	32
+/* Events waiting for a reply from one plugin before the oldest is forgotten. */
+#define PLUGIN_MAX_PENDING	4096
+/* Seconds an event waits for its reply before it is forgotten. */
+#define EVENT_REPLY_TTL		60.0
+
+/* Lifecycle states (docs/lifecycle.md). */
+enum plugin_state {
+	PLUGIN_STOPPED,
+	PLUGIN_STARTING,
+	PLUGIN_RUNNING,
+	PLUGIN_BACKOFF,
+	PLUGIN_STOPPING,
+	PLUGIN_FATAL,
+};
+
+enum breaker_state { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
+
+/* Why the daemon killed a plugin itself (kept for the crash record). */
+enum kill_reason {
+	KILL_NONE,
+	KILL_HUNG,
+	KILL_READY_TIMEOUT,
+	KILL_PROTOCOL,
+	KILL_MEMORY_LIMIT,
+	KILL_CPU_LIMIT,
+};
+
+/*
+ * Restart bookkeeping: consecutive crashes for the backoff, recent crash
+ * times for the breaker. Pure arithmetic in restart.c, unit-tested alone.
+ */
+struct restart_state {
+	unsigned		 consecutive;	/* crashes since the last stable run */
+	double			*crash_times;	/* ring of the last max_crashes + 1 */
+	size_t			 ncrash_times;
+	size_t			 crash_head;
+	size_t			 crash_cap;
+	enum breaker_state	 breaker;
+};
+
+enum restart_decision { RESTART_AFTER, RESTART_NEVER, RESTART_FATAL };
+
+void	 restart_init(struct restart_state *, const struct restart_policy *);
+void	 restart_free(struct restart_state *);
+void	 restart_reset(struct restart_state *);
+double	 restart_delay(const struct restart_policy *, unsigned consecutive);
+enum restart_decision restart_on_exit(struct restart_state *,
+	     const struct restart_policy *, double now, double uptime,
+	     int crashed, int clean_exit, double *delay);
+void	 restart_on_stable(struct restart_state *);
+const char *breaker_state_name(enum breaker_state);
+
+/* An event waiting for its reply: where the reply goes. */
+struct pending_event {
+	uint64_t			 id;
+	double				 sent;		/* monotonic */
+	struct plugin			*target;
+	char				*connector;	/* plugin name */
+	char				*platform;
+	char				*channel;
+	char				*user;
+	TAILQ_ENTRY(pending_event)	 entry;		/* target's list */
+};
+TAILQ_HEAD(pending_list, pending_event);
+
+/* An event held while its plugin is not RUNNING. */
+struct queued_event {
+	char				*data;		/* encoded event message */
+	size_t				 len;
+	uint64_t			 id;
+	TAILQ_ENTRY(queued_event)	 entry;
+};
+TAILQ_HEAD(queued_list, queued_event);
+
+struct plugin {
+	char				 name[64];
+	struct plugin_config		*conf;
+	enum plugin_state		 state;
+	double				 state_since;	/* wall */
+
+	pid_t				 pid;
+	struct bufferevent		*bev;		/* the socketpair */
+	struct ipc_stream		*stream;
+	struct bufferevent		*out_bev;	/* stdout pipe */
+	struct bufferevent		*err_bev;	/* stderr pipe */
+	struct event			*timer;		/* the state's deadline */
+	double				 started_mono;
+	double				 started_wall;
+	int				 stop_asked;	/* an exit is expected */
+	int				 restart_asked;	/* start again once stopped */
+	enum kill_reason		 kill_reason;
+	char				*kill_detail;
+	int				 stop_stage;	/* 0 shutdown sent, 1 TERM, 2 KILL */
+
+	/* What the plugin said in ready. */
+	char				 version[65];
+	char				*commands[PLUGIN_MAX_COMMANDS];
+	size_t				 ncommands;
+	int				 wants_chat;
+	char				*platform;	/* connectors: learned from chat */
+
+	/* Health. */
+	uint64_t			 ping_seq;
+	double				 ping_sent;	/* monotonic, 0 if none outstanding */
+	double				 next_ping;
+
+	/* Counters, cumulative per name across restarts. */
+	uint64_t			 events_routed;
+	uint64_t			 replies;
+	uint64_t			 events_dropped;
+	uint64_t			 protocol_errors;
+	uint64_t			 chat_lines;	/* connectors: lines received */
+	unsigned			 restarts;
+	unsigned			 starts;
+
+	struct restart_state		 restart;
+	struct crash_log		*crashes;
+
+	/* Last stderr lines, a ring of conf->restart.stderr_lines. */
+	char				**tail;
+	size_t				 tail_cap;
+	size_t				 tail_len;
+	size_t				 tail_head;
+
+	struct queued_list		 queue;
+	size_t				 queue_len;
+	struct pending_list		 pending;
+	size_t				 npending;
+
+	/* Metrics. */
+	struct sample_ring		*ring;
+	unsigned long long		 prev_ticks;
+	double				 prev_sample_mono;
+	int				 have_prev;
+	int				 mem_violations;
+	double				 cpu_over_since;	/* monotonic, 0 if under */
+	double				 last_cpu;
+	uint64_t			 last_rss;
+
+	TAILQ_ENTRY(plugin)		 entry;
+};
+TAILQ_HEAD(plugin_list, plugin);
+
+/* A state transition, as logged and published to subscribers. */
+struct transition {
+	const struct plugin	*plugin;
+	enum plugin_state	 from;
+	enum plugin_state	 to;
+	const char		*reason;
+};
+
+struct server {
+	struct event_base	*base;
+	struct config		*config;
+	char			*plugin_dir;
+	struct plugin_list	 plugins;
+	struct hmap		*by_name;
+	struct hmap		*by_pid;
+	struct hmap		*commands;	/* command word → plugin */
+	struct hmap		*pending;	/* event id → pending_event */
+	struct msg_builder	*builder;
+	uint64_t		 next_event_id;
+	double			 started_wall;
+	double			 started_mono;
+	int			 shutting_down;
+	int			 exit_status;
+	struct event		*sig_chld, *sig_term, *sig_int, *sig_hup, *sig_pipe;
+	struct event		*cron;		/* metrics sampling and housekeeping */
+	uint64_t		 total_events;
+	uint64_t		 total_chat_lines;
+	uint64_t		 unknown_commands;
+	struct sampler		*sampler;
+	struct sample_ring	*self_ring;	/* the daemon's own CPU and memory */
+	unsigned long long	 self_prev_ticks;
+	double			 self_prev_mono;
+	int			 self_have_prev;
+};
+
+extern struct server *server;
+
+struct metrics_sample;
+struct metrics_aggregates;
+struct crash_record;
+struct sample_ring;
+struct control_client;
+
+/* server.c */
+void	 server_init(struct config *, const char *plugin_dir);
+void	 server_transition(const struct transition *);
+void	 server_sample(void);
+int	 server_run(void);
+void	 server_shutdown(const char *why);
+void	 server_maybe_exit(void);
+void	 server_free(void);
+struct plugin *server_find_plugin(const char *name);
+
+/* plugin.c */
+struct plugin *plugin_new(struct plugin_config *);
+void	 plugin_free(struct plugin *);
+int	 plugin_start(struct plugin *, const char *why);
+void	 plugin_stop(struct plugin *, const char *why);
+void	 plugin_restart(struct plugin *, const char *why);
+void	 plugin_kill(struct plugin *, enum kill_reason, const char *detail);
+void	 plugin_exited(struct plugin *, int status);
+int	 plugin_send(struct plugin *, const char *, size_t);
+void	 plugin_deliver(struct plugin *, const char *, size_t, uint64_t id);
+void	 plugin_protocol_error(struct plugin *, const char *, ...) printflike(2, 3);
+const char *plugin_state_name(enum plugin_state);
+const char *plugin_role_name(enum plugin_role);
+double	 plugin_uptime(const struct plugin *);
+void	 plugin_sample(struct plugin *, double now_mono, double now_wall,
+	     int found, unsigned long long ticks, uint64_t rss_bytes, int threads);
+
+/* proc.c */
+pid_t	 proc_spawn(struct plugin *, int *sock, int *out_fd, int *err_fd,
+	     char **cause);
+void	 proc_signal_group(pid_t, int);
+const char *proc_describe_status(int status, char *, size_t);
+
+/* router.c */
+void	 router_init(void);
+void	 router_free(void);
+int	 router_claim(struct plugin *, const char *const *, size_t, char **cause);
+void	 router_release(struct plugin *);
+void	 router_chat(struct plugin *connector, const struct msg *);
+void	 router_reply(struct plugin *, const struct msg *);
+void	 router_say(struct plugin *, const struct msg *);
+void	 router_forget(struct plugin *);
+void	 router_expire(double now_mono);
+struct plugin *router_owner(const char *command);
+/* Send text to a connector's channel (admin replies, help). */
+void	 router_send_say(struct plugin *connector, const char *platform,
+	     const char *channel, const char *user, const char *text);
+
+/* cmd.c: the one command table behind the socket, supervisorctl and chat. */
+#define CMD_PLUGIN	0x1	/* takes a plugin name */
+#define CMD_CHAT	0x2	/* allowed as !admin VERB */
+#define CMD_STREAM	0x4	/* turns the connection into a stream */
+
+struct cmd_error {
+	const char	*code;
+	char		 message[256];
+};
+
+struct cmd_ctx {
+	json_t			*req;		/* the request object */
+	struct plugin		*plugin;	/* resolved for CMD_PLUGIN */
+	struct control_client	*client;	/* socket requests only */
+	const char		*identity;	/* chat requests only */
+};
+
+struct cmd_entry {
+	const char	*name;
+	const char	*args;		/* usage of the arguments */
+	const char	*usage;		/* one line of help */
+	int		 flags;
+	int		(*exec)(struct cmd_ctx *, json_t **, struct cmd_error *);
+};
+
+extern const struct cmd_entry cmd_table[];
+extern const size_t cmd_count;
+
+const struct cmd_entry *cmd_find(const char *);
+json_t	*cmd_execute(json_t *req, struct control_client *, const char *identity);
+json_t	*cmd_error_reply(const char *code, const char *fmt, ...) printflike(2, 3);
+int	 cmd_parse_window(json_t *, double *seconds, struct cmd_error *);
+json_t	*json_plugin_status(const struct plugin *);
+json_t	*json_system_metrics(void);
+json_t	*json_sample(const struct sample_ring *, const struct metrics_sample *);
+json_t	*json_crash(const struct crash_record *);
+json_t	*json_aggregates(const char *name, const struct metrics_aggregates *);
+
+/* control.c: the JSON status socket and subscribers. */
+#define CONTROL_LINE_MAX	(64 * 1024)
+#define CONTROL_OUTPUT_MAX	(4 * 1024 * 1024)
+#define CONTROL_MAX_CLIENTS	1024
+#define TOPIC_STATE		0x1
+#define TOPIC_CRASH		0x2
+#define TOPIC_SAMPLE		0x4
+void	 control_subscribe(struct control_client *, int topics);
+int	 control_init(const char *path, char **cause);
+void	 control_free(void);
+void	 control_publish_transition(const struct transition *);
+void	 control_publish_sample(const struct plugin *,
+	     const struct metrics_sample *, double wall);
+void	 control_publish_crash(const struct plugin *);
+
+/* admin.c: !admin in chat, through the command table. */
+void	 admin_command(struct plugin *connector, const char *platform,
+	     const char *channel, const char *user, const char *args);
+int	 admin_match(const char *pattern, const char *);
+int	 admin_allowed(const char *identity);
+void	 admin_free(void);
+
+#endif

@@ -1,0 +1,92 @@
+"""Plugins that break the protocol are refused; the daemon serves the others."""
+from conftest import CONSOLE, DICE, tplugin
+
+NO_RESTART = {"autorestart": "never"}
+
+
+def garbage(mode, **extra):
+    cfg = {"mode": mode}
+    cfg.update(extra)
+    return {"name": "garbage", "exec": [tplugin("garbage")], "config": cfg,
+            "restart": NO_RESTART}
+
+
+def assert_killed_for_protocol(daemon, detail):
+    daemon.wait_state("garbage", "STOPPED")
+    crashes = daemon.result("crashes", plugin="garbage")["crashes"]
+    assert len(crashes) == 1
+    assert crashes[0]["reason"] == "protocol"
+    assert detail in crashes[0]["detail"]
+    # The rest of the bot still answers.
+    assert daemon.ask("!flip") in ("🪙 heads", "🪙 tails")
+
+
+def test_malformed_msgpack_kills_the_plugin(daemon):
+    daemon.start([CONSOLE, DICE, garbage("malformed")], wait_running=False)
+    daemon.wait_state("dice-roller", "RUNNING")
+    daemon.wait_state("console", "RUNNING")
+    assert_killed_for_protocol(daemon, "malformed msgpack")
+    daemon.wait_log(r"plugin garbage: killing pid \d+: protocol violation: malformed msgpack")
+
+
+def test_oversized_message_kills_the_plugin(daemon):
+    daemon.start([CONSOLE, DICE, garbage("oversize")], wait_running=False)
+    daemon.wait_state("console", "RUNNING")
+    assert_killed_for_protocol(daemon, "exceeds the 65536-byte limit")
+
+
+def test_non_map_message_kills_the_plugin(daemon):
+    daemon.start([CONSOLE, DICE, garbage("not-map")], wait_running=False)
+    daemon.wait_state("console", "RUNNING")
+    assert_killed_for_protocol(daemon, "message is not a map")
+
+
+def test_unknown_message_type_kills_the_plugin(daemon):
+    daemon.start([CONSOLE, DICE, garbage("unknown-type")], wait_running=False)
+    daemon.wait_state("console", "RUNNING")
+    assert_killed_for_protocol(daemon, "unknown message type")
+
+
+def test_wrong_protocol_version_is_refused(daemon):
+    daemon.start([CONSOLE, DICE, garbage("bad-version")], wait_running=False)
+    daemon.wait_state("console", "RUNNING")
+    assert_killed_for_protocol(daemon, "speaks protocol version 999, the daemon speaks 1")
+
+
+def test_command_owned_by_another_plugin_is_refused(daemon):
+    thief = {"name": "thief", "exec": [tplugin("echo")], "autostart": False,
+             "config": {"commands": ["roll"]}, "restart": NO_RESTART}
+    daemon.start([CONSOLE, DICE, thief])
+    daemon.result("start", plugin="thief")
+    daemon.wait_state("thief", "STOPPED")
+    crash = daemon.result("crashes", plugin="thief")["crashes"][0]
+    assert crash["reason"] == "protocol"
+    assert crash["detail"] == 'command "roll" is already owned by plugin dice-roller'
+    assert daemon.ask("!roll 1d1") == "🎲 [1] = 1"
+
+
+def test_reserved_command_is_refused(daemon):
+    thief = {"name": "thief", "exec": [tplugin("echo")],
+             "config": {"commands": ["admin"]}, "restart": NO_RESTART}
+    daemon.start([CONSOLE, thief], wait_running=False)
+    daemon.wait_state("thief", "STOPPED")
+    crash = daemon.result("crashes", plugin="thief")["crashes"][0]
+    assert crash["detail"] == 'command "admin" is reserved by the daemon'
+
+
+def test_bad_field_drops_the_message_but_keeps_the_plugin(daemon):
+    daemon.start([CONSOLE, DICE, garbage("bad-field", on_command=True)])
+    daemon.say("!go")
+    daemon.wait_log(r"plugin garbage: protocol error, message dropped: reply needs an integer id")
+    st = daemon.status("garbage")
+    assert st["state"] == "RUNNING"
+    assert st["events"]["protocol_errors"] == 1
+    assert daemon.ask("!roll 1d1") == "🎲 [1] = 1"
+
+
+def test_overlong_reply_text_is_dropped(daemon):
+    daemon.start([CONSOLE, DICE, garbage("long-text", on_command=True)])
+    daemon.say("!go")
+    daemon.wait_log(r"reply text of 10240 bytes is over the 2048-byte limit")
+    assert daemon.status("garbage")["state"] == "RUNNING"
+    assert daemon.ask("!roll 1d1") == "🎲 [1] = 1"

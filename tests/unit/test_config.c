@@ -1,0 +1,1134 @@
+/*
+ * test_config.c: loading and validating the JSON config (config/).
+ *
+ * Every test runs against a scratch directory holding fake plugin
+ * executables (plugins/), a PATH directory (bin/) and config files. A valid
+ * config is read back field by field; each invalid one must give -1 and the
+ * exact one-line cause an operator would read: FILE:LINE:COL: PATH: what.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/common.h"
+#include "config/config.h"
+#include "config/jsonpos.h"
+
+/* The scratch tree shared by every test. */
+static char	 tmpdir[PATH_MAX];
+static char	*plugindir;
+static char	*bindir;
+static char	*old_path;
+
+/* A minimal valid plugin entry. */
+#define PLUG	"{\"name\": \"a\", \"exec\": [\"dice-roller\"]}"
+
+/* Write a file under the scratch directory with the given mode. */
+static char *
+write_file(const char *rel, const char *text, size_t len, mode_t mode)
+{
+	char	*path;
+	FILE	*f;
+
+	xasprintf(&path, "%s/%s", tmpdir, rel);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+	return path;
+}
+
+static void
+write_script(const char *rel, mode_t mode)
+{
+	static const char	script[] = "#!/bin/sh\nexit 0\n";
+
+	free(write_file(rel, script, sizeof script - 1, mode));
+}
+
+static void
+make_dir(const char *rel)
+{
+	char	*path;
+
+	xasprintf(&path, "%s/%s", tmpdir, rel);
+	assert_int_equal(mkdir(path, 0755), 0);
+	free(path);
+}
+
+static int
+group_setup(void **state)
+{
+	const char	*path;
+	char		*newpath;
+
+	strlcpy_(tmpdir, "/tmp/test_config.XXXXXX", sizeof tmpdir);
+	assert_non_null(mkdtemp(tmpdir));
+	make_dir("plugins");
+	make_dir("bin");
+	make_dir("etc");
+	make_dir("etc/scripts");
+	make_dir("plugins/adir");
+	write_script("plugins/console", 0755);
+	write_script("plugins/dice-roller", 0755);
+	write_script("plugins/8ball", 0755);
+	write_script("plugins/pick", 0755);
+	write_script("plugins/noexec", 0644);
+	write_script("bin/pathtool", 0755);
+	write_script("bin/dice-roller", 0755);	/* shadowed by plugins/ */
+	write_script("etc/scripts/tool.sh", 0755);
+	xasprintf(&plugindir, "%s/plugins", tmpdir);
+	xasprintf(&bindir, "%s/bin", tmpdir);
+
+	/* PATH: an empty entry (skipped), bin/, a missing directory. */
+	path = getenv("PATH");
+	old_path = path != NULL ? xstrdup(path) : NULL;
+	xasprintf(&newpath, ":%s:%s/nowhere", bindir, tmpdir);
+	assert_int_equal(setenv("PATH", newpath, 1), 0);
+	free(newpath);
+	return 0;
+}
+
+static int
+remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int
+group_teardown(void **state)
+{
+	nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (old_path != NULL)
+		setenv("PATH", old_path, 1);
+	free(old_path);
+	free(plugindir);
+	free(bindir);
+	return 0;
+}
+
+/* Load text as "cfg.json" from the scratch directory; must succeed. */
+static struct config *
+load_ok(const char *text)
+{
+	struct config	*cf = NULL;
+	char		*cause = NULL;
+	int		 rc;
+
+	rc = config_load_string(text, strlen(text), "cfg.json", tmpdir,
+	    plugindir, &cf, &cause);
+	if (rc != 0)
+		fail_msg("unexpected error: %s", cause);
+	assert_null(cause);
+	assert_non_null(cf);
+	return cf;
+}
+
+/* Load text as "cfg.json"; must fail. Returns the cause. */
+static char *
+load_err(const char *text)
+{
+	struct config	*cf = (struct config *)1;
+	char		*cause = NULL;
+
+	assert_int_equal(config_load_string(text, strlen(text), "cfg.json",
+	    tmpdir, plugindir, &cf, &cause), -1);
+	assert_null(cf);
+	assert_non_null(cause);
+	assert_null(strchr(cause, '\n'));
+	return cause;
+}
+
+#define assert_error(text, expected) do {				\
+	char	*cause_ = load_err(text);				\
+	assert_string_equal(cause_, (expected));			\
+	free(cause_);							\
+} while (0)
+
+/* The same, with the expected cause built by printf (it names tmpdir). */
+static void printflike(2, 3)
+assert_errorf(const char *text, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*expected;
+
+	va_start(ap, fmt);
+	xvasprintf(&expected, fmt, ap);
+	va_end(ap);
+	assert_error(text, expected);
+	free(expected);
+}
+
+static void
+assert_defaults(const struct restart_policy *rp)
+{
+	assert_true(rp->first_delay == 0);
+	assert_true(rp->initial_delay == 1);
+	assert_true(rp->multiplier == 2);
+	assert_true(rp->max_delay == 60);
+	assert_true(rp->reset_after == 60);
+	assert_int_equal(rp->max_crashes, 5);
+	assert_true(rp->crash_window == 60);
+	assert_true(rp->cooldown == 300);
+	assert_int_equal(rp->autorestart, AUTORESTART_ALWAYS);
+	assert_true(rp->ready_timeout == 5);
+	assert_true(rp->ping_interval == 5);
+	assert_true(rp->hang_timeout == 15);
+	assert_true(rp->stop_timeout == 3);
+	assert_int_equal(rp->queue_size, 256);
+	assert_int_equal(rp->crash_history, 64);
+	assert_int_equal(rp->stderr_lines, 10);
+}
+
+static void
+test_restart_defaults(void **state)
+{
+	struct restart_policy	rp;
+
+	memset(&rp, 0xff, sizeof rp);
+	config_restart_defaults(&rp);
+	assert_defaults(&rp);
+}
+
+static const char full_config[] =
+"{\n"
+"  \"socket\": \"run/sup.sock\",\n"
+"  \"chat\": {\"prefix\": \"?\", \"admins\": [\"console:console\", \"irc:op\"],\n"
+"           \"unknown_command\": \"reply\", \"max_line\": 400, \"admin_rate\": 0.5},\n"
+"  \"metrics\": {\"enabled\": false, \"poll_interval\": 2.5, \"history_duration\": 600},\n"
+"  \"restart\": {\"first_delay\": 0.25, \"initial_delay\": 2, \"multiplier\": 3,\n"
+"              \"max_delay\": 120, \"reset_after\": 30, \"max_crashes\": 7,\n"
+"              \"crash_window\": 90, \"cooldown\": 0, \"autorestart\": \"on-failure\",\n"
+"              \"ready_timeout\": 4, \"ping_interval\": 6, \"hang_timeout\": 20,\n"
+"              \"stop_timeout\": 1.5, \"queue_size\": 0, \"crash_history\": 10,\n"
+"              \"stderr_lines\": 0},\n"
+"  \"plugins\": [\n"
+"    {\"name\": \"console\", \"exec\": [\"console\", \"--color\"], \"role\": \"connector\",\n"
+"     \"terminal\": true},\n"
+"    {\"name\": \"dice-roller\", \"exec\": [\"dice-roller\"], \"autostart\": false,\n"
+"     \"env\": {\"LANG\": \"C\", \"DICE_MAX\": \"100\"},\n"
+"     \"config\": {\"max_dice\": 50, \"anything\": {\"nested\": [1, 2]}},\n"
+"     \"restart\": {\"max_crashes\": 2, \"autorestart\": \"never\", \"max_delay\": 5},\n"
+"     \"limits\": {\"memory_mb\": 64.5, \"violations\": 3, \"cpu_percent\": 150,\n"
+"                \"cpu_seconds\": 10}},\n"
+"    {\"name\": \"tool_1\", \"exec\": [\"pathtool\", \"a\", \"b c\"]},\n"
+"    {\"name\": \"script\", \"exec\": [\"scripts/tool.sh\"]},\n"
+"    {\"name\": \"abs\", \"exec\": [\"/bin/sh\", \"-c\", \"exit 0\"]}\n"
+"  ]\n"
+"}\n";
+
+/* Every field read back from a file in etc/, paths resolved against etc/. */
+static void
+test_full_config(void **state)
+{
+	const struct plugin_config	*p;
+	struct config			*cf;
+	char				*path, *cause = NULL, *want, *etc;
+
+	path = write_file("etc/cfg.json", full_config, sizeof full_config - 1,
+	    0644);
+	assert_int_equal(config_load_file(path, plugindir, &cf, &cause), 0);
+	assert_null(cause);
+	xasprintf(&etc, "%s/etc", tmpdir);
+
+	assert_string_equal(cf->path, path);
+	assert_string_equal(cf->dir, etc);
+	xasprintf(&want, "%s/run/sup.sock", etc);
+	assert_string_equal(cf->socket_path, want);
+	free(want);
+
+	assert_string_equal(cf->prefix, "?");
+	assert_int_equal(cf->nadmins, 2);
+	assert_string_equal(cf->admins[0], "console:console");
+	assert_string_equal(cf->admins[1], "irc:op");
+	assert_null(cf->admins[2]);
+	assert_int_equal(cf->unknown_command, UNKNOWN_REPLY);
+	assert_int_equal(cf->max_line, 400);
+	assert_true(cf->admin_rate == 0.5);
+	assert_int_equal(cf->metrics_enabled, 0);
+	assert_true(cf->poll_interval == 2.5);
+	assert_true(cf->history_duration == 600);
+	assert_int_equal(config_history_capacity(cf), 240);
+
+	assert_true(cf->restart.first_delay == 0.25);
+	assert_true(cf->restart.initial_delay == 2);
+	assert_true(cf->restart.multiplier == 3);
+	assert_true(cf->restart.max_delay == 120);
+	assert_true(cf->restart.reset_after == 30);
+	assert_int_equal(cf->restart.max_crashes, 7);
+	assert_true(cf->restart.crash_window == 90);
+	assert_true(cf->restart.cooldown == 0);
+	assert_int_equal(cf->restart.autorestart, AUTORESTART_ON_FAILURE);
+	assert_true(cf->restart.ready_timeout == 4);
+	assert_true(cf->restart.ping_interval == 6);
+	assert_true(cf->restart.hang_timeout == 20);
+	assert_true(cf->restart.stop_timeout == 1.5);
+	assert_int_equal(cf->restart.queue_size, 0);
+	assert_int_equal(cf->restart.crash_history, 10);
+	assert_int_equal(cf->restart.stderr_lines, 0);
+
+	assert_int_equal(cf->nplugins, 5);
+
+	/* console: found in plugin_dir, a connector with the terminal. */
+	p = &cf->plugins[0];
+	assert_string_equal(p->name, "console");
+	assert_int_equal(p->role, ROLE_CONNECTOR);
+	assert_int_equal(p->argc, 2);
+	xasprintf(&want, "%s/console", plugindir);
+	assert_string_equal(p->argv[0], want);
+	free(want);
+	assert_string_equal(p->argv[1], "--color");
+	assert_null(p->argv[2]);
+	assert_int_equal(p->terminal, 1);
+	assert_int_equal(p->autostart, 1);
+	assert_int_equal(p->nenv, 0);
+	assert_non_null(p->env);
+	assert_null(p->env[0]);
+	assert_true(json_is_object(p->config));
+	assert_int_equal(json_object_size(p->config), 0);
+	/* No override: the global policy as written. */
+	assert_memory_equal(&p->restart, &cf->restart, sizeof p->restart);
+	assert_true(p->limits.memory_mb == 0);
+	assert_int_equal(p->limits.violations, 2);
+	assert_true(p->limits.cpu_percent == 0);
+	assert_true(p->limits.cpu_seconds == 30);
+
+	/* dice-roller: plugin_dir wins over PATH; overrides merged. */
+	p = &cf->plugins[1];
+	assert_string_equal(p->name, "dice-roller");
+	assert_int_equal(p->role, ROLE_PLUGIN);
+	xasprintf(&want, "%s/dice-roller", plugindir);
+	assert_string_equal(p->argv[0], want);
+	free(want);
+	assert_int_equal(p->argc, 1);
+	assert_int_equal(p->autostart, 0);
+	assert_int_equal(p->terminal, 0);
+	assert_int_equal(p->nenv, 2);
+	assert_string_equal(p->env[0], "LANG=C");
+	assert_string_equal(p->env[1], "DICE_MAX=100");
+	assert_null(p->env[2]);
+	assert_int_equal(json_integer_value(json_object_get(p->config,
+	    "max_dice")), 50);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(
+	    p->config, "anything"), "nested")), 2);
+	assert_int_equal(p->restart.max_crashes, 2);
+	assert_int_equal(p->restart.autorestart, AUTORESTART_NEVER);
+	assert_true(p->restart.max_delay == 5);
+	assert_true(p->restart.initial_delay == 2);	/* global */
+	assert_true(p->restart.multiplier == 3);	/* global */
+	assert_true(p->restart.first_delay == 0.25);	/* global */
+	assert_true(p->restart.stop_timeout == 1.5);	/* global */
+	assert_int_equal(p->restart.crash_history, 10);	/* global */
+	assert_true(p->limits.memory_mb == 64.5);
+	assert_int_equal(p->limits.violations, 3);
+	assert_true(p->limits.cpu_percent == 150);
+	assert_true(p->limits.cpu_seconds == 10);
+
+	/* tool_1: found in PATH, past the skipped empty entry. */
+	p = &cf->plugins[2];
+	xasprintf(&want, "%s/pathtool", bindir);
+	assert_string_equal(p->argv[0], want);
+	free(want);
+	assert_int_equal(p->argc, 3);
+	assert_string_equal(p->argv[2], "b c");
+
+	/* script: a relative path with a slash, against the config's dir. */
+	p = &cf->plugins[3];
+	xasprintf(&want, "%s/scripts/tool.sh", etc);
+	assert_string_equal(p->argv[0], want);
+	free(want);
+
+	/* abs: an absolute path stays. */
+	p = &cf->plugins[4];
+	assert_string_equal(p->argv[0], "/bin/sh");
+	assert_int_equal(p->argc, 3);
+
+	assert_ptr_equal(config_find_plugin(cf, "tool_1"), &cf->plugins[2]);
+	assert_ptr_equal(config_find_plugin(cf, "abs"), &cf->plugins[4]);
+	assert_null(config_find_plugin(cf, "nope"));
+	assert_null(config_find_plugin(cf, NULL));
+
+	config_free(cf);
+	free(etc);
+	free(path);
+}
+
+/* Only the required keys: every default applies. */
+static void
+test_defaults(void **state)
+{
+	struct config			*cf;
+	const struct plugin_config	*p;
+	char				*want;
+
+	cf = load_ok("{\"plugins\": [" PLUG "]}");
+	assert_string_equal(cf->path, "cfg.json");
+	assert_string_equal(cf->dir, tmpdir);
+	xasprintf(&want, "%s/run/supervisor.sock", tmpdir);
+	assert_string_equal(cf->socket_path, want);
+	free(want);
+	assert_string_equal(cf->prefix, "!");
+	assert_int_equal(cf->nadmins, 0);
+	assert_non_null(cf->admins);
+	assert_null(cf->admins[0]);
+	assert_int_equal(cf->unknown_command, UNKNOWN_IGNORE);
+	assert_int_equal(cf->max_line, 512);
+	assert_true(cf->admin_rate == 2);
+	assert_int_equal(cf->metrics_enabled, 1);
+	assert_true(cf->poll_interval == 5);
+	assert_true(cf->history_duration == 3600);
+	assert_int_equal(config_history_capacity(cf), 720);
+	assert_defaults(&cf->restart);
+
+	assert_int_equal(cf->nplugins, 1);
+	p = &cf->plugins[0];
+	assert_string_equal(p->name, "a");
+	assert_int_equal(p->role, ROLE_PLUGIN);
+	assert_int_equal(p->autostart, 1);
+	assert_int_equal(p->terminal, 0);
+	assert_int_equal(p->nenv, 0);
+	assert_null(p->env[0]);
+	assert_true(json_is_object(p->config));
+	assert_defaults(&p->restart);
+	assert_true(p->limits.memory_mb == 0);
+	assert_int_equal(p->limits.violations, 2);
+	assert_true(p->limits.cpu_percent == 0);
+	assert_true(p->limits.cpu_seconds == 30);
+	config_free(cf);
+
+	/* No plugins at all is valid; an absolute socket stays. */
+	cf = load_ok("{\"plugins\": [], \"socket\": \"/run/x.sock\"}");
+	assert_int_equal(cf->nplugins, 0);
+	assert_null(config_find_plugin(cf, "a"));
+	assert_string_equal(cf->socket_path, "/run/x.sock");
+	config_free(cf);
+
+	/* Limits of each range are inclusive; integers pass as numbers. */
+	cf = load_ok("{\"metrics\": {\"poll_interval\": 0.1, "
+	    "\"history_duration\": 100000}, \"chat\": {\"max_line\": 2048, "
+	    "\"prefix\": \"\xc2\xbb\xc2\xbb!!!!!!\"}, \"restart\": "
+	    "{\"multiplier\": 10, \"max_delay\": 86400, \"max_crashes\": 1000, "
+	    "\"queue_size\": 100000, \"hang_timeout\": 0.1}, \"plugins\": []}");
+	assert_int_equal(config_history_capacity(cf), 1000000);
+	assert_int_equal(cf->max_line, 2048);
+	assert_string_equal(cf->prefix, "\xc2\xbb\xc2\xbb!!!!!!");
+	assert_true(cf->restart.multiplier == 10);
+	config_free(cf);
+}
+
+/* Find the default config of the source tree from the test binary. */
+static char *
+default_json_path(void)
+{
+	char	 exe[PATH_MAX], *slash, *path;
+	ssize_t	 n;
+	int	 i;
+
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		/* BUILD/tests/unit/test_config: up four to the tree. */
+		for (i = 0; i < 4 && (slash = strrchr(exe, '/')) != NULL; i++)
+			*slash = '\0';
+		xasprintf(&path, "%s/config/default.json", exe);
+		if (access(path, R_OK) == 0)
+			return path;
+		free(path);
+	}
+	return xstrdup("config/default.json");
+}
+
+/* config/default.json, what `make run` starts, loads and says what it should. */
+static void
+test_default_json(void **state)
+{
+	struct config	*cf;
+	char		*path, *cause = NULL;
+
+	path = default_json_path();
+	if (config_load_file(path, plugindir, &cf, &cause) != 0)
+		fail_msg("%s: %s", path, cause);
+	assert_int_equal(cf->nplugins, 4);
+	assert_string_equal(cf->plugins[0].name, "console");
+	assert_int_equal(cf->plugins[0].role, ROLE_CONNECTOR);
+	assert_int_equal(cf->plugins[0].terminal, 1);
+	assert_string_equal(cf->plugins[1].name, "dice-roller");
+	assert_string_equal(cf->plugins[2].name, "8ball");
+	assert_string_equal(cf->plugins[3].name, "pick");
+	assert_int_equal(cf->plugins[3].role, ROLE_PLUGIN);
+	assert_int_equal(cf->nadmins, 1);
+	assert_string_equal(cf->admins[0], "console:console");
+	assert_string_equal(cf->prefix, "!");
+	assert_int_equal(cf->metrics_enabled, 1);
+	assert_true(cf->poll_interval == 5);
+	assert_true(cf->history_duration == 3600);
+	assert_defaults(&cf->restart);
+	assert_non_null(strstr(cf->socket_path, "/config/run/supervisor.sock"));
+	config_free(cf);
+	free(path);
+}
+
+static void
+test_valid_name(void **state)
+{
+	assert_true(config_valid_name("a"));
+	assert_true(config_valid_name("8ball"));
+	assert_true(config_valid_name("dice-roller"));
+	assert_true(config_valid_name("x_y-z9"));
+	assert_true(config_valid_name("abcdefghijklmnopqrstuvwxyz012345"));
+	assert_false(config_valid_name("abcdefghijklmnopqrstuvwxyz0123456"));
+	assert_false(config_valid_name(""));
+	assert_false(config_valid_name(NULL));
+	assert_false(config_valid_name("-a"));
+	assert_false(config_valid_name("_a"));
+	assert_false(config_valid_name("Dice"));
+	assert_false(config_valid_name("a b"));
+	assert_false(config_valid_name("a.b"));
+	assert_false(config_valid_name("a/b"));
+	assert_false(config_valid_name("caf\xc3\xa9"));
+}
+
+static void
+test_names(void **state)
+{
+	struct config	cf;
+
+	memset(&cf, 0, sizeof cf);
+	assert_string_equal(config_autorestart_name(AUTORESTART_ALWAYS),
+	    "always");
+	assert_string_equal(config_autorestart_name(AUTORESTART_ON_FAILURE),
+	    "on-failure");
+	assert_string_equal(config_autorestart_name(AUTORESTART_NEVER),
+	    "never");
+	assert_string_equal(config_role_name(ROLE_PLUGIN), "plugin");
+	assert_string_equal(config_role_name(ROLE_CONNECTOR), "connector");
+	cf.poll_interval = 0.3;
+	cf.history_duration = 1;
+	assert_int_equal(config_history_capacity(&cf), 4);
+	cf.poll_interval = 0.1;
+	cf.history_duration = 0.3;
+	assert_int_equal(config_history_capacity(&cf), 3);
+	config_free(NULL);
+}
+
+/* The position scanner on its own: escapes, nesting, UTF-8 columns. */
+static void
+test_jsonpos(void **state)
+{
+	static const char	text[] =
+	    "{\"a\\u00e9\": 1, \"x\": [10, {\"k\": [\"]\", \"q\\\"\"]}],\n"
+	    "  \"\xc3\xa9t\xc3\xa9\": \"v\", \"z\": {\"b\": [1, [2, 3]], \"c\": null}}";
+	struct jsonpos_step	p1[] = { { "x", 0 }, { NULL, 1 }, { "k", 0 },
+	    { NULL, 1 } };
+	struct jsonpos_step	p2[] = { { "z", 0 }, { "c", 0 } };
+	struct jsonpos_step	p3[] = { { "a\xc3\xa9", 0 } };
+	struct jsonpos_step	p4[] = { { "z", 0 }, { "b", 0 }, { NULL, 1 },
+	    { NULL, 1 } };
+	struct jsonpos_step	p5[] = { { "z", 0 }, { "nope", 0 } };
+	struct jsonpos		pos;
+
+	jsonpos_find(text, strlen(text), NULL, 0, 0, &pos);
+	assert_int_equal(pos.line, 1);
+	assert_int_equal(pos.column, 1);
+	jsonpos_find(text, strlen(text), p1, 4, 0, &pos);
+	assert_int_equal(pos.line, 1);
+	assert_int_equal(pos.column, 38);
+	jsonpos_find(text, strlen(text), p3, 1, 1, &pos);
+	assert_int_equal(pos.column, 2);
+	jsonpos_find(text, strlen(text), p3, 1, 0, &pos);
+	assert_int_equal(pos.column, 13);
+	/* Columns count characters: é is one. */
+	jsonpos_find(text, strlen(text), p2, 2, 0, &pos);
+	assert_int_equal(pos.line, 2);
+	assert_int_equal(pos.column, 44);
+	jsonpos_find(text, strlen(text), p2, 2, 1, &pos);
+	assert_int_equal(pos.column, 39);
+	jsonpos_find(text, strlen(text), p4, 4, 0, &pos);
+	assert_int_equal(pos.line, 2);
+	assert_int_equal(pos.column, 34);
+	/* A path that is not there: the deepest point reached. */
+	jsonpos_find(text, strlen(text), p5, 2, 0, &pos);
+	assert_int_equal(pos.line, 2);
+	assert_int_equal(pos.column, 20);
+}
+
+static void
+test_invalid_json(void **state)
+{
+	assert_error("{\n  \"plugins\": [\n    {\"name\": \"a\",}\n  ]\n}",
+	    "cfg.json:3:18: invalid JSON: string or '}' expected near '}'");
+	assert_error("{\"plugins\": [], \"plugins\": []}",
+	    "cfg.json:1:25: invalid JSON: duplicate object key near "
+	    "'\"plugins\"'");
+	assert_error("", "cfg.json:1:1: invalid JSON: '[' or '{' expected "
+	    "near end of file");
+	assert_error("{\"plugins\": [tru]}",
+	    "cfg.json:1:16: invalid JSON: invalid token near 'tru'");
+	assert_error("{\"plugins\": []} x",
+	    "cfg.json:1:17: invalid JSON: end of file expected near 'x'");
+	assert_error("[1, 2]", "cfg.json:1:1: (top level): must be an object, "
+	    "got an array");
+}
+
+static void
+test_unknown_keys(void **state)
+{
+	assert_error("{\"plugins\": [], \"sockt\": \"x\"}",
+	    "cfg.json:1:17: sockt: unknown key (expected one of: socket, "
+	    "chat, metrics, restart, plugins)");
+	assert_error("{\n  \"chat\": {\n    \"prefx\": \"!\"},\n  \"plugins\": []}",
+	    "cfg.json:3:5: chat.prefx: unknown key (expected one of: prefix, "
+	    "admins, unknown_command, max_line, admin_rate)");
+	assert_error("{\"metrics\": {\"interval\": 5}, \"plugins\": []}",
+	    "cfg.json:1:14: metrics.interval: unknown key (expected one of: "
+	    "enabled, poll_interval, history_duration)");
+	assert_error("{\"restart\": {\"max_crashes\": 3, \"delay\": 5}, "
+	    "\"plugins\": []}",
+	    "cfg.json:1:32: restart.delay: unknown key (expected one of: "
+	    "first_delay, initial_delay, multiplier, max_delay, reset_after, "
+	    "max_crashes, crash_window, cooldown, autorestart, ready_timeout, "
+	    "ping_interval, hang_timeout, stop_timeout, queue_size, "
+	    "crash_history, stderr_lines)");
+	assert_error("{\"plugins\": [" PLUG ", {\"name\": \"b\", \"exec\": "
+	    "[\"x\"], \"cmd\": 1}]}",
+	    "cfg.json:1:83: plugins[1].cmd: unknown key (expected one of: "
+	    "name, exec, role, env, config, autostart, terminal, restart, "
+	    "limits)");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"limits\": {\"memory\": 5}}]}",
+	    "cfg.json:1:54: plugins[0].limits.memory: unknown key (expected "
+	    "one of: memory_mb, violations, cpu_percent, cpu_seconds)");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"restart\": {\"max_crash\": 5}}]}",
+	    "cfg.json:1:55: plugins[0].restart.max_crash: unknown key "
+	    "(expected one of: first_delay, initial_delay, multiplier, "
+	    "max_delay, reset_after, max_crashes, crash_window, cooldown, "
+	    "autorestart, ready_timeout, ping_interval, hang_timeout, "
+	    "stop_timeout, queue_size, crash_history, stderr_lines)");
+	/* A key that is not a plain word is quoted, escapes and all. */
+	assert_error("{\"plugins\": [], \"so cket\\n\": 1}",
+	    "cfg.json:1:17: [\"so cket\\u000a\"]: unknown key (expected one "
+	    "of: socket, chat, metrics, restart, plugins)");
+	/* Anything goes inside a plugin's own config. */
+	config_free(load_ok("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"dice-roller\"], \"config\": {\"whatever\": [1, {\"x\": null}]}}]}"));
+}
+
+static void
+test_wrong_types(void **state)
+{
+	assert_error("{\"socket\": 5, \"plugins\": []}",
+	    "cfg.json:1:12: socket: must be a non-empty path "
+	    "without control characters, got 5");
+	assert_error("{\"socket\": \"\", \"plugins\": []}",
+	    "cfg.json:1:12: socket: must be a non-empty path "
+	    "without control characters, got \"\"");
+	assert_error("{\"chat\": \"x\", \"plugins\": []}",
+	    "cfg.json:1:10: chat: must be an object, got \"x\"");
+	assert_error("{\"metrics\": {\"enabled\": \"yes\"}, \"plugins\": []}",
+	    "cfg.json:1:25: metrics.enabled: must be true or false, got "
+	    "\"yes\"");
+	assert_error("{\"metrics\": {\"poll_interval\": \"5\"}, \"plugins\": []}",
+	    "cfg.json:1:31: metrics.poll_interval: must be a number between "
+	    "0.1 and 3600, got \"5\"");
+	assert_error("{\"restart\": [], \"plugins\": []}",
+	    "cfg.json:1:13: restart: must be an object, got an empty array");
+	assert_error("{\"plugins\": {}}",
+	    "cfg.json:1:13: plugins: must be an array of plugins, got an "
+	    "empty object");
+	assert_error("{\"plugins\": [\"dice\"]}",
+	    "cfg.json:1:14: plugins[0]: must be an object, got \"dice\"");
+	/* An integer field refuses a fraction, and even 2.0. */
+	assert_error("{\"restart\": {\"max_crashes\": 2.5}, \"plugins\": []}",
+	    "cfg.json:1:29: restart.max_crashes: must be an integer between 1 "
+	    "and 1000, got 2.5");
+	assert_error("{\"restart\": {\"max_crashes\": 2.0}, \"plugins\": []}",
+	    "cfg.json:1:29: restart.max_crashes: must be an integer between 1 "
+	    "and 1000, got 2.0");
+	assert_error("{\"restart\": {\"autorestart\": \"sometimes\"}, "
+	    "\"plugins\": []}",
+	    "cfg.json:1:29: restart.autorestart: must be one of \"always\", "
+	    "\"on-failure\", \"never\", got \"sometimes\"");
+	assert_error("{\"chat\": {\"unknown_command\": true}, \"plugins\": []}",
+	    "cfg.json:1:30: chat.unknown_command: must be one of \"ignore\", "
+	    "\"reply\", got true");
+	assert_error("{\"chat\": {\"admins\": \"console:console\"}, "
+	    "\"plugins\": []}",
+	    "cfg.json:1:21: chat.admins: must be an array of strings, got "
+	    "\"console:console\"");
+	assert_error("{\"chat\": {\"admins\": [\"a\", \"\"]}, \"plugins\": []}",
+	    "cfg.json:1:27: chat.admins[1]: must be a non-empty string of at "
+	    "most 256 bytes without control characters, got \"\"");
+	assert_error("{\"chat\": {\"admins\": [null]}, \"plugins\": []}",
+	    "cfg.json:1:22: chat.admins[0]: must be a non-empty string of at "
+	    "most 256 bytes without control characters, got null");
+	/* Control characters are shown escaped: the error stays one line. */
+	assert_error("{\"chat\": {\"admins\": [\"a\\tb\"]}, \"plugins\": []}",
+	    "cfg.json:1:22: chat.admins[0]: must be a non-empty string of at "
+	    "most 256 bytes without control characters, got \"a\\u0009b\"");
+	assert_error("{\"chat\": {\"prefix\": \"\"}, \"plugins\": []}",
+	    "cfg.json:1:21: chat.prefix: must be a string of 1 to 8 "
+	    "characters without spaces, got \"\"");
+	assert_error("{\"chat\": {\"prefix\": \"! \"}, \"plugins\": []}",
+	    "cfg.json:1:21: chat.prefix: must be a string of 1 to 8 "
+	    "characters without spaces, got \"! \"");
+	assert_error("{\"chat\": {\"prefix\": \"123456789\"}, \"plugins\": []}",
+	    "cfg.json:1:21: chat.prefix: must be a string of 1 to 8 "
+	    "characters without spaces, got \"123456789\"");
+	assert_error("{\"plugins\": [{\"name\": 5, \"exec\": [\"x\"]}]}",
+	    "cfg.json:1:23: plugins[0].name: must be a string, got 5");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": \"dice-roller\"}]}",
+	    "cfg.json:1:36: plugins[0].exec: must be a non-empty array of at "
+	    "most 64 strings (program and arguments), got \"dice-roller\"");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": []}]}",
+	    "cfg.json:1:36: plugins[0].exec: must be a non-empty array of at "
+	    "most 64 strings (program and arguments), got an empty array");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\", \"\"]}]}",
+	    "cfg.json:1:42: plugins[0].exec[1]: must be a non-empty string, "
+	    "got \"\"");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\", 3]}]}",
+	    "cfg.json:1:42: plugins[0].exec[1]: must be a non-empty string, "
+	    "got 3");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"role\": \"bot\"}]}",
+	    "cfg.json:1:51: plugins[0].role: must be one of \"plugin\", "
+	    "\"connector\", got \"bot\"");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"autostart\": 1}]}",
+	    "cfg.json:1:56: plugins[0].autostart: must be true or false, "
+	    "got 1");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"env\": [\"A=b\"]}]}",
+	    "cfg.json:1:50: plugins[0].env: must be an object of string "
+	    "values, got an array");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"env\": {\"PORT\": 8080}}]}",
+	    "cfg.json:1:59: plugins[0].env.PORT: must be a string, got 8080");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"config\": [1]}]}",
+	    "cfg.json:1:53: plugins[0].config: must be an object, got an "
+	    "array");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"limits\": 5}]}",
+	    "cfg.json:1:53: plugins[0].limits: must be an object, got 5");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"restart\": {\"cooldown\": null}}]}",
+	    "cfg.json:1:67: plugins[0].restart.cooldown: must be a number "
+	    "between 0 and 86400, got null");
+}
+
+/* One value past each end of each kind of range. */
+static void
+test_out_of_range(void **state)
+{
+	assert_error("{\n  \"plugins\": [\n    " PLUG ",\n    {\"name\": \"b\", "
+	    "\"exec\": [\"x\"], \"restart\": {\"max_delay\": -1}}]}",
+	    "cfg.json:4:59: plugins[1].restart.max_delay: must be a number "
+	    "between 0 and 86400, got -1");
+	assert_error("{\"restart\": {\"first_delay\": 86400.5}, \"plugins\": []}",
+	    "cfg.json:1:29: restart.first_delay: must be a number between 0 "
+	    "and 86400, got 86400.5");
+	assert_error("{\"restart\": {\"multiplier\": 0.5}, \"plugins\": []}",
+	    "cfg.json:1:28: restart.multiplier: must be a number between 1 "
+	    "and 10, got 0.5");
+	assert_error("{\"restart\": {\"max_crashes\": 0}, \"plugins\": []}",
+	    "cfg.json:1:29: restart.max_crashes: must be an integer between 1 "
+	    "and 1000, got 0");
+	assert_error("{\"restart\": {\"queue_size\": 100001}, \"plugins\": []}",
+	    "cfg.json:1:28: restart.queue_size: must be an integer between 0 "
+	    "and 100000, got 100001");
+	assert_error("{\"restart\": {\"crash_history\": 0}, \"plugins\": []}",
+	    "cfg.json:1:31: restart.crash_history: must be an integer between "
+	    "1 and 10000, got 0");
+	assert_error("{\"restart\": {\"stderr_lines\": 1001}, \"plugins\": []}",
+	    "cfg.json:1:30: restart.stderr_lines: must be an integer between "
+	    "0 and 1000, got 1001");
+	assert_error("{\"restart\": {\"crash_window\": 0}, \"plugins\": []}",
+	    "cfg.json:1:30: restart.crash_window: must be a number between 1 "
+	    "and 86400, got 0");
+	assert_error("{\"restart\": {\"ready_timeout\": 0}, \"plugins\": []}",
+	    "cfg.json:1:31: restart.ready_timeout: must be a number between "
+	    "0.1 and 3600, got 0");
+	assert_error("{\"restart\": {\"ping_interval\": 3601}, \"plugins\": []}",
+	    "cfg.json:1:31: restart.ping_interval: must be a number between "
+	    "0.1 and 3600, got 3601");
+	assert_error("{\"restart\": {\"hang_timeout\": 0.05}, \"plugins\": []}",
+	    "cfg.json:1:30: restart.hang_timeout: must be a number between "
+	    "0.1 and 3600, got 0.05");
+	assert_error("{\"restart\": {\"stop_timeout\": -3}, \"plugins\": []}",
+	    "cfg.json:1:30: restart.stop_timeout: must be a number between "
+	    "0.1 and 3600, got -3");
+	assert_error("{\"chat\": {\"max_line\": 8}, \"plugins\": []}",
+	    "cfg.json:1:23: chat.max_line: must be an integer between 16 and "
+	    "2048, got 8");
+	assert_error("{\"chat\": {\"admin_rate\": 1e9}, \"plugins\": []}",
+	    "cfg.json:1:25: chat.admin_rate: must be a number between 0 and "
+	    "3600, got 1000000000.0");
+	assert_error("{\"metrics\": {\"poll_interval\": 0.05}, \"plugins\": []}",
+	    "cfg.json:1:31: metrics.poll_interval: must be a number between "
+	    "0.1 and 3600, got 0.05");
+	assert_error("{\"metrics\": {\"history_duration\": 604801}, "
+	    "\"plugins\": []}",
+	    "cfg.json:1:34: metrics.history_duration: must be a number "
+	    "between 0.1 and 604800, got 604801");
+	assert_error("{\"metrics\": {\"poll_interval\": 60, "
+	    "\"history_duration\": 30}, \"plugins\": []}",
+	    "cfg.json:1:55: metrics.history_duration: history_duration (30) "
+	    "must be at least poll_interval (60)");
+	/* Only poll_interval given: it takes the blame. */
+	assert_error("{\"metrics\": {\"poll_interval\": 3600.5}, \"plugins\": []}",
+	    "cfg.json:1:31: metrics.poll_interval: must be a number between "
+	    "0.1 and 3600, got 3600.5");
+	assert_error("{\"metrics\": {\"poll_interval\": 0.1, "
+	    "\"history_duration\": 200000}, \"plugins\": []}",
+	    "cfg.json:1:56: metrics.history_duration: history_duration / "
+	    "poll_interval (200000 / 0.1) gives 2000000 samples per plugin, "
+	    "more than 1000000");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"limits\": {\"violations\": 0}}]}",
+	    "cfg.json:1:68: plugins[0].limits.violations: must be an integer "
+	    "between 1 and 1000, got 0");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"limits\": {\"memory_mb\": -1}}]}",
+	    "cfg.json:1:67: plugins[0].limits.memory_mb: must be a number "
+	    "between 0 and 1048576, got -1");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"limits\": {\"cpu_percent\": 102401}}]}",
+	    "cfg.json:1:69: plugins[0].limits.cpu_percent: must be a number "
+	    "between 0 and 102400, got 102401");
+}
+
+/* max_delay below initial_delay: blamed on the key that was written. */
+static void
+test_cross_checks(void **state)
+{
+	assert_error("{\"restart\": {\"initial_delay\": 10, \"max_delay\": 5}, "
+	    "\"plugins\": []}",
+	    "cfg.json:1:48: restart.max_delay: must be at least initial_delay "
+	    "(10), got 5");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"restart\": {\"initial_delay\": 120}}]}",
+	    "cfg.json:1:72: plugins[0].restart.initial_delay: must be at most "
+	    "max_delay (60), got 120");
+	/* Overrides merge over the global policy before the check. */
+	assert_error("{\"restart\": {\"initial_delay\": 10}, \"plugins\": "
+	    "[{\"name\": \"a\", \"exec\": [\"x\"], \"restart\": "
+	    "{\"max_delay\": 5}}]}",
+	    "cfg.json:1:102: plugins[0].restart.max_delay: must be at least "
+	    "initial_delay (10), got 5");
+}
+
+static void
+test_plugin_entries(void **state)
+{
+	char	*text, *p;
+	size_t	 i;
+
+	assert_error("{\"socket\": \"x\"}",
+	    "cfg.json:1:1: plugins: missing required key");
+	assert_error("{\"plugins\": [{\"exec\": [\"x\"]}]}",
+	    "cfg.json:1:14: plugins[0].name: missing required key");
+	assert_error("{\"plugins\": [{\"name\": \"a\"}]}",
+	    "cfg.json:1:14: plugins[0].exec: missing required key");
+	assert_error("{\"plugins\": [{\"name\": \"Dice\", \"exec\": [\"x\"]}]}",
+	    "cfg.json:1:23: plugins[0].name: invalid plugin name \"Dice\": use "
+	    "1 to 32 of a-z, 0-9, '_' and '-', starting with a letter or "
+	    "digit");
+	assert_error("{\n  \"plugins\": [\n    {\"name\": \"dice-roller\", "
+	    "\"exec\": [\"x\"]},\n    {\"exec\": [\"y\"],\n     \"name\": "
+	    "\"dice-roller\"}]}",
+	    "cfg.json:5:14: plugins[1].name: duplicate plugin name "
+	    "\"dice-roller\" (first at plugins[0])");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"terminal\": true}, {\"name\": \"b\", \"exec\": [\"x\"]}, "
+	    "{\"name\": \"c\", \"exec\": [\"x\"], \"terminal\": true}]}",
+	    "cfg.json:1:133: plugins[2].terminal: only one plugin may have "
+	    "the terminal (plugins[0] has it already)");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"env\": {\"SUPERVISOR_FD\": \"4\"}}]}",
+	    "cfg.json:1:51: plugins[0].env.SUPERVISOR_FD: SUPERVISOR_FD is "
+	    "reserved: the supervisor sets it to the plugin's socket");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"env\": {\"OK\": \"1\", \"1BAD\": \"2\"}}]}",
+	    "cfg.json:1:62: plugins[0].env[\"1BAD\"]: invalid variable name: use "
+	    "letters, digits and '_', not starting with a digit");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"env\": {\"A=B\": \"2\"}}]}",
+	    "cfg.json:1:51: plugins[0].env[\"A=B\"]: invalid variable name: "
+	    "use letters, digits and '_', not starting with a digit");
+
+	/* 65 arguments. */
+	text = xstrdup("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"");
+	for (i = 1; i < 65; i++) {
+		xasprintf(&p, "%s, \"a\"", text);
+		free(text);
+		text = p;
+	}
+	xasprintf(&p, "%s]}]}", text);
+	free(text);
+	assert_error(p, "cfg.json:1:36: plugins[0].exec: must be a non-empty "
+	    "array of at most 64 strings (program and arguments), got 65 "
+	    "elements");
+	free(p);
+}
+
+static void
+test_too_many_plugins(void **state)
+{
+	char	*text, *p;
+	size_t	 i, off = 0, size = 16 + 4097 * 3;
+
+	text = xmalloc(size);
+	off += (size_t)snprintf(text, size, "{\"plugins\": [");
+	for (i = 0; i < 4097; i++)
+		off += (size_t)snprintf(text + off, size - off, "%s{}",
+		    i > 0 ? "," : "");
+	snprintf(text + off, size - off, "]}");
+	assert_error(text, "cfg.json:1:13: plugins: at most 4096 plugins, got "
+	    "4097");
+
+	/* 4096 is fine, as far as the count goes: the first lacks a name. */
+	p = strstr(text, "{},{}]}");
+	memcpy(p, "{}]}", 5);
+	assert_error(text, "cfg.json:1:14: plugins[0].name: missing required "
+	    "key");
+	free(text);
+}
+
+static void
+test_exec_resolution(void **state)
+{
+	assert_errorf("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"nothere\"]}]}",
+	    "cfg.json:1:37: plugins[0].exec[0]: cannot find executable "
+	    "\"nothere\" (tried: %s/nothere (no such file), %s/nothere "
+	    "(no such file), %s/nowhere/nothere (no such file))",
+	    plugindir, bindir, tmpdir);
+	assert_errorf("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"noexec\"]}]}",
+	    "cfg.json:1:37: plugins[0].exec[0]: cannot find executable "
+	    "\"noexec\" (tried: %s/noexec (not executable), %s/noexec "
+	    "(no such file), %s/nowhere/noexec (no such file))",
+	    plugindir, bindir, tmpdir);
+	assert_errorf("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"adir\"]}]}",
+	    "cfg.json:1:37: plugins[0].exec[0]: cannot find executable "
+	    "\"adir\" (tried: %s/adir (not a regular file), %s/adir "
+	    "(no such file), %s/nowhere/adir (no such file))",
+	    plugindir, bindir, tmpdir);
+	assert_errorf("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"plugins/noexec\"]}]}",
+	    "cfg.json:1:37: plugins[0].exec[0]: cannot find executable "
+	    "\"plugins/noexec\" (tried: %s/plugins/noexec (not executable))",
+	    tmpdir);
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"/nonexistent/x\"]}]}",
+	    "cfg.json:1:37: plugins[0].exec[0]: cannot find executable "
+	    "\"/nonexistent/x\" (tried: /nonexistent/x (no such file))");
+	/* The second plugin's, once the whole shape is known good. */
+	assert_errorf("{\"plugins\": [" PLUG ",\n  {\"name\": \"b\", \"exec\": "
+	    "[\"missing\", \"arg\"]}]}",
+	    "cfg.json:2:26: plugins[1].exec[0]: cannot find executable "
+	    "\"missing\" (tried: %s/missing (no such file), %s/missing "
+	    "(no such file), %s/nowhere/missing (no such file))",
+	    plugindir, bindir, tmpdir);
+}
+
+/* Without a plugin directory only PATH is searched. */
+static void
+test_exec_no_plugin_dir(void **state)
+{
+	static const char	 text[] =
+	    "{\"plugins\": [{\"name\": \"a\", \"exec\": [\"dice-roller\"]}]}";
+	struct config		*cf;
+	char			*cause = NULL, *want;
+
+	assert_int_equal(config_load_string(text, strlen(text), NULL, tmpdir,
+	    NULL, &cf, &cause), 0);
+	assert_string_equal(cf->path, "(string)");
+	xasprintf(&want, "%s/dice-roller", bindir);
+	assert_string_equal(cf->plugins[0].argv[0], want);
+	free(want);
+	config_free(cf);
+}
+
+static void
+test_socket_too_long(void **state)
+{
+	char	*text, *want, longname[200];
+
+	memset(longname, 'x', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	xasprintf(&text, "{\"socket\": \"%s\", \"plugins\": []}", longname);
+	xasprintf(&want, "cfg.json:1:12: socket: socket path \"%s/%.*s...\" is "
+	    "%zu bytes, longer than the 107 a Unix socket allows", tmpdir,
+	    48 - (int)strlen(tmpdir) - 1, longname,
+	    strlen(tmpdir) + 1 + strlen(longname));
+	assert_error(text, want);
+	free(text);
+	free(want);
+}
+
+static void
+test_files(void **state)
+{
+	struct config	*cf = (struct config *)1;
+	char		*cause = NULL, *path, *want, *big;
+	size_t		 size = CONFIG_MAX_SIZE + 1;
+
+	/* Not there. */
+	xasprintf(&path, "%s/missing.json", tmpdir);
+	assert_int_equal(config_load_file(path, plugindir, &cf, &cause), -1);
+	assert_null(cf);
+	xasprintf(&want, "%s: cannot open: No such file or directory", path);
+	assert_string_equal(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+
+	/* A directory. */
+	xasprintf(&path, "%s/etc", tmpdir);
+	assert_int_equal(config_load_file(path, plugindir, &cf, &cause), -1);
+	xasprintf(&want, "%s: not a regular file", path);
+	assert_string_equal(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+
+	/* One byte over the limit, even with valid JSON in it. */
+	big = xmalloc(size);
+	memset(big, ' ', size);
+	big[0] = '{';
+	memcpy(big + size - 15, "\"plugins\": []}", 14);
+	big[size - 1] = '\n';
+	path = write_file("big.json", big, size, 0644);
+	assert_int_equal(config_load_file(path, plugindir, &cf, &cause), -1);
+	xasprintf(&want, "%s: too large: 1048577 bytes, the limit is 1048576",
+	    path);
+	assert_string_equal(cause, want);
+	free(want);
+	free(cause);
+	assert_int_equal(config_load_string(big, size, "big", tmpdir,
+	    plugindir, &cf, &cause), -1);
+	assert_string_equal(cause, "big: too large: 1048577 bytes, the limit "
+	    "is 1048576");
+	free(cause);
+	free(path);
+	/* At the limit it loads. */
+	big[1] = '{';
+	path = write_file("big.json", big + 1, size - 1, 0644);
+	assert_int_equal(config_load_file(path, plugindir, &cf, &cause), 0);
+	assert_int_equal(cf->nplugins, 0);
+	config_free(cf);
+	free(path);
+	free(big);
+
+	/* A syntax error in a file names the file as given. */
+	path = write_file("bad.json", "{\n\"plugins\": [}\n", 16, 0644);
+	assert_int_equal(config_load_file(path, plugindir, &cf, &cause), -1);
+	xasprintf(&want, "%s:2:13: invalid JSON: unexpected token near '}'",
+	    path);
+	assert_string_equal(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+
+	/* A base directory that does not exist. */
+	assert_int_equal(config_load_string("{}", 2, "x", "/nonexistent/dir",
+	    NULL, &cf, &cause), -1);
+	assert_string_equal(cause, "x: cannot resolve directory "
+	    "/nonexistent/dir: No such file or directory");
+	free(cause);
+}
+
+/* Paths of a file named relatively, through a symlink, or in "/". */
+static void
+test_file_paths(void **state)
+{
+	static const char	 text[] = "{\"socket\": \"s.sock\", \"plugins\": "
+	    "[{\"name\": \"a\", \"exec\": [\"dice-roller\"]}]}";
+	struct config		*cf;
+	char			*cause = NULL, *path, *link, *want, *cwd, *rel;
+
+	path = write_file("etc/min.json", text, sizeof text - 1, 0644);
+
+	/* Named through a symlink: its own directory, not the target's. */
+	xasprintf(&link, "%s/min-link.json", tmpdir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(config_load_file(link, plugindir, &cf, &cause), 0);
+	assert_string_equal(cf->path, link);
+	assert_string_equal(cf->dir, tmpdir);
+	xasprintf(&want, "%s/s.sock", tmpdir);
+	assert_string_equal(cf->socket_path, want);
+	free(want);
+	config_free(cf);
+
+	/* Named relative to the current directory; a relative plugin_dir. */
+	assert_non_null(cwd = getcwd(NULL, 0));
+	assert_int_equal(chdir(tmpdir), 0);
+	assert_int_equal(config_load_file("etc/min.json", "bin/../plugins",
+	    &cf, &cause), 0);
+	assert_string_equal(cf->path, path);
+	xasprintf(&want, "%s/etc/s.sock", tmpdir);
+	assert_string_equal(cf->socket_path, want);
+	free(want);
+	xasprintf(&want, "%s/dice-roller", plugindir);
+	assert_string_equal(cf->plugins[0].argv[0], want);
+	free(want);
+	config_free(cf);
+
+	/* A file in the current directory, and errors name it as given. */
+	assert_int_equal(chdir("etc"), 0);
+	assert_int_equal(config_load_file("min.json", NULL, &cf, &cause), 0);
+	assert_string_equal(cf->path, path);
+	config_free(cf);
+	rel = write_file("etc/oops.json", "{\"plugins\": 1}", 14, 0644);
+	assert_int_equal(config_load_file("oops.json", NULL, &cf, &cause), -1);
+	assert_string_equal(cause, "oops.json:1:13: plugins: must be an array "
+	    "of plugins, got 1");
+	free(cause);
+	assert_int_equal(chdir(cwd), 0);
+
+	free(rel);
+	free(cwd);
+	free(link);
+	free(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_restart_defaults),
+		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_default_json),
+		cmocka_unit_test(test_valid_name),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_jsonpos),
+		cmocka_unit_test(test_invalid_json),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_cross_checks),
+		cmocka_unit_test(test_plugin_entries),
+		cmocka_unit_test(test_too_many_plugins),
+		cmocka_unit_test(test_exec_resolution),
+		cmocka_unit_test(test_exec_no_plugin_dir),
+		cmocka_unit_test(test_socket_too_long),
+		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_file_paths),
+	};
+
+	log_init("test_config", 0);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
