@@ -68,7 +68,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/bin/supervisor -c config/default.json
+	$(BUILD)/bin/supervisor
 
 # Every test, in the normal build and in the sanitizer build; one summary line.
 test: deps

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -584,8 +583,8 @@ config_read_field(struct config_ctx *ctx, const json_t *v,
 		break;
 	case CT_INTEGER:
 	case CT_SIZE:
-		if (!json_is_integer(v) || (n = json_integer_value(v)) < f->min ||
-		    n > f->max) {
+		if (!json_is_integer(v) ||
+		    (n = json_integer_value(v)) < f->min || n > f->max) {
 			snprintf(what, sizeof what,
 			    "an integer between %s and %s", lo, hi);
 			return config_wrong(ctx, v, what);
@@ -810,7 +809,7 @@ config_parse_chat(struct config_ctx *ctx, json_t *obj)
 /*
  * "metrics": sampling. The ring per plugin holds history_duration /
  * poll_interval samples and is allocated for every plugin up front, so the
- * ratio is bounded: a million samples is about 16 MB per plugin.
+ * ratio is bounded.
  */
 static int
 config_parse_metrics(struct config_ctx *ctx, json_t *obj)

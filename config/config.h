@@ -13,8 +13,8 @@
 /* Bounds of the config (docs/config.md). */
 #define CONFIG_MAX_SIZE		(1024 * 1024)	/* bytes of config text */
 #define CONFIG_MAX_PLUGINS	4096
-#define CONFIG_NAME_MAX		32		/* characters of a plugin name */
-#define CONFIG_MAX_SAMPLES	1000000		/* history_duration / poll_interval */
+#define CONFIG_NAME_MAX		32	/* characters of a plugin name */
+#define CONFIG_MAX_SAMPLES	1000000	/* history_duration / poll_interval */
 
 enum plugin_role { ROLE_PLUGIN, ROLE_CONNECTOR };
 

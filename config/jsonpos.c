@@ -84,7 +84,8 @@ jsonpos_skip_value(struct jsonpos_scan *s)
 		else {
 			do
 				s->off++;
-			while (s->off < s->len && !jsonpos_is_delim(s->text[s->off]));
+			while (s->off < s->len &&
+			    !jsonpos_is_delim(s->text[s->off]));
 		}
 	} while (depth > 0);
 }
@@ -188,7 +189,8 @@ jsonpos_decode_string(struct jsonpos_scan *s)
 			    p[0] == '\\' && p[1] == 'u' &&
 			    (lo = jsonpos_hex4(p + 2, end)) >= 0xdc00 &&
 			    lo <= 0xdfff) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
 				p += 6;
 			}
 			o += jsonpos_utf8((uint32_t)cp, o);

@@ -22,9 +22,39 @@ static const char *msg_type_names[MSG_TYPE_COUNT] = {
 #define MSG_CAUSE_TOO_DEEP \
 	"malformed msgpack (nested deeper than 32 levels, or too large)"
 
+/* Containers open at once, as msgpack-c's parser stack allows. */
+#define IPC_SCAN_DEPTH	32
+
+/*
+ * The framing scanner reads every byte fed, ahead of msgpack-c, only to see
+ * container headers. msgpack-c allocates an array's or map's elements when
+ * it parses the header, trusting the announced count: five bytes
+ * (dd ff ff ff ff) would ask for 96 GiB. Each element takes at least one
+ * byte, so a message that announces more elements than its limit leaves
+ * room for cannot fit: the stream refuses it before msgpack-c sees the
+ * header. Everything else (0xc1, nesting deeper than msgpack-c's stack) is
+ * left for msgpack-c to refuse, and the scanner stops there.
+ */
+struct ipc_scan {
+	size_t		 max_message;
+	size_t		 msg_bytes;	/* bytes of the current message so far */
+	uint64_t	 owed;		/* elements announced, not begun, all levels */
+	uint64_t	 left[IPC_SCAN_DEPTH];	/* ... per open container */
+	int		 depth;		/* open containers */
+	unsigned char	 lead;		/* first byte of a header being read */
+	int		 need;		/* bytes of its length field still to come */
+	uint64_t	 field;		/* the length field so far */
+	uint64_t	 skip;		/* payload bytes still to pass over */
+	int		 stopped;	/* at a byte msgpack-c will refuse */
+	int		 refused;	/* a header announced too much */
+	size_t		 messages;	/* messages scanned to their end */
+};
+
 struct ipc_stream {
 	msgpack_unpacker	unpacker;
 	size_t			max_message;
+	struct ipc_scan		scan;
+	char		       *refused;	/* the scanner's cause, for next() */
 };
 
 struct msg_builder {
@@ -68,8 +98,9 @@ msg_find(const struct msg *m, const char *key)
 	for (i = 0; i < map->size; i++) {
 		const msgpack_object	*k = &map->ptr[i].key;
 
+		/* An empty string's ptr may be NULL: see msg_get_str. */
 		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-		    memcmp(k->via.str.ptr, key, klen) == 0)
+		    (klen == 0 || memcmp(k->via.str.ptr, key, klen) == 0))
 			return &map->ptr[i].val;
 	}
 	return NULL;
@@ -88,7 +119,12 @@ msg_get_str(const struct msg *m, const char *key, const char **s, size_t *len)
 
 	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
 		return -1;
-	*s = o->via.str.ptr;
+	/*
+	 * msgpack-c leaves ptr NULL for an empty string parsed first in an
+	 * unpacker call (one fed on its own): callers get "" instead, so
+	 * memcpy(buf, s, 0) and the like stay defined.
+	 */
+	*s = o->via.str.size > 0 ? o->via.str.ptr : "";
 	*len = o->via.str.size;
 	return 0;
 }
@@ -99,7 +135,9 @@ msg_copy_str(const struct msg *m, const char *key, char *buf, size_t size)
 	const char	*s;
 	size_t		 len;
 
-	if (msg_get_str(m, key, &s, &len) != 0 || len >= size)
+	/* A NUL inside would silently cut the string: refuse it. */
+	if (msg_get_str(m, key, &s, &len) != 0 || len >= size ||
+	    memchr(s, '\0', len) != NULL)
 		return -1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
@@ -112,7 +150,8 @@ msg_dup_str(const struct msg *m, const char *key, size_t maxlen)
 	const char	*s;
 	size_t		 len;
 
-	if (msg_get_str(m, key, &s, &len) != 0 || len > maxlen)
+	if (msg_get_str(m, key, &s, &len) != 0 || len > maxlen ||
+	    memchr(s, '\0', len) != NULL)
 		return NULL;
 	return xstrndup(s, len);
 }
@@ -196,7 +235,7 @@ msg_get_strv(const struct msg *m, const char *key, const char **strs,
 
 		if (e->type != MSGPACK_OBJECT_STR)
 			return -1;
-		strs[i] = e->via.str.ptr;
+		strs[i] = e->via.str.size > 0 ? e->via.str.ptr : "";
 		lens[i] = e->via.str.size;
 	}
 	return (int)o->via.array.size;
@@ -206,6 +245,132 @@ const msgpack_object *
 msg_get_object(const struct msg *m, const char *key)
 {
 	return msg_find(m, key);
+}
+
+/* An item (scalar, string, empty or completed container) has ended. */
+static void
+ipc_scan_item_end(struct ipc_scan *sc)
+{
+	while (sc->depth > 0 && sc->left[sc->depth - 1] == 0)
+		sc->depth--;
+	if (sc->depth == 0) {
+		sc->msg_bytes = 0;
+		sc->messages++;
+	}
+}
+
+/* A container of n elements (2 per map entry) begins; -1 if it cannot fit. */
+static int
+ipc_scan_container(struct ipc_scan *sc, uint64_t n)
+{
+	if (sc->depth == IPC_SCAN_DEPTH) {
+		sc->stopped = 1;	/* msgpack-c: NOMEM_ERROR */
+		return 0;
+	}
+	if (n == 0) {
+		ipc_scan_item_end(sc);
+		return 0;
+	}
+	if (sc->msg_bytes + sc->owed + n > sc->max_message) {
+		sc->refused = 1;
+		return -1;
+	}
+	sc->left[sc->depth++] = n;
+	sc->owed += n;
+	return 0;
+}
+
+/* A header's length field is complete: act on it. */
+static int
+ipc_scan_header(struct ipc_scan *sc)
+{
+	unsigned char	c = sc->lead;
+
+	if (c == 0xdc || c == 0xdd)
+		return ipc_scan_container(sc, sc->field);
+	if (c == 0xde || c == 0xdf)
+		return ipc_scan_container(sc, 2 * sc->field);
+	/* str, bin, ext (which has a type byte before its data) */
+	sc->skip = sc->field + (c >= 0xc7 && c <= 0xc9);
+	if (sc->skip == 0)
+		ipc_scan_item_end(sc);
+	return 0;
+}
+
+/*
+ * Scan len bytes; return how many msgpack-c may have. Fewer than len only
+ * after a refusal: the header that announced too much is held back.
+ */
+static size_t
+ipc_scan(struct ipc_scan *sc, const unsigned char *p, size_t len)
+{
+	/* Payload bytes after 0xc4 ... 0xdf that are not a length field. */
+	static const unsigned char fixed[32] = {
+		[0xca - 0xc4] = 4, [0xcb - 0xc4] = 8,
+		[0xcc - 0xc4] = 1, [0xcd - 0xc4] = 2, [0xce - 0xc4] = 4,
+		[0xcf - 0xc4] = 8, [0xd0 - 0xc4] = 1, [0xd1 - 0xc4] = 2,
+		[0xd2 - 0xc4] = 4, [0xd3 - 0xc4] = 8, [0xd4 - 0xc4] = 2,
+		[0xd5 - 0xc4] = 3, [0xd6 - 0xc4] = 5, [0xd7 - 0xc4] = 9,
+		[0xd8 - 0xc4] = 17,
+	};
+	/* Length-field bytes after 0xc4 ... 0xdf. */
+	static const unsigned char field[32] = {
+		[0xc4 - 0xc4] = 1, [0xc5 - 0xc4] = 2, [0xc6 - 0xc4] = 4,
+		[0xc7 - 0xc4] = 1, [0xc8 - 0xc4] = 2, [0xc9 - 0xc4] = 4,
+		[0xd9 - 0xc4] = 1, [0xda - 0xc4] = 2, [0xdb - 0xc4] = 4,
+		[0xdc - 0xc4] = 2, [0xdd - 0xc4] = 4, [0xde - 0xc4] = 2,
+		[0xdf - 0xc4] = 4,
+	};
+	size_t		i, n;
+	unsigned char	c;
+
+	if (sc->refused)
+		return 0;
+	for (i = 0; i < len && !sc->stopped; i++) {
+		if (sc->skip > 0) {
+			n = len - i < sc->skip ? len - i : (size_t)sc->skip;
+			sc->skip -= n;
+			sc->msg_bytes += n;
+			i += n - 1;
+			if (sc->skip == 0)
+				ipc_scan_item_end(sc);
+			continue;
+		}
+		c = p[i];
+		sc->msg_bytes++;
+		if (sc->need > 0) {
+			sc->field = sc->field << 8 | c;
+			if (--sc->need == 0 && ipc_scan_header(sc) != 0)
+				return i;
+			continue;
+		}
+		/* The first byte of an item. */
+		if (sc->depth > 0) {
+			sc->left[sc->depth - 1]--;
+			sc->owed--;
+		}
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 ||
+		    c == 0xc3)
+			ipc_scan_item_end(sc);
+		else if (c <= 0x8f) {
+			if (ipc_scan_container(sc, 2 * (uint64_t)(c & 0x0f)) != 0)
+				return i;
+		} else if (c <= 0x9f) {
+			if (ipc_scan_container(sc, c & 0x0f) != 0)
+				return i;
+		} else if (c <= 0xbf) {
+			if ((sc->skip = c & 0x1f) == 0)
+				ipc_scan_item_end(sc);
+		} else if (c == 0xc1)
+			sc->stopped = 1;	/* msgpack-c: PARSE_ERROR */
+		else if (field[c - 0xc4] != 0) {
+			sc->lead = c;
+			sc->need = field[c - 0xc4];
+			sc->field = 0;
+		} else
+			sc->skip = fixed[c - 0xc4];
+	}
+	return len;
 }
 
 /* Check that a decoded object is a message: a map with a known "type". */
@@ -244,6 +409,7 @@ msg_release(struct msg *m)
 int
 msg_decode(const void *data, size_t len, struct msg *m, char **cause)
 {
+	struct ipc_scan		scan;
 	size_t			off = 0;
 	msgpack_unpack_return	ret;
 
@@ -252,6 +418,17 @@ msg_decode(const void *data, size_t len, struct msg *m, char **cause)
 	if (len > IPC_MAX_MESSAGE) {
 		xasprintf(cause, "message of %zu bytes exceeds the %d-byte limit",
 		    len, IPC_MAX_MESSAGE);
+		return -1;
+	}
+	/*
+	 * A container announcing more elements than the bytes left could
+	 * hold: msgpack-c would allocate for them, then want more bytes.
+	 */
+	memset(&scan, 0, sizeof scan);
+	scan.max_message = len;
+	if (ipc_scan(&scan, data, len) < len) {
+		xasprintf(cause, "%s", scan.messages > 0 ?
+		    "trailing bytes after message" : "truncated msgpack message");
 		return -1;
 	}
 	ret = msgpack_unpack_next(&m->unpacked, data, len, &off);
@@ -277,6 +454,7 @@ ipc_stream_new(size_t max_message)
 	struct ipc_stream	*s = xcalloc(1, sizeof *s);
 
 	s->max_message = max_message;
+	s->scan.max_message = max_message;
 	if (!msgpack_unpacker_init(&s->unpacker, 4096))
 		fatalx("msgpack_unpacker_init failed");
 	return s;
@@ -288,6 +466,7 @@ ipc_stream_free(struct ipc_stream *s)
 	if (s == NULL)
 		return;
 	msgpack_unpacker_destroy(&s->unpacker);
+	free(s->refused);
 	free(s);
 }
 
@@ -312,6 +491,13 @@ ipc_stream_feed(struct ipc_stream *s, const void *data, size_t len,
 		    "complete message", 2 * s->max_message);
 		return -1;
 	}
+	/* After a refusal, next() reports it; the rest is never parsed. */
+	if (s->scan.refused)
+		return 0;
+	len = ipc_scan(&s->scan, data, len);
+	if (s->scan.refused)
+		xasprintf(&s->refused, "message exceeds the %zu-byte limit",
+		    s->max_message);
 	if (!msgpack_unpacker_reserve_buffer(&s->unpacker, len))
 		fatalx("msgpack_unpacker_reserve_buffer(%zu) failed", len);
 	memcpy(msgpack_unpacker_buffer(&s->unpacker), data, len);
@@ -333,6 +519,12 @@ ipc_stream_next(struct ipc_stream *s, struct msg *m, char **cause)
 		break;
 	case MSGPACK_UNPACK_CONTINUE:
 		msg_release(m);
+		/* The messages before a refused header came out first. */
+		if (s->refused != NULL) {
+			*cause = s->refused;
+			s->refused = NULL;
+			return -1;
+		}
 		if (msgpack_unpacker_message_size(&s->unpacker) > s->max_message) {
 			xasprintf(cause, "message exceeds the %zu-byte limit",
 			    s->max_message);

@@ -19,7 +19,7 @@
 /* Points in a metrics series, for sparklines. */
 #define CMD_SERIES_POINTS	60
 /* Most samples one history request returns. */
-#define CMD_HISTORY_MAX		100000
+#define CMD_HISTORY_MAX		10000
 
 static int	cmd_status(struct cmd_ctx *, json_t **, struct cmd_error *);
 static int	cmd_metrics(struct cmd_ctx *, json_t **, struct cmd_error *);
@@ -274,8 +274,7 @@ json_system_metrics(void)
 	daemon = json_pack("{s:i, s:s, s:I}", "pid", (int)getpid(),
 	    "version", SUPERVISOR_VERSION,
 	    "ring_bytes_per_plugin", (json_int_t)ring_memory_bytes_for(
-	    metrics_ring_capacity(server->config->history_duration,
-	    server->config->poll_interval)));
+	    config_history_capacity(server->config)));
 	json_object_set_new(daemon, "cpu_percent", self != NULL &&
 	    sample_has_cpu(self) ? json_round2(sample_cpu_percent(self)) :
 	    json_null());
@@ -455,11 +454,19 @@ cmd_history(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 		w = metrics_window_last((size_t)json_integer_value(v));
 	}
 	if ((v = json_object_get(ctx->req, "since")) != NULL && !json_is_null(v)) {
+		if (w.kind == WINDOW_LAST)
+			return cmd_fail(err, "bad-argument", "give last or "
+			    "since, not both");
 		if (cmd_parse_window(v, &secs, err) != 0)
 			return -1;
 		w = metrics_window_since(clock_wall() - secs);
 	}
 	n = ring_window(p->ring, &w, &first);
+	/* One reply stays bounded: at most the newest CMD_HISTORY_MAX. */
+	if (n > CMD_HISTORY_MAX) {
+		first += n - CMD_HISTORY_MAX;
+		n = CMD_HISTORY_MAX;
+	}
 	list = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(list, json_sample(p->ring,

@@ -57,7 +57,7 @@ control_write(struct control_client *c, json_t *j)
 		control_close(c, "not reading its replies (over 4 MiB queued)");
 		return;
 	}
-	if ((s = json_dumps(j, JSON_COMPACT)) == NULL)
+	if ((s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15))) == NULL)
 		fatalx("json_dumps failed");
 	evbuffer_add(out, s, strlen(s));
 	evbuffer_add(out, "\n", 1);
@@ -181,8 +181,14 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct control_client	*c = arg;
 
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+	if (what & BEV_EVENT_ERROR)
 		control_close(c, NULL);
+	else if (what & BEV_EVENT_EOF) {
+		/* Half-closed: answer what it sent, then close. */
+		c->closing = 1;
+		bufferevent_disable(bev, EV_READ);
+		control_write_cb(bev, c);
+	}
 }
 
 /* A new connection: check the peer's uid, then serve it. */
@@ -200,9 +206,14 @@ control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	if (cred.uid != 0 && cred.uid != geteuid()) {
-		log_warnx("control: refused pid %ld uid %ld: only uid %ld and "
-		    "root may use the control socket", (long)cred.pid,
-		    (long)cred.uid, (long)geteuid());
+		if (geteuid() == 0)
+			log_warnx("control: refused pid %ld uid %ld: only root "
+			    "may use the control socket", (long)cred.pid,
+			    (long)cred.uid);
+		else
+			log_warnx("control: refused pid %ld uid %ld: only uid "
+			    "%ld and root may use the control socket",
+			    (long)cred.pid, (long)cred.uid, (long)geteuid());
 		close(fd);
 		return;
 	}
@@ -297,8 +308,13 @@ control_free(void)
 {
 	struct control_client	*c;
 
-	while ((c = TAILQ_FIRST(&control_clients)) != NULL)
+	/* Best effort: subscribers get the last events before we go. */
+	while ((c = TAILQ_FIRST(&control_clients)) != NULL) {
+		if (!c->dead)
+			evbuffer_write(bufferevent_get_output(c->bev),
+			    bufferevent_getfd(c->bev));
 		control_free_client(c);
+	}
 	if (control_listener != NULL) {
 		evconnlistener_free(control_listener);
 		control_listener = NULL;
@@ -368,8 +384,9 @@ control_publish_sample(const struct plugin *p, const struct metrics_sample *s,
 
 	if (control_nsubscribers == 0)
 		return;
+	/* The ring's copy carries the sample's time. */
 	ev = json_pack("{s:s, s:s, s:o}", "event", "sample", "plugin", p->name,
-	    "sample", json_sample(p->ring, s));
+	    "sample", json_sample(p->ring, ring_latest(p->ring)));
 	control_publish(TOPIC_SAMPLE, ev);
 	json_decref(ev);
 }

@@ -40,6 +40,7 @@ static void	plugin_pipe_read_cb(struct bufferevent *, void *);
 static void	plugin_pipe_event_cb(struct bufferevent *, short, void *);
 static void	plugin_close_io(struct plugin *);
 static void	plugin_schedule_running(struct plugin *);
+static void	plugin_tail_clear(struct plugin *);
 
 const char *
 plugin_state_name(enum plugin_state s)
@@ -85,8 +86,7 @@ plugin_new(struct plugin_config *pc)
 		p->tail = xcalloc(p->tail_cap, sizeof *p->tail);
 	TAILQ_INIT(&p->queue);
 	TAILQ_INIT(&p->pending);
-	cap = metrics_ring_capacity(server->config->history_duration,
-	    server->config->poll_interval);
+	cap = config_history_capacity(server->config);
 	p->ring = ring_new(cap, server->started_wall);
 	p->timer = evtimer_new(server->base, plugin_timer_cb, p);
 	return p;
@@ -280,6 +280,7 @@ plugin_start(struct plugin *p, const char *why)
 	p->ping_sent = 0;
 	p->have_prev = 0;
 	p->mem_violations = 0;
+	plugin_tail_clear(p);
 	p->cpu_over_since = 0;
 	hmap_iput(server->by_pid, (uint64_t)pid, p);
 
@@ -487,6 +488,7 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	char		*names[PLUGIN_MAX_COMMANDS], *cause = NULL;
 	char		 detail[PLUGIN_MAX_COMMANDS * (PLUGIN_COMMAND_MAX + 2) + 256];
 	char		 list[PLUGIN_MAX_COMMANDS * (PLUGIN_COMMAND_MAX + 2) + 1];
+	char		 version[sizeof p->version];
 	uint64_t	 proto;
 	int		 n, chat = 0;
 
@@ -505,8 +507,9 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 		plugin_kill(p, KILL_PROTOCOL, detail);
 		return;
 	}
+	version[0] = '\0';
 	if (msg_has(m, "version") &&
-	    msg_copy_str(m, "version", p->version, sizeof p->version) != 0) {
+	    msg_copy_str(m, "version", version, sizeof version) != 0) {
 		plugin_kill(p, KILL_PROTOCOL, "ready: version is not a string "
 		    "of at most 64 bytes");
 		return;
@@ -541,6 +544,10 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	}
 	for (i = 0; i < (size_t)n; i++)
 		names[i] = xstrndup(cmds[i], lens[i]);
+	/* A new ready replaces what the previous process claimed. */
+	router_release(p);
+	plugin_clear_ready(p);
+	strlcpy_(p->version, version, sizeof p->version);
 	if (router_claim(p, (const char *const *)names, n, &cause) != 0) {
 		for (i = 0; i < (size_t)n; i++)
 			free(names[i]);
@@ -694,6 +701,19 @@ plugin_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_debug("plugin %s: socket closed", p->name);
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
 	}
+}
+
+/* Forget the last process's stderr: a crash record holds its own lines. */
+static void
+plugin_tail_clear(struct plugin *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->tail_cap; i++) {
+		free(p->tail[i]);
+		p->tail[i] = NULL;
+	}
+	p->tail_len = p->tail_head = 0;
 }
 
 /* Keep a stderr line in the plugin's tail ring. */
@@ -884,9 +904,11 @@ plugin_exited(struct plugin *p, int status)
 	plugin_pipe_final(p, p->err_bev);
 	plugin_pipe_final(p, p->out_bev);
 	plugin_close_io(p);
-	router_release(p);
+	/*
+	 * Its commands stay claimed: events for them queue while it restarts
+	 * and are counted as dropped while it is stopped or FATAL.
+	 */
 	router_forget(p);
-	plugin_clear_ready(p);
 	p->ping_sent = 0;
 
 	crashed = !p->stop_asked || p->kill_reason != KILL_NONE;

@@ -21,8 +21,14 @@
 
 struct server *server;
 
-/* Connectors start once every other autostarted plugin left STARTING. */
-static int server_connectors_started;
+/*
+ * Connectors start once every other autostarted plugin has left STARTING,
+ * so the first chat lines find their commands claimed; but a plugin slow to
+ * get ready delays the chat for at most CONNECTOR_WAIT seconds.
+ */
+#define CONNECTOR_WAIT	2.0
+static int		 server_connectors_started;
+static struct event	*server_connector_timer;
 
 static void	server_cron_cb(evutil_socket_t, short, void *);
 
@@ -32,23 +38,34 @@ server_find_plugin(const char *name)
 	return hmap_sget(server->by_name, name);
 }
 
-/* Start connectors when no ordinary plugin is still starting. */
+/* Start connectors when no ordinary plugin is still starting (or forced). */
 static void
-server_start_connectors(void)
+server_start_connectors(int force)
 {
 	struct plugin	*p;
 
 	if (server_connectors_started || server->shutting_down)
 		return;
 	TAILQ_FOREACH(p, &server->plugins, entry) {
-		if (p->conf->role != ROLE_CONNECTOR && p->state == PLUGIN_STARTING)
+		if (p->conf->role == ROLE_CONNECTOR || p->state != PLUGIN_STARTING)
+			continue;
+		if (!force)
 			return;
+		log_warnx("plugin %s still STARTING after %g s; starting "
+		    "connectors anyway", p->name, CONNECTOR_WAIT);
 	}
 	server_connectors_started = 1;
+	evtimer_del(server_connector_timer);
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role == ROLE_CONNECTOR && p->conf->autostart)
 			plugin_start(p, "daemon start");
 	}
+}
+
+static void
+server_connector_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	server_start_connectors(1);
 }
 
 /* Every state transition passes here after it is logged. */
@@ -56,7 +73,7 @@ void
 server_transition(const struct transition *t)
 {
 	if (!server_connectors_started)
-		server_start_connectors();
+		server_start_connectors(0);
 	control_publish_transition(t);
 }
 
@@ -352,14 +369,15 @@ server_init(struct config *cf, const char *plugin_dir)
 	signal(SIGPIPE, SIG_IGN);
 
 	server->sampler = sampler_new();
-	server->self_ring = ring_new(metrics_ring_capacity(cf->history_duration,
-	    cf->poll_interval), server->started_wall);
+	server->self_ring = ring_new(config_history_capacity(cf), server->started_wall);
 	for (i = 0; i < cf->nplugins; i++) {
 		p = plugin_new(&cf->plugins[i]);
 		TAILQ_INSERT_TAIL(&server->plugins, p, entry);
 		hmap_sput(server->by_name, p->name, p);
 	}
 
+	server_connector_timer = evtimer_new(server->base,
+	    server_connector_timer_cb, NULL);
 	interval = cf->metrics_enabled ? cf->poll_interval : 5.0;
 	server->cron = event_new(server->base, -1, EV_PERSIST, server_cron_cb,
 	    NULL);
@@ -381,7 +399,12 @@ server_run(void)
 		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart)
 			plugin_start(p, "daemon start");
 	}
-	server_start_connectors();
+	server_start_connectors(0);
+	if (!server_connectors_started) {
+		struct timeval	tv = { (time_t)CONNECTOR_WAIT, 0 };
+
+		evtimer_add(server_connector_timer, &tv);
+	}
 	if (server->config->metrics_enabled)
 		server_sample();	/* a first reading: CPU deltas start here */
 	event_base_dispatch(server->base);
@@ -407,6 +430,9 @@ server_free(void)
 	sampler_free(server->sampler);
 	ring_free(server->self_ring);
 	event_free(server->cron);
+	event_free(server_connector_timer);
+	server_connector_timer = NULL;
+	server_connectors_started = 0;
 	event_free(server->sig_chld);
 	event_free(server->sig_term);
 	event_free(server->sig_int);

@@ -62,7 +62,7 @@ def test_command_owned_by_another_plugin_is_refused(daemon):
     crash = daemon.result("crashes", plugin="thief")["crashes"][0]
     assert crash["reason"] == "protocol"
     assert crash["detail"] == 'command "roll" is already owned by plugin dice-roller'
-    assert daemon.ask("!roll 1d1") == "🎲 [1] = 1"
+    assert daemon.ask("!roll 1d2") in ("🎲 [1] = 1", "🎲 [2] = 2")
 
 
 def test_reserved_command_is_refused(daemon):
@@ -81,7 +81,7 @@ def test_bad_field_drops_the_message_but_keeps_the_plugin(daemon):
     st = daemon.status("garbage")
     assert st["state"] == "RUNNING"
     assert st["events"]["protocol_errors"] == 1
-    assert daemon.ask("!roll 1d1") == "🎲 [1] = 1"
+    assert daemon.ask("!roll 1d2") in ("🎲 [1] = 1", "🎲 [2] = 2")
 
 
 def test_overlong_reply_text_is_dropped(daemon):
@@ -89,4 +89,4 @@ def test_overlong_reply_text_is_dropped(daemon):
     daemon.say("!go")
     daemon.wait_log(r"reply text of 10240 bytes is over the 2048-byte limit")
     assert daemon.status("garbage")["state"] == "RUNNING"
-    assert daemon.ask("!roll 1d1") == "🎲 [1] = 1"
+    assert daemon.ask("!roll 1d2") in ("🎲 [1] = 1", "🎲 [2] = 2")

@@ -48,6 +48,31 @@ touch(const void *p, size_t len)
 	fuzz_sink += sum;
 }
 
+/* memcmp that accepts the NULL pointer msgpack-c gives some empty strings. */
+static int
+bytes_equal(const void *a, const void *b, size_t len)
+{
+	return len == 0 || memcmp(a, b, len) == 0;
+}
+
+/*
+ * Copy a string key into buf as a C string: 0, or -1 if it is not a string,
+ * is too long or holds a NUL.
+ */
+static int
+key_copy(const msgpack_object *k, char *buf, size_t size)
+{
+	if (k->type != MSGPACK_OBJECT_STR || k->via.str.size >= size)
+		return -1;
+	if (k->via.str.size > 0) {
+		if (memchr(k->via.str.ptr, '\0', k->via.str.size) != NULL)
+			return -1;
+		memcpy(buf, k->via.str.ptr, k->via.str.size);
+	}
+	buf[k->via.str.size] = '\0';
+	return 0;
+}
+
 /* Structural equality of two msgpack objects (NaN equals NaN). */
 static int
 obj_equal(const msgpack_object *a, const msgpack_object *b)
@@ -71,14 +96,14 @@ obj_equal(const msgpack_object *a, const msgpack_object *b)
 		    (isnan(a->via.f64) && isnan(b->via.f64));
 	case MSGPACK_OBJECT_STR:
 		return a->via.str.size == b->via.str.size &&
-		    memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size) == 0;
+		    bytes_equal(a->via.str.ptr, b->via.str.ptr, a->via.str.size);
 	case MSGPACK_OBJECT_BIN:
 		return a->via.bin.size == b->via.bin.size &&
-		    memcmp(a->via.bin.ptr, b->via.bin.ptr, a->via.bin.size) == 0;
+		    bytes_equal(a->via.bin.ptr, b->via.bin.ptr, a->via.bin.size);
 	case MSGPACK_OBJECT_EXT:
 		return a->via.ext.type == b->via.ext.type &&
 		    a->via.ext.size == b->via.ext.size &&
-		    memcmp(a->via.ext.ptr, b->via.ext.ptr, a->via.ext.size) == 0;
+		    bytes_equal(a->via.ext.ptr, b->via.ext.ptr, a->via.ext.size);
 	case MSGPACK_OBJECT_ARRAY:
 		if (a->via.array.size != b->via.array.size)
 			return 0;
@@ -180,13 +205,8 @@ rebuild(const struct msg *m)
 		mb = msg_builder_new();
 	msg_begin(mb, m->type);
 	for (i = 0; i < map->size; i++) {
-		const msgpack_object	*k = &map->ptr[i].key;
-
-		if (k->type != MSGPACK_OBJECT_STR || k->via.str.size >= sizeof key ||
-		    memchr(k->via.str.ptr, '\0', k->via.str.size) != NULL)
+		if (key_copy(&map->ptr[i].key, key, sizeof key) != 0)
 			continue;
-		memcpy(key, k->via.str.ptr, k->via.str.size);
-		key[k->via.str.size] = '\0';
 		if (strcmp(key, "type") == 0)
 			continue;
 		msg_add_object(mb, key, &map->ptr[i].val);
@@ -200,12 +220,10 @@ rebuild(const struct msg *m)
 	}
 	CHECK(copy.type == m->type);
 	for (i = 0; i < copy.unpacked.data.via.map.size; i++) {
-		const msgpack_object	*k = &copy.unpacked.data.via.map.ptr[i].key;
 		const msgpack_object	*a, *b;
 
-		CHECK(k->type == MSGPACK_OBJECT_STR && k->via.str.size < sizeof key);
-		memcpy(key, k->via.str.ptr, k->via.str.size);
-		key[k->via.str.size] = '\0';
+		CHECK(key_copy(&copy.unpacked.data.via.map.ptr[i].key, key,
+		    sizeof key) == 0);
 		if (strcmp(key, "type") == 0)
 			continue;
 		a = msg_get_object(m, key);
@@ -237,11 +255,13 @@ exercise(const struct msg *m)
 		exercise_key(m, keys[i]);
 	map = &m->unpacked.data.via.map;
 	for (i = 0; i < map->size; i++) {
+		/* Keys with a NUL are looked up by their first part. */
 		const msgpack_object	*k = &map->ptr[i].key;
 
 		if (k->type != MSGPACK_OBJECT_STR || k->via.str.size >= sizeof key)
 			continue;
-		memcpy(key, k->via.str.ptr, k->via.str.size);
+		if (k->via.str.size > 0)
+			memcpy(key, k->via.str.ptr, k->via.str.size);
 		key[k->via.str.size] = '\0';
 		exercise_key(m, key);
 	}

@@ -1162,6 +1162,65 @@ test_stream_message_lifetime(void **state)
 	msg_builder_free(mb);
 }
 
+/*
+ * Empty strings, however the bytes were fed: msgpack-c leaves the pointer of
+ * an empty string NULL when it is the first thing one unpacker call parses,
+ * and the accessors must still give a pointer that memcpy and printf accept.
+ */
+static void
+test_stream_empty_strings(void **state)
+{
+	/* {"type": "log", "": "", "text": "", "v": ["", "a", ""]} */
+	static const unsigned char bytes[] =
+	    "\x84\xa4type\xa3log\xa0\xa0\xa4text\xa0\xa1v\x93\xa0\xa1" "a\xa0";
+	size_t		 chunks[] = { 1, 2, 3, sizeof bytes - 1 };
+	size_t		 c, off, n;
+
+	for (c = 0; c < nitems(chunks); c++) {
+		struct ipc_stream	*s = ipc_stream_new(IPC_MAX_MESSAGE);
+		struct msg		 m;
+		char			*cause = NULL, buf[4], *dup;
+		const char		*str, *strs[3];
+		size_t			 len, lens[3];
+		int			 r = 0;
+
+		for (off = 0; off < sizeof bytes - 1 && r == 0; off += n) {
+			n = sizeof bytes - 1 - off < chunks[c] ?
+			    sizeof bytes - 1 - off : chunks[c];
+			assert_int_equal(ipc_stream_feed(s, bytes + off, n,
+			    &cause), 0);
+			r = ipc_stream_next(s, &m, &cause);
+		}
+		assert_int_equal(r, 1);
+		assert_int_equal(off, sizeof bytes - 1);
+		assert_int_equal(m.type, MSG_LOG);
+		assert_true(msg_has(&m, ""));
+		str = NULL;
+		assert_int_equal(msg_get_str(&m, "", &str, &len), 0);
+		assert_non_null(str);
+		assert_int_equal(len, 0);
+		str = NULL;
+		assert_int_equal(msg_get_str(&m, "text", &str, &len), 0);
+		assert_non_null(str);
+		assert_int_equal(len, 0);
+		memset(buf, 'z', sizeof buf);
+		assert_int_equal(msg_copy_str(&m, "text", buf, sizeof buf), 0);
+		assert_string_equal(buf, "");
+		dup = msg_dup_str(&m, "text", 0);
+		assert_string_equal(dup, "");
+		free(dup);
+		assert_int_equal(msg_get_strv(&m, "v", strs, lens, 3), 3);
+		assert_non_null(strs[0]);
+		assert_int_equal(lens[0], 0);
+		assert_int_equal(lens[1], 1);
+		assert_memory_equal(strs[1], "a", 1);
+		assert_non_null(strs[2]);
+		assert_int_equal(lens[2], 0);
+		msg_release(&m);
+		ipc_stream_free(s);
+	}
+}
+
 /* --- bad input ---------------------------------------------------------- */
 
 static void
@@ -1573,6 +1632,98 @@ test_deep_nesting(void **state)
 	}
 }
 
+/* A ping with field "x" holding the bytes given (a container header). */
+static void
+build_with_x(struct bytes *b, const void *x, size_t len)
+{
+	bytes_addc(b, 0x82);
+	bytes_addstr(b, "type");
+	bytes_addstr(b, "ping");
+	bytes_addstr(b, "x");
+	bytes_add(b, x, len);
+}
+
+/*
+ * Containers announcing more elements than the limit leaves room for are
+ * refused at their header, before msgpack-c allocates for them.
+ */
+static void
+test_stream_huge_containers(void **state)
+{
+	static const char *const heads[] = {
+		"\xdd\xff\xff\xff\xff", "\xdf\xff\xff\xff\xff",
+		"\xdc\xff\xff", "\xde\xff\xff", "\xdd\x00\x01\x00\x00",
+		"\x91\xdd\x7f\xff\xff\xff",
+	};
+	static const size_t headlen[] = { 5, 5, 3, 3, 5, 6 };
+	struct msg_builder	*mb = msg_builder_new();
+	struct ipc_stream	*s;
+	struct bytes		 b = { 0 };
+	struct msg		 m;
+	char			*cause = NULL;
+	size_t			 i, k;
+	int			 n;
+
+	for (i = 0; i < nitems(heads); i++) {
+		build_with_x(&b, heads[i], headlen[i]);
+		expect_stream_error(IPC_MAX_MESSAGE, b.data, b.len,
+		    "message exceeds the 65536-byte limit");
+		assert_int_equal(feed_chunks_until_error(IPC_MAX_MESSAGE, &b,
+		    1, &cause, &n), b.len - 1);
+		assert_string_equal(cause, "message exceeds the 65536-byte limit");
+		free(cause);
+		/* msg_decode: it cannot end within the buffer. */
+		expect_decode_error(b.data, b.len, "truncated msgpack message");
+		bytes_free(&b);
+	}
+	msg_begin(mb, MSG_PING);
+	build_into(mb, &b);
+	bytes_add(&b, "\xdf\xff\xff\xff\xff", 5);
+	expect_decode_error(b.data, b.len, "trailing bytes after message");
+	bytes_free(&b);
+
+	/* 13 bytes of head, 3 of array16 and 84 nils: 100 bytes, the limit. */
+	build_with_x(&b, "\xdc\x00\x54", 3);
+	for (k = 0; k < 84; k++)
+		bytes_addc(&b, 0xc0);
+	assert_int_equal(b.len, 100);
+	assert_int_equal(stream_error(100, b.data, b.len, &cause), 1);
+	bytes_free(&b);
+	/* 85 nils cannot fit in 100 bytes: refused at the header. */
+	build_with_x(&b, "\xdc\x00\x55", 3);
+	assert_int_equal(feed_chunks_until_error(100, &b, 1, &cause, &n), 15);
+	assert_string_equal(cause, "message exceeds the 100-byte limit");
+	free(cause);
+	bytes_free(&b);
+	build_with_x(&b, "\x9f", 1);
+	for (k = 0; k < 15; k++)
+		bytes_addc(&b, 0xc0);
+	assert_int_equal(stream_error(29, b.data, b.len, &cause), 1);
+	expect_stream_error(28, b.data, b.len,
+	    "message exceeds the 28-byte limit");
+	bytes_free(&b);
+
+	/* Messages before the refused header come out first, in order. */
+	msg_begin(mb, MSG_PONG);
+	msg_add_uint(mb, "seq", 5);
+	build_into(mb, &b);
+	build_into(mb, &b);
+	build_with_x(&b, "\xdf\xff\xff\xff\xff", 5);
+	build_into(mb, &b);
+	s = ipc_stream_new(IPC_MAX_MESSAGE);
+	assert_int_equal(ipc_stream_feed(s, b.data, b.len, &cause), 0);
+	assert_int_equal(ipc_stream_next(s, &m, &cause), 1);
+	msg_release(&m);
+	assert_int_equal(ipc_stream_next(s, &m, &cause), 1);
+	msg_release(&m);
+	assert_int_equal(ipc_stream_next(s, &m, &cause), -1);
+	assert_string_equal(cause, "message exceeds the 65536-byte limit");
+	free(cause);
+	ipc_stream_free(s);
+	bytes_free(&b);
+	msg_builder_free(mb);
+}
+
 static void
 test_decode_framing(void **state)
 {
@@ -1628,12 +1779,14 @@ main(void)
 		cmocka_unit_test(test_stream_byte_by_byte),
 		cmocka_unit_test(test_stream_split_everywhere),
 		cmocka_unit_test(test_stream_message_lifetime),
+		cmocka_unit_test(test_stream_empty_strings),
 		cmocka_unit_test(test_stream_malformed),
 		cmocka_unit_test(test_stream_not_a_message),
 		cmocka_unit_test(test_stream_oversize_one_feed),
 		cmocka_unit_test(test_stream_oversize_growing),
 		cmocka_unit_test(test_stream_feed_limit),
 		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_stream_huge_containers),
 		cmocka_unit_test(test_decode_framing),
 	};
 
