@@ -55,13 +55,17 @@ xstrdup(const char *s)
 	return p;
 }
 
+/* Copy at most n bytes of s, which need not be NUL-terminated. */
 char *
 xstrndup(const char *s, size_t n)
 {
-	char	*p;
+	const char	*end = memchr(s, '\0', n);
+	size_t		 len = end != NULL ? (size_t)(end - s) : n;
+	char		*p;
 
-	if ((p = strndup(s, n)) == NULL)
-		fatal("xstrndup");
+	p = xmalloc(len + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
 	return p;
 }
 
