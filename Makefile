@@ -94,6 +94,7 @@ bench: deps
 	@scripts/bench $(BUILD)
 
 fuzz:
+	@scripts/install-deps --fuzz
 	@scripts/fuzz
 
 format:
