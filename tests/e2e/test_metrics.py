@@ -24,9 +24,10 @@ def test_busy_plugin_reads_about_100_percent_and_idle_about_0(daemon):
              timeout=10, what="4 CPU samples")
     hog = [s["cpu_percent"] for s in samples(daemon, "hog") if s["cpu_percent"] is not None]
     idle = [s["cpu_percent"] for s in samples(daemon, "idle") if s["cpu_percent"] is not None]
-    # One core busy-looping reads about 100 %; an idle plugin about 0 %.
+    # One core busy-looping reads about 100 %; an idle plugin about 0 % once
+    # started (its first interval holds Python's start-up).
     assert 70 <= sorted(hog)[len(hog) // 2] <= 130, hog
-    assert max(idle) < 5, idle
+    assert max(idle[-3:]) < 5, idle
     agg = daemon.result("metrics", plugin="hog")["aggregates"]
     assert agg["plugin_name"] == "hog"
     assert 70 <= agg["cpu"]["avg"] <= 130
