@@ -157,9 +157,10 @@ $(BUILD)/tests/plugins/%: $(OBJ)/tests/plugins/%.o $(LIBSDK) $(LIBMOD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Unit tests link every module and the daemon's library (not its main).
+# Objects first, then libraries: extra objects named below resolve against them.
 $(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(LIBSUP) $(LIBSDK) $(LIBMOD)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS) -lcmocka
 $(BUILD)/tests/unit/test_dice: $(OBJ)/plugins/dice-roller/dice.o
 
 $(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIBSUP) $(LIBSDK) $(LIBMOD)

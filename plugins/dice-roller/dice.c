@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "plugins/dice-roller/dice.h"
 
 /* Longest piece of bad notation quoted back in an error, in bytes. */
@@ -17,20 +18,6 @@
 
 /* Numbers are capped here while parsed, so "99999999999d6" cannot overflow. */
 #define DICE_NUMBER_CAP	1000000
-
-/* Set *cause to an allocated message; out of memory is fatal, as in xmalloc. */
-static void __attribute__((format(printf, 2, 3)))
-dice_error(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	va_start(ap, fmt);
-	n = vasprintf(cause, fmt, ap);
-	va_end(ap);
-	if (n == -1)
-		abort();
-}
 
 /* Skip spaces and tabs. */
 static const char *
@@ -72,7 +59,7 @@ dice_bad_notation(const char *notation, char **cause)
 		while (cut > 0 && ((unsigned char)start[cut] & 0xc0) == 0x80)
 			cut--;
 	}
-	dice_error(cause, "can't roll \"%.*s%s\": use NdM, like 2d6 or d20+3",
+	xasprintf(cause, "can't roll \"%.*s%s\": use NdM, like 2d6 or d20+3",
 	    (int)cut, start, cut < len ? "..." : "");
 }
 
@@ -100,20 +87,20 @@ dice_parse(const char *notation, struct dice_spec *spec, char **cause)
 		goto bad;
 
 	if (count < 1) {
-		dice_error(cause, "at least 1 die");
+		xasprintf(cause, "at least 1 die");
 		return -1;
 	}
 	if (count > DICE_MAX_COUNT) {
-		dice_error(cause, "at most %d dice", DICE_MAX_COUNT);
+		xasprintf(cause, "at most %d dice", DICE_MAX_COUNT);
 		return -1;
 	}
 	if (sides < DICE_MIN_SIDES || sides > DICE_MAX_SIDES) {
-		dice_error(cause, "dice need %d to %d sides", DICE_MIN_SIDES,
+		xasprintf(cause, "dice need %d to %d sides", DICE_MIN_SIDES,
 		    DICE_MAX_SIDES);
 		return -1;
 	}
 	if (modifier < -DICE_MAX_MODIFIER || modifier > DICE_MAX_MODIFIER) {
-		dice_error(cause, "modifier must be between %d and %d",
+		xasprintf(cause, "modifier must be between %d and %d",
 		    -DICE_MAX_MODIFIER, DICE_MAX_MODIFIER);
 		return -1;
 	}
