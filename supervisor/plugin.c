@@ -375,7 +375,7 @@ plugin_kill(struct plugin *p, enum kill_reason reason, const char *detail)
 	p->kill_detail = detail != NULL ? xstrdup(detail) : NULL;
 	log_warnx("plugin %s: killing pid %ld: %s", p->name, (long)p->pid,
 	    detail != NULL ? detail : "");
-	proc_signal_group(p->pid, SIGKILL);
+	proc_signal(p, p->pid, SIGKILL);
 	/* Nothing it says from now on counts. */
 	if (p->bev != NULL)
 		bufferevent_disable(p->bev, EV_READ);
@@ -899,7 +899,7 @@ plugin_exited(struct plugin *p, int status)
 	proc_describe_status(status, how, sizeof how);
 	hmap_idel(server->by_pid, (uint64_t)p->pid);
 	/* Stragglers in its process group go with it. */
-	proc_signal_group(p->pid, SIGKILL);
+	proc_signal(p, p->pid, SIGKILL);
 	evtimer_del(p->timer);
 	plugin_pipe_final(p, p->err_bev);
 	plugin_pipe_final(p, p->out_bev);
@@ -1070,14 +1070,14 @@ plugin_timer_cb(evutil_socket_t fd, short what, void *arg)
 			log_warnx("plugin %s: still running %g s after "
 			    "shutdown; sending SIGTERM", p->name,
 			    pol->stop_timeout);
-			proc_signal_group(p->pid, SIGTERM);
+			proc_signal(p, p->pid, SIGTERM);
 			p->stop_stage = 1;
 			plugin_arm_timer(p, pol->stop_timeout);
 		} else {
 			log_warnx("plugin %s: still running %g s after "
 			    "SIGTERM; sending SIGKILL", p->name,
 			    pol->stop_timeout);
-			proc_signal_group(p->pid, SIGKILL);
+			proc_signal(p, p->pid, SIGKILL);
 			p->stop_stage = 2;
 		}
 		break;

@@ -46,7 +46,13 @@ proc_child(struct plugin *p, int sock, int out, int err, pid_t parent)
 	if (sock == -1 || err == -1)
 		_exit(126);
 
-	setpgid(0, 0);
+	/*
+	 * Its own process group, so one kill reaches everything it started;
+	 * but a terminal plugin stays in the daemon's (foreground) group, or
+	 * reading the terminal would stop it with SIGTTIN.
+	 */
+	if (!pc->terminal)
+		setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(126);
@@ -120,7 +126,8 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 		proc_child(p, sv[1], outp[1], errp[1], parent);
 	}
 	/* Also set the group from the parent: no race with a fast kill. */
-	setpgid(pid, pid);
+	if (!p->conf->terminal)
+		setpgid(pid, pid);
 	close(sv[1]);
 	if (outp[1] != -1)
 		close(outp[1]);
@@ -144,12 +151,14 @@ fail_sv:
 	return -1;
 }
 
-/* Signal a plugin's whole process group. */
+/* Signal a plugin's whole process group (just the process, for a terminal one). */
 void
-proc_signal_group(pid_t pid, int sig)
+proc_signal(const struct plugin *p, pid_t pid, int sig)
 {
-	if (pid > 0 && kill(-pid, sig) == -1 && errno != ESRCH)
-		log_warn("kill(-%ld, %d)", (long)pid, sig);
+	pid_t	target = p->conf->terminal ? pid : -pid;
+
+	if (pid > 0 && kill(target, sig) == -1 && errno != ESRCH)
+		log_warn("kill(%ld, %d)", (long)target, sig);
 }
 
 /* "exit 3", "signal SIGKILL (9)", "signal SIGSEGV (11), core dumped". */

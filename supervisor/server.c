@@ -122,7 +122,7 @@ server_sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		    sig == SIGINT ? "SIGINT" : "SIGTERM");
 		TAILQ_FOREACH(p, &server->plugins, entry) {
 			if (p->pid > 0)
-				proc_signal_group(p->pid, SIGKILL);
+				proc_signal(p, p->pid, SIGKILL);
 		}
 		return;
 	}

@@ -241,7 +241,7 @@ void	 plugin_sample(struct plugin *, double now_mono, double now_wall,
 /* proc.c */
 pid_t	 proc_spawn(struct plugin *, int *sock, int *out_fd, int *err_fd,
 	     char **cause);
-void	 proc_signal_group(pid_t, int);
+void	 proc_signal(const struct plugin *, pid_t, int);
 const char *proc_describe_status(int status, char *, size_t);
 
 /* router.c */

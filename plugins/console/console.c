@@ -4,6 +4,7 @@
  * "console"; what the daemon says to the console is printed on stdout.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,6 +99,20 @@ console_read(int fd, void *arg)
 	sdk_unwatch_fd(fd);
 }
 
+/* Print one line; control characters (escape sequences) become '?'. */
+static void
+console_print(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char	c = (unsigned char)s[i];
+
+		putchar(c < 0x20 && c != '\t' ? '?' : c == 0x7f ? '?' : c);
+	}
+	putchar('\n');
+}
+
 /* Print what the daemon says, one output line per line of text. */
 static void
 console_say(const char *platform, const char *channel, const char *user,
@@ -112,7 +127,7 @@ console_say(const char *platform, const char *channel, const char *user,
 		len = (int)(nl - p);
 		if (len > 0 && p[len - 1] == '\r')
 			len--;
-		printf("%.*s\n", len, p);
+		console_print(p, (size_t)len);
 		p = *nl == '\n' ? nl + 1 : nl;
 	}
 	fflush(stdout);
@@ -121,6 +136,12 @@ console_say(const char *platform, const char *channel, const char *user,
 int
 main(int argc, char **argv)
 {
+	/*
+	 * The console shares the daemon's process group, so Ctrl-C reaches
+	 * both: the daemon stops, and stops us with shutdown in its turn.
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	sdk_init("console", CONSOLE_VERSION);
 	sdk_on_say(console_say, NULL);
 	sdk_watch_fd(STDIN_FILENO, console_read, NULL);
