@@ -58,7 +58,7 @@ TPLUG_C		= $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%,$(wildcard test
 UNIT_TESTS	= $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BENCH_BINS	= $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all deps run test check check-asan unit e2e bench clean fuzz format
+.PHONY: all deps run test check check-asan unit e2e bench clean fuzz
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(PLUGINS) $(TPLUG_C) $(UNIT_TESTS) $(BENCH_BINS)
@@ -96,9 +96,6 @@ bench: deps
 fuzz:
 	@scripts/install-deps --fuzz
 	@scripts/fuzz
-
-format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf build build-asan
