@@ -282,6 +282,97 @@ config_free_vector(char **v)
 	free(v);
 }
 
+/* A copy of a vector of strings, NULL-terminated. */
+static char **
+config_dup_vector(char *const *v, size_t n)
+{
+	char	**copy = xcalloc(n + 1, sizeof *copy);
+	size_t	  i;
+
+	for (i = 0; i < n; i++)
+		copy[i] = xstrdup(v[i]);
+	return copy;
+}
+
+/* A deep copy of one plugin's config, owned by the caller. */
+struct plugin_config *
+config_plugin_dup(const struct plugin_config *pc)
+{
+	struct plugin_config	*copy = xcalloc(1, sizeof *copy);
+
+	*copy = *pc;
+	copy->name = xstrdup(pc->name);
+	copy->argv = config_dup_vector(pc->argv, pc->argc);
+	copy->env = config_dup_vector(pc->env, pc->nenv);
+	copy->config = json_deep_copy(pc->config);
+	return copy;
+}
+
+void
+config_plugin_free(struct plugin_config *pc)
+{
+	if (pc == NULL)
+		return;
+	free(pc->name);
+	config_free_vector(pc->argv);
+	config_free_vector(pc->env);
+	json_decref(pc->config);
+	free(pc);
+}
+
+/* 1 if two vectors of strings hold the same strings. */
+static int
+config_vector_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t	i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++) {
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 if two restart policies are the same, field by field. */
+static int
+config_restart_equal(const struct restart_policy *a,
+    const struct restart_policy *b)
+{
+	return a->first_delay == b->first_delay &&
+	    a->initial_delay == b->initial_delay &&
+	    a->multiplier == b->multiplier && a->max_delay == b->max_delay &&
+	    a->reset_after == b->reset_after &&
+	    a->max_crashes == b->max_crashes &&
+	    a->crash_window == b->crash_window && a->cooldown == b->cooldown &&
+	    a->autorestart == b->autorestart &&
+	    a->ready_timeout == b->ready_timeout &&
+	    a->ping_interval == b->ping_interval &&
+	    a->hang_timeout == b->hang_timeout &&
+	    a->stop_timeout == b->stop_timeout &&
+	    a->queue_size == b->queue_size &&
+	    a->crash_history == b->crash_history &&
+	    a->stderr_lines == b->stderr_lines;
+}
+
+/* 1 if two plugin configs would run the same plugin the same way. */
+int
+config_plugin_equal(const struct plugin_config *a,
+    const struct plugin_config *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->role == b->role &&
+	    config_vector_equal(a->argv, a->argc, b->argv, b->argc) &&
+	    config_vector_equal(a->env, a->nenv, b->env, b->nenv) &&
+	    json_equal(a->config, b->config) &&
+	    a->autostart == b->autostart && a->terminal == b->terminal &&
+	    config_restart_equal(&a->restart, &b->restart) &&
+	    a->limits.memory_mb == b->limits.memory_mb &&
+	    a->limits.violations == b->limits.violations &&
+	    a->limits.cpu_percent == b->limits.cpu_percent &&
+	    a->limits.cpu_seconds == b->limits.cpu_seconds;
+}
+
 void
 config_free(struct config *cf)
 {

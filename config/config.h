@@ -95,6 +95,12 @@ int	 config_load_string(const char *text, size_t len, const char *origin,
 	     char **cause);
 void	 config_free(struct config *);
 
+/* One plugin's config on its own: a deep copy, freed alone, compared. */
+struct plugin_config *config_plugin_dup(const struct plugin_config *);
+void	 config_plugin_free(struct plugin_config *);
+int	 config_plugin_equal(const struct plugin_config *,
+	     const struct plugin_config *);
+
 /* Defaults, as documented in docs/config.md. */
 void	 config_restart_defaults(struct restart_policy *);
 

@@ -237,6 +237,14 @@ admin_format(const char *verb, json_t *res, char *out, size_t size)
 	    strcmp(verb, "restart") == 0) {
 		ADD("%s: %s asked, now %s", admin_str(res, "plugin", "?"), verb,
 		    admin_str(res, "state", "?"));
+	} else if (strcmp(verb, "reload") == 0) {
+		ADD("reloaded: %zu added, %zu removed, %zu changed, %lld unchanged",
+		    json_array_size(json_object_get(res, "added")),
+		    json_array_size(json_object_get(res, "removed")),
+		    json_array_size(json_object_get(res, "changed")),
+		    (long long)admin_num(res, "unchanged", 0));
+		if (json_array_size(json_object_get(res, "not_applied")) > 0)
+			ADD(" (socket/metrics changes need a daemon restart)");
 	} else if (strcmp(verb, "system") == 0) {
 		admin_system_line(res, line, sizeof line);
 		ADD("%s", line);

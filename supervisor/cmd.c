@@ -33,6 +33,7 @@ static int	cmd_system(struct cmd_ctx *, json_t **, struct cmd_error *);
 static int	cmd_version(struct cmd_ctx *, json_t **, struct cmd_error *);
 static int	cmd_help(struct cmd_ctx *, json_t **, struct cmd_error *);
 static int	cmd_subscribe(struct cmd_ctx *, json_t **, struct cmd_error *);
+static int	cmd_reload(struct cmd_ctx *, json_t **, struct cmd_error *);
 
 const struct cmd_entry cmd_table[] = {
 	{ "status", "[plugin]", "state, pid, uptime, restarts, CPU, memory "
@@ -52,6 +53,9 @@ const struct cmd_entry cmd_table[] = {
 	    CMD_PLUGIN | CMD_CHAT, cmd_stop },
 	{ "restart", "plugin", "stop and start a plugin (closes the breaker)",
 	    CMD_PLUGIN | CMD_CHAT, cmd_restart },
+	{ "reload", "", "read the config file again: add, remove and restart "
+	    "changed plugins; chat settings apply at once", CMD_CHAT,
+	    cmd_reload },
 	{ "tail", "plugin [lines]", "last stderr lines of a plugin",
 	    CMD_PLUGIN, cmd_tail },
 	{ "system", "", "daemon uptime, plugin counts, events, memory, and the "
@@ -561,6 +565,21 @@ cmd_restart(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	    ctx->identity : "control socket");
 	plugin_restart(p, why);
 	*res = cmd_state_result(p, "restart");
+	return 0;
+}
+
+static int
+cmd_reload(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	char	*cause = NULL;
+
+	if (server->shutting_down)
+		return cmd_fail(err, "shutting-down", "the daemon is stopping");
+	if ((*res = server_reload(&cause)) == NULL) {
+		cmd_fail(err, "config-error", "%s", cause);
+		free(cause);
+		return -1;
+	}
 	return 0;
 }
 

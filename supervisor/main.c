@@ -106,17 +106,19 @@ main(int argc, char **argv)
 	}
 
 	server_init(cf, plugin_dir);
+	if (config_path == NULL) {
+		server->builtin_config = default_config_json;
+		server->builtin_config_len = default_config_json_len;
+	}
 	if (control_init(cf->socket_path, &cause) != 0) {
 		fprintf(stderr, "supervisor: %s\n", cause);
 		free(cause);
 		server_free();
-		config_free(cf);
 		free(plugin_dir);
 		return 1;
 	}
 	status = server_run();
 	server_free();
-	config_free(cf);
 	free(plugin_dir);
 	return status;
 }

@@ -70,13 +70,14 @@ plugin_role_name(enum plugin_role r)
 
 /* Create a plugin from its config: rings and logs are allocated once here. */
 struct plugin *
-plugin_new(struct plugin_config *pc)
+plugin_new(const struct plugin_config *pc)
 {
 	struct plugin	*p = xcalloc(1, sizeof *p);
 	size_t		 cap;
 
 	strlcpy_(p->name, pc->name, sizeof p->name);
-	p->conf = pc;
+	/* Its own copy: a reload can replace it, or the whole config. */
+	p->conf = config_plugin_dup(pc);
 	p->state = PLUGIN_STOPPED;
 	p->state_since = clock_wall();
 	restart_init(&p->restart, &pc->restart);
@@ -138,7 +139,62 @@ plugin_free(struct plugin *p)
 	free(p->tail);
 	free(p->platform);
 	free(p->kill_detail);
+	config_plugin_free(p->conf);
 	free(p);
+}
+
+/*
+ * Take a new config (after a reload). What was collected stays: the sample
+ * ring, the crash records (as many as the new crash_history keeps), the
+ * counters and the stderr tail. A running plugin is restarted by the caller.
+ */
+void
+plugin_reconfigure(struct plugin *p, const struct plugin_config *pc)
+{
+	const struct restart_policy	*old = &p->conf->restart;
+	struct plugin_config		*conf = config_plugin_dup(pc);
+	struct crash_log		*log;
+	struct restart_state		 rs;
+	char				**tail;
+	size_t				 cap, n, i;
+
+	if (conf->restart.crash_history != old->crash_history) {
+		log = crashlog_new((size_t)conf->restart.crash_history);
+		n = crashlog_count(p->crashes);
+		for (i = n > crashlog_capacity(log) ? n - crashlog_capacity(log) :
+		    0; i < n; i++)
+			crashlog_push(log, crashlog_get(p->crashes, i));
+		crashlog_free(p->crashes);
+		p->crashes = log;
+	}
+	if (conf->restart.max_crashes != old->max_crashes) {
+		restart_init(&rs, &conf->restart);
+		rs.consecutive = p->restart.consecutive;
+		rs.breaker = p->restart.breaker;
+		restart_free(&p->restart);
+		p->restart = rs;
+	}
+	cap = (size_t)conf->restart.stderr_lines;
+	if (cap != p->tail_cap) {
+		/* Keep the newest lines that fit. */
+		tail = cap > 0 ? xcalloc(cap, sizeof *tail) : NULL;
+		n = p->tail_len < cap ? p->tail_len : cap;
+		for (i = 0; i < p->tail_len; i++) {
+			char	*line = p->tail[(p->tail_head + i) % p->tail_cap];
+
+			if (i >= p->tail_len - n)
+				tail[i - (p->tail_len - n)] = line;
+			else
+				free(line);
+		}
+		free(p->tail);
+		p->tail = tail;
+		p->tail_cap = cap;
+		p->tail_len = n;
+		p->tail_head = 0;
+	}
+	config_plugin_free(p->conf);
+	p->conf = conf;
 }
 
 /* The one place a state changes: log it and tell subscribers. */
@@ -917,7 +973,7 @@ plugin_exited(struct plugin *p, int status)
 		    (long)p->pid, how, uptime);
 		p->pid = 0;
 		p->started_mono = 0;
-		if (p->restart_asked && !server->shutting_down) {
+		if (p->restart_asked && !server->shutting_down && !p->removed) {
 			p->restart_asked = 0;
 			p->restarts++;
 			plugin_start(p, "restart asked");
@@ -937,10 +993,11 @@ plugin_exited(struct plugin *p, int status)
 	p->started_mono = 0;
 	p->stop_asked = 0;
 
-	if (server->shutting_down) {
+	if (server->shutting_down || p->removed) {
 		plugin_clear_queue(p, 1);
-		plugin_set_state(p, PLUGIN_STOPPED, "crashed while the daemon "
-		    "was stopping");
+		plugin_set_state(p, PLUGIN_STOPPED, server->shutting_down ?
+		    "crashed while the daemon was stopping" :
+		    "crashed after its removal from the config");
 		server_maybe_exit();
 		return;
 	}

@@ -75,6 +75,7 @@ server_transition(const struct transition *t)
 	if (!server_connectors_started)
 		server_start_connectors(0);
 	control_publish_transition(t);
+	reload_check_removed(t->plugin);
 }
 
 /* Reap every exited child. */
@@ -132,10 +133,22 @@ server_sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	server_shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* SIGHUP: read the config again, like supervisorctl reload. */
 static void
 server_sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	log_info("SIGHUP: ignored (restart plugins with supervisorctl restart)");
+	json_t	*r;
+	char	*cause = NULL;
+
+	if (server->shutting_down)
+		return;
+	log_info("SIGHUP: reloading %s", server->config->path);
+	if ((r = server_reload(&cause)) == NULL) {
+		log_warnx("reload refused, nothing changed: %s", cause);
+		free(cause);
+		return;
+	}
+	json_decref(r);
 }
 
 /* Stop every plugin; the loop ends once all have exited. */
@@ -328,7 +341,7 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
 	router_expire(clock_mono());
 }
 
-/* Set up the loop, signals, the plugins, and start them. */
+/* Set up the loop, signals and the plugins; the server owns the config. */
 void
 server_init(struct config *cf, const char *plugin_dir)
 {
@@ -439,6 +452,8 @@ server_free(void)
 	event_free(server->sig_hup);
 	event_base_free(server->base);
 	free(server->plugin_dir);
+	/* The server owns the config it runs (a reload replaces it). */
+	config_free(server->config);
 	free(server);
 	server = NULL;
 }

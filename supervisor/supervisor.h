@@ -115,6 +115,7 @@ struct plugin {
 	double				 started_wall;
 	int				 stop_asked;	/* an exit is expected */
 	int				 restart_asked;	/* start again once stopped */
+	int				 removed;	/* gone from the config: freed once stopped */
 	enum kill_reason		 kill_reason;
 	char				*kill_detail;
 	int				 stop_stage;	/* 0 shutdown sent, 1 TERM, 2 KILL */
@@ -196,6 +197,8 @@ struct server {
 	uint64_t		 total_events;
 	uint64_t		 total_chat_lines;
 	uint64_t		 unknown_commands;
+	const char		*builtin_config;	/* reloaded when no file */
+	size_t			 builtin_config_len;
 	struct sampler		*sampler;
 	struct sample_ring	*self_ring;	/* the daemon's own CPU and memory */
 	unsigned long long	 self_prev_ticks;
@@ -219,10 +222,15 @@ int	 server_run(void);
 void	 server_shutdown(const char *why);
 void	 server_maybe_exit(void);
 void	 server_free(void);
+json_t	*server_reload(char **cause);
+
+/* reload.c */
+void	 reload_check_removed(const struct plugin *);
 struct plugin *server_find_plugin(const char *name);
 
 /* plugin.c */
-struct plugin *plugin_new(struct plugin_config *);
+struct plugin *plugin_new(const struct plugin_config *);
+void	 plugin_reconfigure(struct plugin *, const struct plugin_config *);
 void	 plugin_free(struct plugin *);
 int	 plugin_start(struct plugin *, const char *why);
 void	 plugin_stop(struct plugin *, const char *why);

@@ -128,6 +128,7 @@ static int	ctl_print_action(json_t *);
 static int	ctl_print_tail(json_t *);
 static int	ctl_print_system(json_t *);
 static int	ctl_print_version(json_t *);
+static int	ctl_print_reload(json_t *);
 static int	ctl_print_help(json_t *);
 static int	ctl_print_generic(json_t *);
 
@@ -143,6 +144,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "tail", "tail", NULL, ctl_build_tail, ctl_print_tail },
 	{ "system", "system", NULL, ctl_build_generic, ctl_print_system },
 	{ "version", "version", NULL, ctl_build_generic, ctl_print_version },
+	{ "reload", "reload", NULL, ctl_build_generic, ctl_print_reload },
 	{ "help", "help", NULL, ctl_build_generic, ctl_print_help },
 	{ "watch", "subscribe", "[topic ...]", ctl_build_watch, NULL },
 };
@@ -1329,6 +1331,37 @@ ctl_print_version(json_t *res)
 	printf("supervisor %s, protocol %lld (supervisorctl %s)\n",
 	    ctl_str(res, "version", "?"), ctl_int(res, "protocol", 0),
 	    SUPERVISOR_VERSION);
+	return CTL_EXIT_OK;
+}
+
+/* Print one list of names from a reload result, if it has any. */
+static void
+ctl_print_names(json_t *res, const char *key, const char *label)
+{
+	json_t	*v;
+	size_t	 i;
+
+	if (json_array_size(json_object_get(res, key)) == 0)
+		return;
+	printf("%-12s ", label);
+	json_array_foreach(json_object_get(res, key), i, v)
+		printf("%s%s", i ? ", " : "", json_string_value(v));
+	printf("\n");
+}
+
+/* reload: what changed. */
+static int
+ctl_print_reload(json_t *res)
+{
+	printf("reloaded: %zu added, %zu removed, %zu changed, %lld unchanged\n",
+	    json_array_size(json_object_get(res, "added")),
+	    json_array_size(json_object_get(res, "removed")),
+	    json_array_size(json_object_get(res, "changed")),
+	    ctl_int(res, "unchanged", 0));
+	ctl_print_names(res, "added", "added:");
+	ctl_print_names(res, "removed", "removed:");
+	ctl_print_names(res, "changed", "changed:");
+	ctl_print_names(res, "not_applied", "not applied (restart the daemon):");
 	return CTL_EXIT_OK;
 }
 
