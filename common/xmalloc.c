@@ -131,3 +131,86 @@ clock_mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t		len, i;
+	unsigned int	cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* No overlong forms, surrogates, or code points past U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* Replace every byte that is not part of valid UTF-8 with '?', in place. */
+void
+utf8_sanitize(char *s)
+{
+	unsigned char	*p = (unsigned char *)s;
+	size_t		 n = strlen(s), len;
+
+	while (n > 0) {
+		if ((len = utf8_seq(p, n)) == 0) {
+			*p = '?';
+			len = 1;
+		}
+		p += len;
+		n -= len;
+	}
+}
+
+/*
+ * Copy s into buf (size bytes), cut at a character boundary so the copy
+ * stays valid UTF-8, with "…" where it was cut. Invalid bytes become '?'.
+ */
+char *
+utf8_quote(const char *s, char *buf, size_t size)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s), off = 0, len;
+	static const char	 ell[] = "…";
+
+	if (size == 0)
+		return buf;
+	while (n > 0) {
+		len = utf8_seq(p, n);
+		if (off + (len ? len : 1) + sizeof ell > size && n > (len ? len : 1)) {
+			memcpy(buf + off, ell, sizeof ell);
+			return buf;
+		}
+		if (off + (len ? len : 1) >= size)
+			break;
+		if (len == 0) {
+			buf[off++] = '?';
+			len = 1;
+		} else {
+			memcpy(buf + off, p, len);
+			off += len;
+		}
+		p += len;
+		n -= len;
+	}
+	buf[off] = '\0';
+	return buf;
+}

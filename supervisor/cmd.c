@@ -19,7 +19,7 @@
 /* Points in a metrics series, for sparklines. */
 #define CMD_SERIES_POINTS	60
 /* Most samples one history request returns. */
-#define CMD_HISTORY_MAX		10000
+#define CMD_HISTORY_MAX		100000
 
 static int	cmd_status(struct cmd_ctx *, json_t **, struct cmd_error *);
 static int	cmd_metrics(struct cmd_ctx *, json_t **, struct cmd_error *);
@@ -93,6 +93,7 @@ cmd_fail(struct cmd_error *err, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof err->message, fmt, ap);
 	va_end(ap);
+	utf8_sanitize(err->message);
 	return -1;
 }
 
@@ -105,6 +106,7 @@ cmd_error_reply(const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
+	utf8_sanitize(message);
 	return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code,
 	    "message", message);
 }
@@ -359,6 +361,7 @@ cmd_status(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 {
 	struct plugin	*p;
 	json_t		*list, *v;
+	char		 quoted[72];
 
 	if ((v = json_object_get(ctx->req, "plugin")) != NULL &&
 	    !json_is_null(v)) {
@@ -367,7 +370,8 @@ cmd_status(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 			    "string");
 		if ((p = server_find_plugin(json_string_value(v))) == NULL)
 			return cmd_fail(err, "unknown-plugin", "no plugin "
-			    "named \"%.64s\"", json_string_value(v));
+			    "named \"%s\"", utf8_quote(json_string_value(v),
+			    quoted, sizeof quoted));
 		*res = json_plugin_status(p);
 		return 0;
 	}
@@ -689,6 +693,7 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity)
 	struct cmd_error	 err;
 	json_t			*v, *result = NULL;
 	const char		*name;
+	char			 quoted[72];
 
 	if (!json_is_object(req))
 		return cmd_error_reply("invalid-request", "a request is a JSON "
@@ -700,7 +705,8 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity)
 	name = json_string_value(v);
 	if ((ce = cmd_find(name)) == NULL)
 		return cmd_error_reply("unknown-command", "unknown command "
-		    "\"%.64s\"; try \"help\"", name);
+		    "\"%s\"; try \"help\"", utf8_quote(name, quoted,
+		    sizeof quoted));
 	memset(&ctx, 0, sizeof ctx);
 	ctx.req = req;
 	ctx.client = client;
@@ -716,7 +722,8 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity)
 		if ((ctx.plugin = server_find_plugin(json_string_value(v))) ==
 		    NULL)
 			return cmd_error_reply("unknown-plugin", "no plugin "
-			    "named \"%.64s\"", json_string_value(v));
+			    "named \"%s\"", utf8_quote(json_string_value(v),
+			    quoted, sizeof quoted));
 	}
 	memset(&err, 0, sizeof err);
 	if (ce->exec(&ctx, &result, &err) != 0)

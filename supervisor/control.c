@@ -34,6 +34,7 @@ struct control_client {
 TAILQ_HEAD(control_clients, control_client);
 
 static struct evconnlistener	*control_listener;
+static struct event		*control_resume;
 static struct control_clients	 control_clients =
     TAILQ_HEAD_INITIALIZER(control_clients);
 static size_t			 control_nclients;
@@ -57,8 +58,17 @@ control_write(struct control_client *c, json_t *j)
 		control_close(c, "not reading its replies (over 4 MiB queued)");
 		return;
 	}
-	if ((s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15))) == NULL)
-		fatalx("json_dumps failed");
+	/*
+	 * Every string put in a reply is valid UTF-8 by construction; should
+	 * one ever not be, the client gets an error, not a dead daemon.
+	 */
+	if (j == NULL || (s = json_dumps(j, JSON_COMPACT |
+	    JSON_REAL_PRECISION(15))) == NULL) {
+		log_warnx("control: a reply to client pid %ld could not be "
+		    "encoded as JSON", (long)c->pid);
+		s = xstrdup("{\"ok\":false,\"error\":{\"code\":\"internal\","
+		    "\"message\":\"the reply could not be encoded\"}}");
+	}
 	evbuffer_add(out, s, strlen(s));
 	evbuffer_add(out, "\n", 1);
 	free(s);
@@ -124,7 +134,9 @@ control_request(struct control_client *c, const char *line, size_t len)
 	json_error_t	 jerr;
 	json_t		*req, *reply;
 
-	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+	/* Any JSON value parses; one that is not an object is refused later. */
+	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES |
+	    JSON_DECODE_ANY, &jerr)) == NULL) {
 		reply = cmd_error_reply("invalid-json", "invalid JSON at "
 		    "column %d: %s", jerr.column, jerr.text);
 		control_write(c, reply);
@@ -189,6 +201,27 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 		bufferevent_disable(bev, EV_READ);
 		control_write_cb(bev, c);
 	}
+}
+
+/* Accepting again after running out of descriptors. */
+static void
+control_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	evconnlistener_enable(control_listener);
+}
+
+/*
+ * accept(2) failed: out of descriptors (EMFILE, ENFILE) would fail again at
+ * once and spin the loop, so stop accepting for a moment instead.
+ */
+static void
+control_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct timeval	tv = { 0, 100 * 1000 };
+
+	log_warn("control: accept");
+	evconnlistener_disable(l);
+	evtimer_add(control_resume, &tv);
 }
 
 /* A new connection: check the peer's uid, then serve it. */
@@ -298,6 +331,8 @@ control_init(const char *path, char **cause)
 	    NULL, LEV_OPT_CLOSE_ON_FREE, 128, fd);
 	if (control_listener == NULL)
 		fatalx("evconnlistener_new failed");
+	evconnlistener_set_error_cb(control_listener, control_accept_error_cb);
+	control_resume = evtimer_new(server->base, control_resume_cb, NULL);
 	control_path = xstrdup(path);
 	log_info("control socket listening on %s", path);
 	return 0;
@@ -318,6 +353,8 @@ control_free(void)
 	if (control_listener != NULL) {
 		evconnlistener_free(control_listener);
 		control_listener = NULL;
+		event_free(control_resume);
+		control_resume = NULL;
 	}
 	if (control_path != NULL) {
 		unlink(control_path);

@@ -429,6 +429,8 @@ plugin_kill(struct plugin *p, enum kill_reason reason, const char *detail)
 	p->kill_reason = reason;
 	free(p->kill_detail);
 	p->kill_detail = detail != NULL ? xstrdup(detail) : NULL;
+	if (p->kill_detail != NULL)
+		utf8_sanitize(p->kill_detail);
 	log_warnx("plugin %s: killing pid %ld: %s", p->name, (long)p->pid,
 	    detail != NULL ? detail : "");
 	proc_signal(p, p->pid, SIGKILL);
@@ -604,6 +606,7 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	router_release(p);
 	plugin_clear_ready(p);
 	strlcpy_(p->version, version, sizeof p->version);
+	utf8_sanitize(p->version);
 	if (router_claim(p, (const char *const *)names, n, &cause) != 0) {
 		for (i = 0; i < (size_t)n; i++)
 			free(names[i]);
@@ -802,6 +805,8 @@ plugin_pipe_line(struct plugin *p, int is_err, char *line, size_t len)
 		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
 			line[i] = '?';
 	}
+	/* It ends up in JSON replies: keep it valid UTF-8. */
+	utf8_sanitize(line);
 	log_info("%s[%ld] %s: %s", p->name, (long)p->pid,
 	    is_err ? "stderr" : "stdout", line);
 	if (is_err)

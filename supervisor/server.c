@@ -341,6 +341,26 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
 	router_expire(clock_mono());
 }
 
+/*
+ * Each plugin takes three descriptors and each control client one: raise
+ * the soft limit on open files to the hard one (at most 65536), so 1024
+ * clients and thousands of plugins fit under the stock soft limit of 1024.
+ */
+static void
+server_raise_fd_limit(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur >= 65536 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
+		    (unsigned long long)rl.rlim_cur);
+}
+
 /* Set up the loop, signals and the plugins; the server owns the config. */
 void
 server_init(struct config *cf, const char *plugin_dir)
@@ -362,6 +382,8 @@ server_init(struct config *cf, const char *plugin_dir)
 	if ((server->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	router_init();
+
+	server_raise_fd_limit();
 
 	/* Plugins' orphans are reparented to us, so nothing escapes. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
