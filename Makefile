@@ -159,6 +159,7 @@ $(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(LIBSUP) $(LIBSDK) $(LIBMOD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS) -lcmocka
 $(BUILD)/tests/unit/test_dice: $(OBJ)/plugins/dice-roller/dice.o
+$(BUILD)/tests/unit/test_irc: $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o
 
 $(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIBSUP) $(LIBSDK) $(LIBMOD)
 	@mkdir -p $(@D)

@@ -4,6 +4,7 @@
  * into a few chat-sized lines here. Only identities matching chat.admins
  * may use it, each at most once per chat.admin_rate seconds.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,10 @@
 
 static struct hmap	*admin_last;	/* identity → double * (monotonic) */
 
-/* Glob match with '*' (any run) and '?' (one character). */
+/*
+ * Glob match with '*' (any run) and '?' (one character), ignoring ASCII
+ * case: IRC nicks and host names are case-insensitive.
+ */
 int
 admin_match(const char *pattern, const char *s)
 {
@@ -28,7 +32,8 @@ admin_match(const char *pattern, const char *s)
 		if (*pattern == '*') {
 			star = pattern++;
 			back = s;
-		} else if (*pattern == '?' || *pattern == *s) {
+		} else if (*pattern == '?' || tolower((unsigned char)*pattern) ==
+		    tolower((unsigned char)*s)) {
 			pattern++;
 			s++;
 		} else if (star != NULL) {

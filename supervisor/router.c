@@ -341,6 +341,10 @@ router_reply(struct plugin *p, const struct msg *m)
 		    "%d-byte limit", tlen, IPC_MAX_TEXT);
 		return;
 	}
+	if (memchr(text, '\0', tlen) != NULL) {
+		plugin_protocol_error(p, "reply text contains a NUL byte");
+		return;
+	}
 	if ((pe = hmap_iget(server->pending, id)) == NULL || pe->target != p) {
 		log_debug("plugin %s: reply to unknown event %llu dropped",
 		    p->name, (unsigned long long)id);

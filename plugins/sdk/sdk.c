@@ -44,6 +44,7 @@ struct sdk_command {
 
 struct sdk_watch {
 	int		 fd;
+	int		 write;		/* also poll for POLLOUT */
 	sdk_fd_cb	 cb;
 	void		*arg;
 };
@@ -95,6 +96,8 @@ static struct {
 	char			*role;		/* from hello */
 	struct sdk_config_entry	*config;
 	size_t			 nconfig;
+	struct sdk_config_entry	*nested;	/* dotted keys looked up */
+	size_t			 nnested;
 
 	char			*out;		/* write queue */
 	size_t			 outlen;
@@ -331,14 +334,37 @@ sdk_log(const char *level, const char *fmt, ...)
 	sdk_send();
 }
 
+/* Fill a config entry for a value, copying strings NUL-terminated. */
+static void
+sdk_config_fill(struct sdk_config_entry *ce, const char *key, size_t keylen,
+    const msgpack_object *val)
+{
+	uint32_t	j, n;
+
+	ce->key = xstrndup(key, keylen);
+	ce->value = val;
+	if (val->type == MSGPACK_OBJECT_STR)
+		ce->str = xstrndup(val->via.str.ptr, val->via.str.size);
+	if (val->type != MSGPACK_OBJECT_ARRAY || (n = val->via.array.size) == 0)
+		return;
+	for (j = 0; j < n; j++) {
+		if (val->via.array.ptr[j].type != MSGPACK_OBJECT_STR)
+			return;
+	}
+	ce->strv = xcalloc(n, sizeof *ce->strv);
+	for (j = 0; j < n; j++)
+		ce->strv[j] = xstrndup(val->via.array.ptr[j].via.str.ptr,
+		    val->via.array.ptr[j].via.str.size);
+	ce->nstrv = n;
+}
+
 /* Index the hello "config" map by key, copying strings NUL-terminated. */
 static void
 sdk_config_load(void)
 {
 	const msgpack_object	*o = msg_get_object(&sdk.hello, "config");
 	const msgpack_object_kv	*kv;
-	struct sdk_config_entry	*ce;
-	uint32_t		 i, j, n;
+	uint32_t		 i;
 
 	if (o == NULL || o->type != MSGPACK_OBJECT_MAP || o->via.map.size == 0)
 		return;
@@ -347,27 +373,59 @@ sdk_config_load(void)
 		kv = &o->via.map.ptr[i];
 		if (kv->key.type != MSGPACK_OBJECT_STR)
 			continue;
-		ce = &sdk.config[sdk.nconfig++];
-		ce->key = xstrndup(kv->key.via.str.ptr, kv->key.via.str.size);
-		ce->value = &kv->val;
-		if (kv->val.type == MSGPACK_OBJECT_STR)
-			ce->str = xstrndup(kv->val.via.str.ptr,
-			    kv->val.via.str.size);
-		if (kv->val.type != MSGPACK_OBJECT_ARRAY ||
-		    (n = kv->val.via.array.size) == 0)
-			continue;
-		for (j = 0; j < n; j++) {
-			if (kv->val.via.array.ptr[j].type != MSGPACK_OBJECT_STR)
-				break;
-		}
-		if (j != n)
-			continue;
-		ce->strv = xcalloc(n, sizeof *ce->strv);
-		for (j = 0; j < n; j++)
-			ce->strv[j] = xstrndup(kv->val.via.array.ptr[j].via.str.ptr,
-			    kv->val.via.array.ptr[j].via.str.size);
-		ce->nstrv = n;
+		sdk_config_fill(&sdk.config[sdk.nconfig++], kv->key.via.str.ptr,
+		    kv->key.via.str.size, &kv->val);
 	}
+}
+
+/* The value of a string key in a msgpack map, or NULL. */
+static const msgpack_object *
+sdk_config_member(const msgpack_object *map, const char *key, size_t keylen)
+{
+	const msgpack_object_kv	*kv;
+	uint32_t		 i;
+
+	if (map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (i = 0; i < map->via.map.size; i++) {
+		kv = &map->via.map.ptr[i];
+		if (kv->key.type == MSGPACK_OBJECT_STR &&
+		    kv->key.via.str.size == keylen &&
+		    memcmp(kv->key.via.str.ptr, key, keylen) == 0)
+			return &kv->val;
+	}
+	return NULL;
+}
+
+/*
+ * A dotted key ("reconnect.initial") inside nested objects of the config:
+ * found once, then kept in a table of its own until exit, like the others.
+ */
+static const struct sdk_config_entry *
+sdk_config_find_nested(const char *key)
+{
+	const msgpack_object	*o = msg_get_object(&sdk.hello, "config");
+	const char		*p, *dot;
+	size_t			 i;
+
+	for (i = 0; i < sdk.nnested; i++) {
+		if (strcmp(sdk.nested[i].key, key) == 0)
+			return &sdk.nested[i];
+	}
+	for (p = key; o != NULL; p = dot + 1) {
+		dot = strchr(p, '.');
+		o = sdk_config_member(o, p, dot != NULL ? (size_t)(dot - p) :
+		    strlen(p));
+		if (dot == NULL)
+			break;
+	}
+	if (o == NULL)
+		return NULL;
+	sdk.nested = xreallocarray(sdk.nested, sdk.nnested + 1,
+	    sizeof *sdk.nested);
+	memset(&sdk.nested[sdk.nnested], 0, sizeof *sdk.nested);
+	sdk_config_fill(&sdk.nested[sdk.nnested], key, strlen(key), o);
+	return &sdk.nested[sdk.nnested++];
 }
 
 /* The config value for a key, or NULL. */
@@ -380,6 +438,8 @@ sdk_config_find(const char *key)
 		if (strcmp(sdk.config[i].key, key) == 0)
 			return &sdk.config[i];
 	}
+	if (strchr(key, '.') != NULL && sdk.have_hello)
+		return sdk_config_find_nested(key);
 	return NULL;
 }
 
@@ -487,6 +547,7 @@ sdk_watch_fd(int fd, sdk_fd_cb cb, void *arg)
 		if (sdk.nwatches == SDK_MAX_WATCHES)
 			fatalx("more than %d watched fds", SDK_MAX_WATCHES);
 		sdk.nwatches++;
+		sdk.watches[i].write = 0;
 	}
 	sdk.watches[i].fd = fd;
 	sdk.watches[i].cb = cb;
@@ -504,6 +565,21 @@ sdk_unwatch_fd(int fd)
 			return;
 		}
 	}
+}
+
+/* Poll a watched fd for writability too, or no longer. */
+void
+sdk_watch_fd_write(int fd, int on)
+{
+	size_t	i;
+
+	for (i = 0; i < sdk.nwatches; i++) {
+		if (sdk.watches[i].fd == fd) {
+			sdk.watches[i].write = on;
+			return;
+		}
+	}
+	log_warnx("fd %d is not watched: cannot watch it for writing", fd);
 }
 
 /* The watch of an fd, or NULL if it is not (or no longer) watched. */
@@ -833,6 +909,8 @@ sdk_run(void)
 			for (i = 0; i < sdk.nwatches; i++) {
 				pfds[nfds].fd = sdk.watches[i].fd;
 				pfds[nfds].events = POLLIN;
+				if (sdk.watches[i].write)
+					pfds[nfds].events |= POLLOUT;
 				nfds++;
 			}
 		}

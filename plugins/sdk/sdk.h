@@ -70,7 +70,9 @@ void	 sdk_log(const char *level, const char *, ...) printflike(2, 3);
 
 /*
  * The plugin's "config" object from the daemon's config file, available
- * once sdk_run has received hello (in callbacks, or sdk_on_ready).
+ * once sdk_run has received hello (in callbacks, or sdk_on_ready). A key
+ * with dots reaches into nested objects: "reconnect.initial" is "initial"
+ * in the "reconnect" object (a top-level key of that exact name wins).
  */
 const char *sdk_config_str(const char *key, const char *def);
 int64_t	 sdk_config_int(const char *key, int64_t def);
@@ -92,6 +94,12 @@ void	 sdk_on_ready(void (*)(void *), void *);
 /* Watch a file descriptor for reading (at most 16). */
 void	 sdk_watch_fd(int fd, sdk_fd_cb, void *);
 void	 sdk_unwatch_fd(int fd);
+/*
+ * Also watch a watched fd for writing (on) or stop (off): a non-blocking
+ * connect completing, room in a full socket buffer. Its callback then runs
+ * when the fd is readable or writable, so it must try both without blocking.
+ */
+void	 sdk_watch_fd_write(int fd, int on);
 /* One-shot timer, seconds from now; returns an id for sdk_timer_cancel. */
 int	 sdk_timer(double seconds, sdk_timer_cb, void *);
 void	 sdk_timer_cancel(int id);

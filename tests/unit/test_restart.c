@@ -200,6 +200,9 @@ test_admin_patterns(void **state)
 	assert_true(admin_match("irc:b?b!*", "irc:bob!x@y"));
 	assert_false(admin_match("irc:b?b!*", "irc:bb!x@y"));
 	assert_true(admin_match("*", ""));
+	/* Case does not matter: IRC nicks and hosts are case-insensitive. */
+	assert_true(admin_match("irc:Alice!*@*.Example.ORG",
+	    "irc:alice!~al@home.example.org"));
 	assert_false(admin_match("", "x"));
 }
 

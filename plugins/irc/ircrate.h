@@ -1,0 +1,60 @@
+/*
+ * ircrate.h: the IRC connector's timing arithmetic, without I/O or clocks
+ * (every time is passed in, in seconds): the token bucket that paces output
+ * and the reconnect policy (backoff with jitter, and a breaker).
+ */
+#ifndef IRCRATE_H
+#define IRCRATE_H
+
+#include <stddef.h>
+
+/* Output pacing: rate lines a second, at most burst at once. */
+struct irc_bucket {
+	double	rate;
+	double	burst;
+	double	tokens;
+	double	last;		/* when tokens was last brought up to date */
+};
+
+void	 irc_bucket_init(struct irc_bucket *, double rate, double burst,
+	     double now);
+int	 irc_bucket_take(struct irc_bucket *, double now);
+double	 irc_bucket_wait(struct irc_bucket *, double now);
+
+enum irc_breaker { IRC_BREAKER_CLOSED, IRC_BREAKER_OPEN, IRC_BREAKER_HALF_OPEN };
+
+/* The reconnect policy, from the connector's "reconnect" config. */
+struct irc_reconnect_policy {
+	double		initial;	/* first retry after a failure, s */
+	double		multiplier;	/* each further retry waits this × more */
+	double		max;		/* cap of the delay, s */
+	double		jitter;		/* ± this fraction of the delay */
+	unsigned	max_failures;	/* more within window open the breaker */
+	double		window;		/* s */
+	double		cooldown;	/* open breaker: wait before a trial, s */
+	double		stable;		/* s registered that end a run of failures */
+};
+
+/* Failures so far: the run since the last stable connection, and when. */
+struct irc_reconnect {
+	unsigned		 consecutive;
+	double			*fail_times;	/* ring of max_failures + 1 */
+	size_t			 cap;
+	size_t			 nfail;
+	size_t			 head;
+	enum irc_breaker	 breaker;
+};
+
+void	 irc_reconnect_init(struct irc_reconnect *,
+	     const struct irc_reconnect_policy *);
+void	 irc_reconnect_free(struct irc_reconnect *);
+double	 irc_backoff_delay(const struct irc_reconnect_policy *, unsigned n,
+	     double r);
+double	 irc_reconnect_on_failure(struct irc_reconnect *,
+	     const struct irc_reconnect_policy *, double now, double uptime,
+	     double r);
+void	 irc_reconnect_on_attempt(struct irc_reconnect *);
+void	 irc_reconnect_on_stable(struct irc_reconnect *);
+const char *irc_breaker_name(enum irc_breaker);
+
+#endif

@@ -1,0 +1,227 @@
+/*
+ * fuzz_config.c: libFuzzer target for the configuration loader (config/).
+ *
+ * The input is what an operator could put in a config file. The first byte
+ * chooses how it is used:
+ *
+ *   - as the whole config text (as config_load_file hands it over); or
+ *   - as one value spliced into an otherwise valid config, at one of the
+ *     slots below, so the mutator spends its time on the validation of each
+ *     key rather than on rediscovering the shape of a config.
+ *
+ * Either way the text goes through config_load_string, as the daemon loads
+ * it, with a plugin directory holding one executable ("plugin") so bare exec
+ * names resolve. A config that loads must hold what docs/config.md promises
+ * (checked below) and is freed, after each plugin's config has been copied
+ * and compared as reload does; a refused one must come with a cause that
+ * names the origin (docs/config.md: "FILE:LINE:COL: PATH: what").
+ * Leaks are found by LeakSanitizer at each input.
+ */
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "config/config.h"
+
+#define ORIGIN		"fuzz.json"
+
+/* Abort with a line saying which property broke. */
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "fuzz_config: check failed: %s (line %d)\n", \
+		    #cond, __LINE__);					\
+		abort();						\
+	}								\
+} while (0)
+
+/*
+ * Text before and after the spliced value. Each pair with a valid value in
+ * the middle is a valid config; "plugin" is the executable made below.
+ */
+static const struct slot {
+	const char	*before;
+	const char	*after;
+} slots[] = {
+	{ "{\"socket\": ", ", \"plugins\": []}" },
+	{ "{\"chat\": ", ", \"plugins\": []}" },
+	{ "{\"chat\": {\"prefix\": ", "}, \"plugins\": []}" },
+	{ "{\"chat\": {\"admins\": ", "}, \"plugins\": []}" },
+	{ "{\"chat\": {\"unknown_command\": ", ", \"max_line\": 100}, "
+	    "\"plugins\": []}" },
+	{ "{\"chat\": {\"admin_rate\": 1, \"max_line\": ", "}, \"plugins\": []}" },
+	{ "{\"metrics\": ", ", \"plugins\": []}" },
+	{ "{\"metrics\": {\"enabled\": true, \"poll_interval\": ",
+	    ", \"history_duration\": 60}, \"plugins\": []}" },
+	{ "{\"metrics\": {\"poll_interval\": 0.5, \"history_duration\": ",
+	    "}, \"plugins\": []}" },
+	{ "{\"restart\": ", ", \"plugins\": []}" },
+	{ "{\"restart\": {\"initial_delay\": 1, \"multiplier\": 2, "
+	    "\"max_delay\": ", "}, \"plugins\": []}" },
+	{ "{\"plugins\": ", "}" },
+	{ "{\"plugins\": [", "]}" },
+	{ "{\"plugins\": [{\"name\": ", ", \"exec\": [\"plugin\"]}]}" },
+	{ "{\"plugins\": [{\"name\": \"p\", \"exec\": ", "}]}" },
+	{ "{\"plugins\": [{\"name\": \"p\", \"exec\": [", "]}]}" },
+	{ "{\"plugins\": [{\"name\": \"p\", \"exec\": [\"plugin\"], "
+	    "\"role\": ", "}]}" },
+	{ "{\"plugins\": [{\"name\": \"p\", \"exec\": [\"plugin\"], "
+	    "\"env\": ", "}]}" },
+	{ "{\"plugins\": [{\"name\": \"p\", \"exec\": [\"plugin\"], "
+	    "\"config\": ", "}]}" },
+	{ "{\"plugins\": [{\"name\": \"p\", \"exec\": [\"plugin\"], "
+	    "\"restart\": ", "}]}" },
+	{ "{\"plugins\": [{\"name\": \"p\", \"exec\": [\"plugin\"], "
+	    "\"limits\": ", "}]}" },
+	{ "{\"plugins\": [{\"name\": \"p\", \"exec\": [\"/bin/true\"], "
+	    "\"autostart\": false, \"terminal\": ", "}]}" },
+	{ "{\"socket\": \"run/s.sock\", \"plugins\": [{\"name\": \"a\", "
+	    "\"exec\": [\"plugin\"]}, ", "]}" },
+	{ "{", "}" },
+};
+
+static char	*fuzz_dir;		/* basedir and plugin dir */
+
+/* A directory with one executable plugin, once per process. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char	 tmpl[] = "/tmp/fuzz_config.XXXXXX", *path;
+	FILE	*f;
+
+	if (mkdtemp(tmpl) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	fuzz_dir = xstrdup(tmpl);
+	xasprintf(&path, "%s/plugin", fuzz_dir);
+	if ((f = fopen(path, "w")) == NULL) {
+		perror(path);
+		abort();
+	}
+	fputs("#!/bin/sh\nexit 0\n", f);
+	fclose(f);
+	if (chmod(path, 0755) == -1) {
+		perror(path);
+		abort();
+	}
+	free(path);
+	log_init("fuzz_config", 0);
+	return 0;
+}
+
+/* What a loaded config must hold. */
+static void
+check_config(const struct config *cf)
+{
+	struct plugin_config	*copy;
+	size_t			 i, j;
+
+	CHECK(cf->path != NULL && strcmp(cf->path, ORIGIN) == 0);
+	CHECK(cf->socket_path != NULL && cf->socket_path[0] != '\0');
+	CHECK(strlen(cf->socket_path) <= 107);
+	/* 1 to 8 characters (UTF-8 code points), no spaces or controls. */
+	CHECK(cf->prefix != NULL);
+	for (i = 0, j = 0; cf->prefix[i] != '\0'; i++) {
+		CHECK((unsigned char)cf->prefix[i] > ' ' && cf->prefix[i] != 0x7f);
+		if (((unsigned char)cf->prefix[i] & 0xc0) != 0x80)
+			j++;
+	}
+	CHECK(j >= 1 && j <= 8);
+	CHECK(cf->admins != NULL && cf->admins[cf->nadmins] == NULL);
+	CHECK(cf->nadmins <= 1024);
+	CHECK(cf->max_line >= 16 && cf->max_line <= 2048);
+	CHECK(cf->admin_rate >= 0 && cf->admin_rate <= 3600);
+	CHECK(cf->poll_interval >= 0.1 && cf->poll_interval <= 3600);
+	CHECK(cf->history_duration >= cf->poll_interval &&
+	    cf->history_duration <= 604800);
+	CHECK(config_history_capacity(cf) >= 1 &&
+	    config_history_capacity(cf) <= CONFIG_MAX_SAMPLES);
+	CHECK(cf->nplugins <= CONFIG_MAX_PLUGINS);
+	for (i = 0; i < cf->nplugins; i++) {
+		const struct plugin_config *p = &cf->plugins[i];
+
+		CHECK(config_valid_name(p->name));
+		CHECK(config_find_plugin(cf, p->name) == p);
+		for (j = 0; j < i; j++)
+			CHECK(strcmp(cf->plugins[j].name, p->name) != 0);
+		CHECK(p->argc >= 1 && p->argv != NULL &&
+		    p->argv[p->argc] == NULL);
+		CHECK(p->argv[0][0] == '/');
+		CHECK(access(p->argv[0], X_OK) == 0);
+		CHECK(p->env != NULL && p->env[p->nenv] == NULL);
+		CHECK(p->nenv <= 256);
+		for (j = 0; j < p->nenv; j++) {
+			CHECK(strchr(p->env[j], '=') != NULL);
+			CHECK(strncmp(p->env[j], "SUPERVISOR_FD=", 14) != 0);
+		}
+		CHECK(json_is_object(p->config));
+		CHECK(p->restart.multiplier >= 0 && p->restart.max_crashes >= 0);
+		CHECK(p->restart.queue_size >= 0 && p->restart.crash_history >= 0);
+		CHECK(p->limits.memory_mb >= 0 && p->limits.cpu_percent >= 0);
+		/* What reload compares and keeps: a copy equals the original. */
+		copy = config_plugin_dup(p);
+		CHECK(config_plugin_equal(copy, p));
+		CHECK(strcmp(copy->name, p->name) == 0 && copy->argc == p->argc);
+		config_plugin_free(copy);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct slot	*s;
+	struct config		*cf = NULL;
+	char			*cause = NULL, *text;
+	size_t			 len, nb, na;
+	unsigned		 mode;
+
+	if (size == 0)
+		return 0;
+	mode = data[0] % (nitems(slots) + 1);
+	data++;
+	size--;
+	if (mode == nitems(slots)) {
+		/* The whole config; an exact-size copy so ASan sees overreads. */
+		len = size;
+		text = xmalloc(len + 1);
+		memcpy(text, data, len);
+		text[len] = '\0';
+	} else {
+		s = &slots[mode];
+		nb = strlen(s->before);
+		na = strlen(s->after);
+		len = nb + size + na;
+		text = xmalloc(len + 1);
+		memcpy(text, s->before, nb);
+		memcpy(text + nb, data, size);
+		memcpy(text + nb + size, s->after, na);
+		text[len] = '\0';
+	}
+
+	if (config_load_string(text, len, ORIGIN, fuzz_dir, fuzz_dir, &cf,
+	    &cause) == 0) {
+		CHECK(cf != NULL);
+		check_config(cf);
+		config_free(cf);
+	} else {
+		/*
+		 * "fuzz.json:LINE:COL: ...". Its characters are not checked:
+		 * some causes carry raw bytes of the input, newlines and
+		 * escape sequences included (jansson's "near '...'" text, the
+		 * list of paths tried for an exec), which is reported as a
+		 * bug rather than made fatal here.
+		 */
+		CHECK(cause != NULL);
+		CHECK(strncmp(cause, ORIGIN ":", strlen(ORIGIN) + 1) == 0);
+		free(cause);
+	}
+	free(text);
+	return 0;
+}
