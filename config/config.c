@@ -1356,8 +1356,8 @@ config_parse_root(struct config_ctx *ctx, json_t *root)
 	return config_resolve_all(ctx);
 }
 
-int
-config_load_string(const char *text, size_t len, const char *origin,
+static int
+config_load_string_raw(const char *text, size_t len, const char *origin,
     const char *basedir, const char *plugin_dir, struct config **out,
     char **cause)
 {
@@ -1488,8 +1488,8 @@ config_read_file(const char *path, char **buf, size_t *len, char **cause)
 	return 0;
 }
 
-int
-config_load_file(const char *path, const char *plugin_dir,
+static int
+config_load_file_raw(const char *path, const char *plugin_dir,
     struct config **out, char **cause)
 {
 	const char	*slash, *base;
@@ -1524,7 +1524,7 @@ config_load_file(const char *path, const char *plugin_dir,
 	}
 	free(given);
 	abspath = config_join(dir, base);
-	rc = config_load_string(text, len, path, dir, plugin_dir, out, cause);
+	rc = config_load_string_raw(text, len, path, dir, plugin_dir, out, cause);
 	free(text);
 	free(dir);
 	if (rc == 0) {
@@ -1534,4 +1534,49 @@ config_load_file(const char *path, const char *plugin_dir,
 	} else
 		free(abspath);
 	return rc;
+}
+
+/*
+ * An error is one line of text for a terminal or a JSON reply: control
+ * characters the input brought into it (jansson quotes the offending text,
+ * paths may hold anything) become '?', and it is kept valid UTF-8.
+ */
+static void
+config_clean_cause(char *cause)
+{
+	char	*p;
+
+	if (cause == NULL)
+		return;
+	for (p = cause; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+	utf8_sanitize(cause);
+}
+
+int
+config_load_string(const char *text, size_t len, const char *origin,
+    const char *basedir, const char *plugin_dir, struct config **out,
+    char **cause)
+{
+	int	r;
+
+	r = config_load_string_raw(text, len, origin, basedir, plugin_dir, out,
+	    cause);
+	if (r != 0)
+		config_clean_cause(*cause);
+	return r;
+}
+
+int
+config_load_file(const char *path, const char *plugin_dir,
+    struct config **out, char **cause)
+{
+	int	r;
+
+	r = config_load_file_raw(path, plugin_dir, out, cause);
+	if (r != 0)
+		config_clean_cause(*cause);
+	return r;
 }

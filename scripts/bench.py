@@ -54,7 +54,17 @@ class Daemon:
         self.proc = subprocess.Popen([os.path.join(BIN, "supervisor"), "-c", self.cfg_path],
                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      stderr=self.log, cwd=self.dir)
-        wait_for(lambda: os.path.exists(self.sock), 10, "control socket")
+        wait_for(lambda: self.connectable(), 10, "control socket")
+
+    def connectable(self):
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(self.sock)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
 
     def request(self, obj):
         s = socket.socket(socket.AF_UNIX)
@@ -130,9 +140,9 @@ def bench_default_rss():
     p = subprocess.Popen([os.path.join(BIN, "supervisor")], stdin=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, stderr=logf, cwd=tmp)
     sock = os.path.join(tmp, "run", "supervisor.sock")
-    wait_for(lambda: os.path.exists(sock), 10, "socket")
     d = Daemon.__new__(Daemon)
     d.sock, d.proc, d.log = sock, p, logf
+    wait_for(lambda: d.connectable(), 10, "socket")
     wait_for(lambda: d.all_running(4), 20, "default plugins running")
     # A few sampling ticks and some traffic, then measure.
     p.stdin.write(b"!roll 2d6\n!8ball ok?\n!pick a, b\n!flip\n")
@@ -205,7 +215,7 @@ def socket_rps(sock, clients=10, per_client=2000):
 
 
 def bench_control():
-    plugins = [{"name": "p%d" % i, "exec": ["dice-roller"]} for i in range(10)]
+    plugins = [{"name": "p%d" % i, "exec": [os.path.join(BENCH, "bench_idle")]} for i in range(10)]
     d = Daemon(plugins, metrics={"poll_interval": 0.5})
     wait_for(lambda: d.all_running(10), 20, "10 plugins")
     time.sleep(1.2)
@@ -213,7 +223,7 @@ def bench_control():
          "metrics_10_ms": ctl_time(d.sock, ["metrics", "p0"]),
          "requests_per_second_10_clients": socket_rps(d.sock)}
     d.stop()
-    plugins = [{"name": "p%d" % i, "exec": ["dice-roller"]} for i in range(1000)]
+    plugins = [{"name": "p%d" % i, "exec": [os.path.join(BENCH, "bench_idle")]} for i in range(1000)]
     d = Daemon(plugins)
     wait_for(lambda: d.all_running(1000), 120, "1000 plugins")
     r["status_1000_ms"] = ctl_time(d.sock, ["status"], runs=20)
@@ -224,7 +234,7 @@ def bench_control():
 
 
 def start_idle():
-    plugins = [{"name": "idle%d" % i, "exec": ["dice-roller"]} for i in range(10)]
+    plugins = [{"name": "idle%d" % i, "exec": [os.path.join(BENCH, "bench_idle")]} for i in range(10)]
     d = Daemon(plugins, metrics={"poll_interval": 5})
     wait_for(lambda: d.all_running(10), 20, "10 idle plugins")
     return d, d.cpu_seconds(), time.monotonic()

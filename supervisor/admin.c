@@ -222,8 +222,9 @@ admin_format(const char *verb, json_t *res, char *out, size_t size)
 	} else if (strcmp(verb, "crashes") == 0) {
 		v = json_object_get(res, "crashes");
 		n = json_array_size(v);
-		ADD("%s: %lld crashes (breaker %s)", admin_str(res, "plugin", "?"),
+		ADD("%s: %lld crash%s (breaker %s)", admin_str(res, "plugin", "?"),
 		    (long long)admin_num(res, "total", 0),
+		    admin_num(res, "total", 0) == 1 ? "" : "es",
 		    admin_str(res, "breaker", "?"));
 		for (i = n > 5 ? n - 5 : 0; i < n; i++) {
 			e = json_array_get(v, i);

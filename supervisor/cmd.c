@@ -330,7 +330,11 @@ cmd_parse_window(json_t *v, double *seconds, struct cmd_error *err)
 	if (json_is_number(v))
 		n = json_number_value(v);
 	else if (json_is_string(v)) {
+		/* Plain decimal only: no spaces, signs, hex or exponents. */
 		s = json_string_value(v);
+		if (strspn(s, "0123456789.") == 0 ||
+		    strspn(s, "0123456789.") != strcspn(s, "smhd"))
+			goto bad;
 		n = strtod(s, &end);
 		if (end == s)
 			goto bad;

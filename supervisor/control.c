@@ -285,12 +285,32 @@ control_mkdir(const char *path, char **cause)
 	return r;
 }
 
+/* "DIR/.NAME.PID": a temporary name beside path, or NULL if too long. */
+static char *
+control_temp_path(const char *path)
+{
+	struct sockaddr_un	 sun;
+	char			*copy = xstrdup(path), *dir, *tmp;
+	const char		*base = strrchr(path, '/');
+
+	base = base != NULL ? base + 1 : path;
+	dir = dirname(copy);
+	xasprintf(&tmp, "%s/.%s.%ld", dir, base, (long)getpid());
+	free(copy);
+	if (strlen(tmp) >= sizeof sun.sun_path) {
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
 /* Listen on the control socket; refuse if another daemon answers there. */
 int
 control_init(const char *path, char **cause)
 {
 	struct sockaddr_un	 sun;
 	mode_t			 old;
+	char			*tmp;
 	int			 fd;
 
 	memset(&sun, 0, sizeof sun);
@@ -318,17 +338,32 @@ control_init(const char *path, char **cause)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) == -1)
 		fatal("socket");
+	/*
+	 * Bind and listen under a temporary name, then rename it into place:
+	 * whoever sees the socket's path can connect at once (a client
+	 * polling for the path would otherwise race bind against listen).
+	 */
+	tmp = control_temp_path(path);
+	strlcpy_(sun.sun_path, tmp != NULL ? tmp : path, sizeof sun.sun_path);
+	if (tmp != NULL)
+		unlink(tmp);
 	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+	    chmod(sun.sun_path, 0600) == -1 ||
+	    listen(fd, 128) == -1 ||
+	    (tmp != NULL && rename(tmp, path) == -1)) {
 		umask(old);
 		xasprintf(cause, "control socket %s: %s", path, strerror(errno));
 		close(fd);
+		if (tmp != NULL)
+			unlink(tmp);
+		free(tmp);
 		return -1;
 	}
 	umask(old);
-	chmod(path, 0600);
+	free(tmp);
 	control_listener = evconnlistener_new(server->base, control_accept_cb,
-	    NULL, LEV_OPT_CLOSE_ON_FREE, 128, fd);
+	    NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (control_listener == NULL)
 		fatalx("evconnlistener_new failed");
 	evconnlistener_set_error_cb(control_listener, control_accept_error_cb);

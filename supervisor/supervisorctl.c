@@ -269,8 +269,8 @@ ctl_usage_error(const struct cmd_entry *ce, const char *fmt, ...)
 	fputc('\n', stderr);
 	if (ce != NULL) {
 		fprintf(stderr, "usage: supervisorctl [-s SOCKET | -c CONFIG] "
-		    "%s %s [--json]\n", ctl_verb_name(ce->name),
-		    ctl_verb_args(ce));
+		    "%s%s%s [--json]\n", ctl_verb_name(ce->name),
+		    *ctl_verb_args(ce) ? " " : "", ctl_verb_args(ce));
 		exit(CTL_EXIT_USAGE);
 	}
 	fprintf(stderr, "usage: supervisorctl [-s SOCKET | -c CONFIG] VERB "

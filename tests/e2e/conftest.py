@@ -83,7 +83,7 @@ class Daemon:
             cwd=self.dir)
         t = threading.Thread(target=self._reader, daemon=True)
         t.start()
-        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None,
+        wait_for(lambda: self.connectable() or self.proc.poll() is not None,
                  what="control socket")
         assert self.proc.poll() is None, "daemon exited at start:\n" + self.read_log()
         if wait_running:
@@ -91,6 +91,16 @@ class Daemon:
             for n in names:
                 self.wait_state(n, "RUNNING")
         return self
+
+    def connectable(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.sock)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
 
     def _reader(self):
         for raw in self.proc.stdout:

@@ -59,9 +59,32 @@ def crasher(name="crasher", config=None, restart=None, **extra):
     return p
 
 
-def start(daemon, plugins, metrics=None, chat=None, **kw):
+def connectable(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except (ConnectionRefusedError, FileNotFoundError):
+        return False
+    finally:
+        s.close()
+
+
+def start(daemon, plugins, metrics=None, chat=None, wait_running=True):
+    """Start on a config with fast sampling and the console as admin.
+
+    The socket file exists from bind(), a moment before the daemon listens
+    (a connection then is refused): wait for a connection to go through
+    before the first request.
+    """
     cfg = daemon.config(plugins, metrics=metrics or FAST, chat=chat or ADMINS)
-    return daemon.start(config=cfg, **kw)
+    daemon.start(config=cfg, wait_running=False)
+    wait_for(lambda: connectable(daemon.sock), what="the daemon to listen")
+    if wait_running:
+        for p in plugins:
+            if p.get("autostart", True):
+                daemon.wait_state(p["name"], "RUNNING")
+    return daemon
 
 
 class Conn:
@@ -926,9 +949,7 @@ def test_ctl_status_table_and_its_exit_status(daemon):
 
 
 def test_ctl_json_is_the_socket_result(daemon):
-    cfg = daemon.config([DICE], metrics={"poll_interval": 30, "history_duration": 3600},
-                        chat=ADMINS)
-    daemon.start(config=cfg)
+    start(daemon, [DICE], metrics={"poll_interval": 30, "history_duration": 3600})
     kill9(daemon, "dice-roller")
     for args, req in ((["version"], {"cmd": "version"}),
                       (["help"], {"cmd": "help"}),
@@ -1397,6 +1418,7 @@ class BuiltinDaemon(Daemon):
         wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None,
                  what="control socket")
         assert self.proc.poll() is None, "daemon exited at start:\n" + self.read_log()
+        wait_for(lambda: connectable(self.sock), what="the daemon to listen")
         for p in config["plugins"]:
             self.wait_state(p["name"], "RUNNING")
         return self

@@ -87,6 +87,15 @@ static const struct slot {
 };
 
 static char	*fuzz_dir;		/* basedir and plugin dir */
+static char	*fuzz_plugin;		/* the executable in it */
+
+/* Remove the directory when the fuzzer exits normally. */
+static void
+fuzz_cleanup(void)
+{
+	unlink(fuzz_plugin);
+	rmdir(fuzz_dir);
+}
 
 /* A directory with one executable plugin, once per process. */
 int
@@ -111,7 +120,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror(path);
 		abort();
 	}
-	free(path);
+	fuzz_plugin = path;
+	atexit(fuzz_cleanup);
 	log_init("fuzz_config", 0);
 	return 0;
 }

@@ -1,0 +1,1 @@
+build-dev/obj/bench/bench_crashloop.o: bench/bench_crashloop.c

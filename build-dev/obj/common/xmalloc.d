@@ -1,0 +1,2 @@
+build-dev/obj/common/xmalloc.o: common/xmalloc.c common/common.h
+common/common.h:

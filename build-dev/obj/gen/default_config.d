@@ -1,0 +1,1 @@
+build-dev/obj/gen/default_config.o: build-dev/obj/gen/default_config.c

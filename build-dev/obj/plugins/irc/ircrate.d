@@ -1,0 +1,4 @@
+build-dev/obj/plugins/irc/ircrate.o: plugins/irc/ircrate.c \
+ common/common.h plugins/irc/ircrate.h
+common/common.h:
+plugins/irc/ircrate.h:
