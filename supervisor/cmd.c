@@ -233,7 +233,7 @@ json_plugin_status(const struct plugin *p)
 	    "restarts", (json_int_t)p->restarts,
 	    "crashes", (json_int_t)crashlog_total(p->crashes),
 	    "starts", (json_int_t)p->starts,
-	    "breaker", breaker_state_name(p->restart.breaker));
+	    "breaker", breaker_state_name(p->restart.breaker.state));
 	json_object_set_new(j, "pid", p->pid > 0 ? json_integer(p->pid) :
 	    json_null());
 	json_object_set_new(j, "version", p->version[0] ?
@@ -503,7 +503,7 @@ cmd_crashes(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	*res = json_pack("{s:s, s:I, s:I, s:s, s:o}", "plugin", p->name,
 	    "total", (json_int_t)crashlog_total(p->crashes),
 	    "kept", (json_int_t)crashlog_capacity(p->crashes),
-	    "breaker", breaker_state_name(p->restart.breaker),
+	    "breaker", breaker_state_name(p->restart.breaker.state),
 	    "crashes", list);
 	return 0;
 }

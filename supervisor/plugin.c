@@ -170,7 +170,7 @@ plugin_reconfigure(struct plugin *p, const struct plugin_config *pc)
 	if (conf->restart.max_crashes != old->max_crashes) {
 		restart_init(&rs, &conf->restart);
 		rs.consecutive = p->restart.consecutive;
-		rs.breaker = p->restart.breaker;
+		rs.breaker.state = p->restart.breaker.state;
 		restart_free(&p->restart);
 		p->restart = rs;
 	}
@@ -943,7 +943,7 @@ plugin_record_crash(struct plugin *p, int status, double uptime,
 static void
 plugin_trial(struct plugin *p)
 {
-	p->restart.breaker = BREAKER_HALF_OPEN;
+	breaker_trial(&p->restart.breaker);
 	plugin_start(p, "cooldown over: trial start, breaker half-open");
 }
 
@@ -1077,7 +1077,7 @@ plugin_schedule_running(struct plugin *p)
 	if (p->ping_sent > 0 && p->ping_sent + pol->hang_timeout < at)
 		at = p->ping_sent + pol->hang_timeout;
 	if ((p->restart.consecutive > 0 ||
-	    p->restart.breaker == BREAKER_HALF_OPEN) &&
+	    p->restart.breaker.state == BREAKER_HALF_OPEN) &&
 	    p->started_mono + pol->reset_after < at)
 		at = p->started_mono + pol->reset_after;
 	plugin_arm_timer(p, at - now);
@@ -1106,9 +1106,9 @@ plugin_timer_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		if ((p->restart.consecutive > 0 ||
-		    p->restart.breaker == BREAKER_HALF_OPEN) &&
+		    p->restart.breaker.state == BREAKER_HALF_OPEN) &&
 		    now - p->started_mono >= pol->reset_after) {
-			if (p->restart.breaker == BREAKER_HALF_OPEN)
+			if (p->restart.breaker.state == BREAKER_HALF_OPEN)
 				log_info("plugin %s: up %g s after the trial "
 				    "start; breaker closed", p->name,
 				    pol->reset_after);

@@ -17,18 +17,13 @@ void
 restart_init(struct restart_state *rs, const struct restart_policy *pol)
 {
 	rs->consecutive = 0;
-	rs->crash_cap = (size_t)pol->max_crashes + 1;
-	rs->crash_times = xcalloc(rs->crash_cap, sizeof *rs->crash_times);
-	rs->ncrash_times = 0;
-	rs->crash_head = 0;
-	rs->breaker = BREAKER_CLOSED;
+	breaker_init(&rs->breaker, (unsigned)pol->max_crashes);
 }
 
 void
 restart_free(struct restart_state *rs)
 {
-	free(rs->crash_times);
-	rs->crash_times = NULL;
+	breaker_free(&rs->breaker);
 }
 
 /* A manual start or restart: forget the crash run and close the breaker. */
@@ -36,9 +31,7 @@ void
 restart_reset(struct restart_state *rs)
 {
 	rs->consecutive = 0;
-	rs->ncrash_times = 0;
-	rs->crash_head = 0;
-	rs->breaker = BREAKER_CLOSED;
+	breaker_reset(&rs->breaker);
 }
 
 /* Delay before the restart that follows the consecutive-th crash (1-based). */
@@ -55,19 +48,6 @@ restart_delay(const struct restart_policy *pol, unsigned consecutive)
 	return d;
 }
 
-/* Count crashes recorded within the window ending at now. */
-static size_t
-restart_recent(const struct restart_state *rs, double now, double window)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < rs->ncrash_times; i++) {
-		if (now - rs->crash_times[i] < window)
-			n++;
-	}
-	return n;
-}
-
 /*
  * Decide what follows an exit. crashed: the exit was not asked for.
  * clean_exit: status 0. uptime: seconds it ran. Returns RESTART_AFTER with
@@ -81,24 +61,15 @@ restart_on_exit(struct restart_state *rs, const struct restart_policy *pol,
 	if (!crashed)
 		return RESTART_NEVER;
 
-	if (uptime >= pol->reset_after && rs->breaker != BREAKER_HALF_OPEN)
+	if (uptime >= pol->reset_after && rs->breaker.state != BREAKER_HALF_OPEN)
 		rs->consecutive = 0;
 	rs->consecutive++;
-	rs->crash_times[rs->crash_head] = now;
-	rs->crash_head = (rs->crash_head + 1) % rs->crash_cap;
-	if (rs->ncrash_times < rs->crash_cap)
-		rs->ncrash_times++;
-
 	if (pol->autorestart == AUTORESTART_NEVER)
 		return RESTART_NEVER;
 	if (pol->autorestart == AUTORESTART_ON_FAILURE && clean_exit)
 		return RESTART_NEVER;
-
-	if (rs->breaker == BREAKER_HALF_OPEN ||
-	    restart_recent(rs, now, pol->crash_window) > (size_t)pol->max_crashes) {
-		rs->breaker = BREAKER_OPEN;
+	if (breaker_failure(&rs->breaker, now, pol->crash_window))
 		return RESTART_FATAL;
-	}
 	*delay = restart_delay(pol, rs->consecutive);
 	return RESTART_AFTER;
 }
@@ -108,23 +79,5 @@ void
 restart_on_stable(struct restart_state *rs)
 {
 	rs->consecutive = 0;
-	if (rs->breaker == BREAKER_HALF_OPEN) {
-		rs->breaker = BREAKER_CLOSED;
-		rs->ncrash_times = 0;
-		rs->crash_head = 0;
-	}
-}
-
-const char *
-breaker_state_name(enum breaker_state b)
-{
-	switch (b) {
-	case BREAKER_CLOSED:
-		return "closed";
-	case BREAKER_OPEN:
-		return "open";
-	case BREAKER_HALF_OPEN:
-		return "half-open";
-	}
-	return "?";
+	breaker_success(&rs->breaker);
 }

@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <jansson.h>
 
+#include "common/breaker.h"
 #include "common/common.h"
 #include "common/hmap.h"
 #include "config/config.h"
@@ -40,8 +41,6 @@ enum plugin_state {
 	PLUGIN_FATAL,
 };
 
-enum breaker_state { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
-
 /* Why the daemon killed a plugin itself (kept for the crash record). */
 enum kill_reason {
 	KILL_NONE,
@@ -58,11 +57,7 @@ enum kill_reason {
  */
 struct restart_state {
 	unsigned		 consecutive;	/* crashes since the last stable run */
-	double			*crash_times;	/* ring of the last max_crashes + 1 */
-	size_t			 ncrash_times;
-	size_t			 crash_head;
-	size_t			 crash_cap;
-	enum breaker_state	 breaker;
+	struct breaker		 breaker;	/* max_crashes in crash_window */
 };
 
 enum restart_decision { RESTART_AFTER, RESTART_NEVER, RESTART_FATAL };
@@ -75,7 +70,6 @@ enum restart_decision restart_on_exit(struct restart_state *,
 	     const struct restart_policy *, double now, double uptime,
 	     int crashed, int clean_exit, double *delay);
 void	 restart_on_stable(struct restart_state *);
-const char *breaker_state_name(enum breaker_state);
 
 /* An event waiting for its reply: where the reply goes. */
 struct pending_event {

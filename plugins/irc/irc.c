@@ -423,7 +423,7 @@ irc_fail(const char *fmt, ...)
 	irc_disconnect();
 	delay = irc_reconnect_on_failure(&irc.reconnect, &irc.policy,
 	    clock_mono(), uptime, irc_random());
-	if (irc.reconnect.breaker == IRC_BREAKER_OPEN)
+	if (irc.reconnect.breaker.state == BREAKER_OPEN)
 		log_warnx("%s %s:%s: %s; breaker open after %u failures: "
 		    "trial attempt in %.1f s", was_registered ?
 		    "connection to" : "cannot connect to", irc.server, irc.port,
@@ -433,7 +433,7 @@ irc_fail(const char *fmt, ...)
 		    was_registered ? "lost connection to" :
 		    "cannot connect to", irc.server, irc.port, why,
 		    irc.reconnect.consecutive + 1, delay,
-		    irc_breaker_name(irc.reconnect.breaker));
+		    breaker_state_name(irc.reconnect.breaker.state));
 	free(why);
 	irc_timer_set(&irc.t_retry, delay, irc_connect_start, NULL);
 }
@@ -603,7 +603,7 @@ irc_connect_start(void *arg)
 	irc_reconnect_on_attempt(&irc.reconnect);
 	log_info("connecting to %s:%s (attempt %u%s)", irc.server, irc.port,
 	    irc.reconnect.consecutive + 1,
-	    irc.reconnect.breaker == IRC_BREAKER_HALF_OPEN ?
+	    irc.reconnect.breaker.state == BREAKER_HALF_OPEN ?
 	    ", trial: breaker half-open" : "");
 	irc.state = IRC_RESOLVING;
 
@@ -632,11 +632,11 @@ irc_connect_start(void *arg)
 static void
 irc_stable(void *arg)
 {
-	enum irc_breaker	was = irc.reconnect.breaker;
+	enum breaker_state	was = irc.reconnect.breaker.state;
 
 	irc.t_stable = 0;
 	irc_reconnect_on_stable(&irc.reconnect);
-	if (was != IRC_BREAKER_CLOSED)
+	if (was != BREAKER_CLOSED)
 		log_info("connection stable for %.0f s: breaker closed",
 		    irc.policy.stable);
 }

@@ -80,18 +80,13 @@ irc_reconnect_init(struct irc_reconnect *rc,
     const struct irc_reconnect_policy *pol)
 {
 	rc->consecutive = 0;
-	rc->cap = (size_t)pol->max_failures + 1;
-	rc->fail_times = xcalloc(rc->cap, sizeof *rc->fail_times);
-	rc->nfail = 0;
-	rc->head = 0;
-	rc->breaker = IRC_BREAKER_CLOSED;
+	breaker_init(&rc->breaker, pol->max_failures);
 }
 
 void
 irc_reconnect_free(struct irc_reconnect *rc)
 {
-	free(rc->fail_times);
-	rc->fail_times = NULL;
+	breaker_free(&rc->breaker);
 }
 
 /*
@@ -113,19 +108,6 @@ irc_backoff_delay(const struct irc_reconnect_policy *pol, unsigned n,
 	return d < 0 ? 0 : d;
 }
 
-/* Failures recorded within the window ending at now. */
-static size_t
-irc_reconnect_recent(const struct irc_reconnect *rc, double now, double window)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < rc->nfail; i++) {
-		if (now - rc->fail_times[i] < window)
-			n++;
-	}
-	return n;
-}
-
 /*
  * A connection failed or was lost after uptime seconds registered (0 if it
  * never got there). Returns the delay before the next attempt.
@@ -135,19 +117,11 @@ irc_reconnect_on_failure(struct irc_reconnect *rc,
     const struct irc_reconnect_policy *pol, double now, double uptime,
     double r)
 {
-	if (uptime >= pol->stable && rc->breaker == IRC_BREAKER_CLOSED)
+	if (uptime >= pol->stable && rc->breaker.state == BREAKER_CLOSED)
 		rc->consecutive = 0;
 	rc->consecutive++;
-	rc->fail_times[rc->head] = now;
-	rc->head = (rc->head + 1) % rc->cap;
-	if (rc->nfail < rc->cap)
-		rc->nfail++;
-
-	if (rc->breaker != IRC_BREAKER_CLOSED ||
-	    irc_reconnect_recent(rc, now, pol->window) > pol->max_failures) {
-		rc->breaker = IRC_BREAKER_OPEN;
+	if (breaker_failure(&rc->breaker, now, pol->window))
 		return pol->cooldown;
-	}
 	return irc_backoff_delay(pol, rc->consecutive, r);
 }
 
@@ -155,8 +129,7 @@ irc_reconnect_on_failure(struct irc_reconnect *rc,
 void
 irc_reconnect_on_attempt(struct irc_reconnect *rc)
 {
-	if (rc->breaker == IRC_BREAKER_OPEN)
-		rc->breaker = IRC_BREAKER_HALF_OPEN;
+	breaker_trial(&rc->breaker);
 }
 
 /* Registered for stable seconds: the run of failures is over. */
@@ -164,23 +137,5 @@ void
 irc_reconnect_on_stable(struct irc_reconnect *rc)
 {
 	rc->consecutive = 0;
-	if (rc->breaker != IRC_BREAKER_CLOSED) {
-		rc->breaker = IRC_BREAKER_CLOSED;
-		rc->nfail = 0;
-		rc->head = 0;
-	}
-}
-
-const char *
-irc_breaker_name(enum irc_breaker b)
-{
-	switch (b) {
-	case IRC_BREAKER_CLOSED:
-		return "closed";
-	case IRC_BREAKER_OPEN:
-		return "open";
-	case IRC_BREAKER_HALF_OPEN:
-		return "half-open";
-	}
-	return "?";
+	breaker_success(&rc->breaker);
 }

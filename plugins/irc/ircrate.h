@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "common/breaker.h"
+
 /* Output pacing: rate lines a second, at most burst at once. */
 struct irc_bucket {
 	double	rate;
@@ -21,8 +23,6 @@ void	 irc_bucket_init(struct irc_bucket *, double rate, double burst,
 int	 irc_bucket_take(struct irc_bucket *, double now);
 double	 irc_bucket_wait(struct irc_bucket *, double now);
 
-enum irc_breaker { IRC_BREAKER_CLOSED, IRC_BREAKER_OPEN, IRC_BREAKER_HALF_OPEN };
-
 /* The reconnect policy, from the connector's "reconnect" config. */
 struct irc_reconnect_policy {
 	double		initial;	/* first retry after a failure, s */
@@ -35,14 +35,13 @@ struct irc_reconnect_policy {
 	double		stable;		/* s registered that end a run of failures */
 };
 
-/* Failures so far: the run since the last stable connection, and when. */
+/*
+ * Failures so far: the run since the last stable connection, and the
+ * breaker (the same one as the daemon's restart policy, common/breaker.h).
+ */
 struct irc_reconnect {
 	unsigned		 consecutive;
-	double			*fail_times;	/* ring of max_failures + 1 */
-	size_t			 cap;
-	size_t			 nfail;
-	size_t			 head;
-	enum irc_breaker	 breaker;
+	struct breaker		 breaker;
 };
 
 void	 irc_reconnect_init(struct irc_reconnect *,
@@ -55,6 +54,5 @@ double	 irc_reconnect_on_failure(struct irc_reconnect *,
 	     double r);
 void	 irc_reconnect_on_attempt(struct irc_reconnect *);
 void	 irc_reconnect_on_stable(struct irc_reconnect *);
-const char *irc_breaker_name(enum irc_breaker);
 
 #endif

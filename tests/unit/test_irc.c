@@ -639,34 +639,34 @@ test_breaker_opens_and_trial_closes(void **state)
 	struct irc_reconnect			 rc;
 
 	irc_reconnect_init(&rc, p);
-	assert_int_equal(rc.breaker, IRC_BREAKER_CLOSED);
+	assert_int_equal(rc.breaker.state, BREAKER_CLOSED);
 	/* Three failures within the window: backoff 1, 2, 4. */
 	assert_true(irc_reconnect_on_failure(&rc, p, 100, 0, 0.5) == 1);
 	irc_reconnect_on_attempt(&rc);
 	assert_true(irc_reconnect_on_failure(&rc, p, 101, 0, 0.5) == 2);
 	irc_reconnect_on_attempt(&rc);
 	assert_true(irc_reconnect_on_failure(&rc, p, 103, 0, 0.5) == 4);
-	assert_int_equal(rc.breaker, IRC_BREAKER_CLOSED);
+	assert_int_equal(rc.breaker.state, BREAKER_CLOSED);
 	assert_int_equal(rc.consecutive, 3);
 	/* The fourth, more than max_failures in 60 s: open, wait cooldown. */
 	irc_reconnect_on_attempt(&rc);
 	assert_true(irc_reconnect_on_failure(&rc, p, 107, 0, 0.5) == 300);
-	assert_int_equal(rc.breaker, IRC_BREAKER_OPEN);
-	assert_string_equal(irc_breaker_name(rc.breaker), "open");
+	assert_int_equal(rc.breaker.state, BREAKER_OPEN);
+	assert_string_equal(breaker_state_name(rc.breaker.state), "open");
 	/* After the cooldown: the trial is half-open. */
 	irc_reconnect_on_attempt(&rc);
-	assert_int_equal(rc.breaker, IRC_BREAKER_HALF_OPEN);
-	assert_string_equal(irc_breaker_name(rc.breaker), "half-open");
+	assert_int_equal(rc.breaker.state, BREAKER_HALF_OPEN);
+	assert_string_equal(breaker_state_name(rc.breaker.state), "half-open");
 	/* A failed trial opens it again at once, however long it was up. */
 	assert_true(irc_reconnect_on_failure(&rc, p, 407, 50, 0.5) == 300);
-	assert_int_equal(rc.breaker, IRC_BREAKER_OPEN);
+	assert_int_equal(rc.breaker.state, BREAKER_OPEN);
 	/* A trial that stays up closes it and forgets the failures. */
 	irc_reconnect_on_attempt(&rc);
 	irc_reconnect_on_stable(&rc);
-	assert_int_equal(rc.breaker, IRC_BREAKER_CLOSED);
-	assert_string_equal(irc_breaker_name(rc.breaker), "closed");
+	assert_int_equal(rc.breaker.state, BREAKER_CLOSED);
+	assert_string_equal(breaker_state_name(rc.breaker.state), "closed");
 	assert_int_equal(rc.consecutive, 0);
-	assert_int_equal(rc.nfail, 0);
+	assert_int_equal(rc.breaker.n, 0);
 	assert_true(irc_reconnect_on_failure(&rc, p, 800, 60, 0.5) == 1);
 	irc_reconnect_free(&rc);
 }
@@ -683,7 +683,7 @@ test_breaker_window_and_stable_uptime(void **state)
 	assert_true(irc_reconnect_on_failure(&rc, p, 30, 0, 0.5) == 2);
 	assert_true(irc_reconnect_on_failure(&rc, p, 61, 0, 0.5) == 4);
 	assert_true(irc_reconnect_on_failure(&rc, p, 95, 0, 0.5) == 8);
-	assert_int_equal(rc.breaker, IRC_BREAKER_CLOSED);
+	assert_int_equal(rc.breaker.state, BREAKER_CLOSED);
 	/* A connection that was up stable seconds starts a new run. */
 	assert_true(irc_reconnect_on_failure(&rc, p, 200, 10, 0.5) == 1);
 	assert_int_equal(rc.consecutive, 1);

@@ -76,7 +76,7 @@ test_breaker_opens_after_max_crashes_in_window(void **state)
 	/* The sixth within 60 s is more than max_crashes: FATAL. */
 	assert_int_equal(restart_on_exit(&rs, &pol, 105, 1, 1, 0, &delay),
 	    RESTART_FATAL);
-	assert_int_equal(rs.breaker, BREAKER_OPEN);
+	assert_int_equal(rs.breaker.state, BREAKER_OPEN);
 	restart_free(&rs);
 }
 
@@ -127,16 +127,16 @@ test_half_open_trial(void **state)
 	restart_init(&rs, &pol);
 	for (i = 0; i < 6; i++)
 		restart_on_exit(&rs, &pol, i, 0.1, 1, 0, &delay);
-	assert_int_equal(rs.breaker, BREAKER_OPEN);
+	assert_int_equal(rs.breaker.state, BREAKER_OPEN);
 	/* Trial start crashes: open again at once, even long after. */
-	rs.breaker = BREAKER_HALF_OPEN;
+	breaker_trial(&rs.breaker);
 	assert_int_equal(restart_on_exit(&rs, &pol, 1000, 100, 1, 0, &delay),
 	    RESTART_FATAL);
-	assert_int_equal(rs.breaker, BREAKER_OPEN);
+	assert_int_equal(rs.breaker.state, BREAKER_OPEN);
 	/* Trial start stays up reset_after: closed and forgotten. */
-	rs.breaker = BREAKER_HALF_OPEN;
+	breaker_trial(&rs.breaker);
 	restart_on_stable(&rs);
-	assert_int_equal(rs.breaker, BREAKER_CLOSED);
+	assert_int_equal(rs.breaker.state, BREAKER_CLOSED);
 	assert_int_equal(rs.consecutive, 0);
 	assert_int_equal(restart_on_exit(&rs, &pol, 2000, 1, 1, 0, &delay),
 	    RESTART_AFTER);
@@ -155,9 +155,9 @@ test_manual_reset_closes_the_breaker(void **state)
 	restart_init(&rs, &pol);
 	for (i = 0; i < 6; i++)
 		restart_on_exit(&rs, &pol, i, 0.1, 1, 0, &delay);
-	assert_int_equal(rs.breaker, BREAKER_OPEN);
+	assert_int_equal(rs.breaker.state, BREAKER_OPEN);
 	restart_reset(&rs);
-	assert_int_equal(rs.breaker, BREAKER_CLOSED);
+	assert_int_equal(rs.breaker.state, BREAKER_CLOSED);
 	assert_int_equal(restart_on_exit(&rs, &pol, 7, 0.1, 1, 0, &delay),
 	    RESTART_AFTER);
 	assert_true(delay == 0);
