@@ -13,7 +13,8 @@ OPT	?= -O2
 CFLAGS	?= $(OPT) -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	   -Wpointer-arith -Wformat=2 -I. -MMD -MP
-LDFLAGS	?=
+# Link only the libraries a binary uses (the daemon needs no libm).
+LDFLAGS	?= -Wl,--as-needed
 ifeq ($(SANITIZE),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS	+= -fsanitize=address,undefined

@@ -45,6 +45,7 @@ int	 xasprintf(char **, const char *, ...) printflike(2, 3);
 int	 xvasprintf(char **, const char *, va_list) printflike(2, 0);
 size_t	 strlcpy_(char *, const char *, size_t);
 void	 utf8_sanitize(char *);
+double	 round_nearest(double);
 char	*utf8_quote(const char *, char *, size_t);
 
 /* Monotonic and wall clocks, in seconds as doubles and in milliseconds. */

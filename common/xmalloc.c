@@ -214,3 +214,17 @@ utf8_quote(const char *s, char *buf, size_t size)
 	buf[off] = '\0';
 	return buf;
 }
+
+/*
+ * Round to the nearest integer, halves away from zero, like round(3) but
+ * without libm: the daemon links no libm, whose pages would count against
+ * its memory figure. Values too large for that are returned as they are.
+ */
+double
+round_nearest(double x)
+{
+	if (!(x > -9e18 && x < 9e18))
+		return x;
+	return x >= 0 ? (double)(long long)(x + 0.5) :
+	    -(double)(long long)(-x + 0.5);
+}

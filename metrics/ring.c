@@ -31,7 +31,7 @@ sample_set_cpu(struct metrics_sample *s, double percent)
 		s->cpu_centi = METRICS_CPU_NONE;
 		return;
 	}
-	centi = round(percent * 100.0);
+	centi = round_nearest(percent * 100.0);
 	/* The sentinel is not a value: saturate one below it. */
 	if (centi >= (double)(METRICS_CPU_NONE - 1))
 		s->cpu_centi = METRICS_CPU_NONE - 1;
@@ -167,7 +167,7 @@ ring_encode_time(const struct sample_ring *ring, double wall)
 {
 	double	ds;
 
-	ds = round((wall - ring->epoch) * 10.0);
+	ds = round_nearest((wall - ring->epoch) * 10.0);
 	if (!(ds > 0))
 		return 0;
 	if (ds >= UINT32_MAX)

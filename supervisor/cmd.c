@@ -115,7 +115,7 @@ cmd_error_reply(const char *code, const char *fmt, ...)
 static json_t *
 json_round2(double v)
 {
-	return json_real(round(v * 100) / 100);
+	return json_real(round_nearest(v * 100) / 100);
 }
 
 static json_t *
@@ -135,7 +135,7 @@ json_aggregates(const char *name, const struct metrics_aggregates *a)
 	j = json_pack("{s:s, s:I, s:I, s:o}", "plugin_name", name,
 	    "sample_count", (json_int_t)a->sample_count,
 	    "cpu_samples", (json_int_t)a->cpu_samples,
-	    "time_span_seconds", json_real(round(a->time_span_seconds * 10) / 10));
+	    "time_span_seconds", json_real(round_nearest(a->time_span_seconds * 10) / 10));
 	json_object_set_new(j, "cpu", a->cpu_samples ? json_stats(&a->cpu) :
 	    json_null());
 	json_object_set_new(j, "memory_mb", a->memory_samples ?
@@ -153,7 +153,7 @@ json_sample(const struct sample_ring *ring, const struct metrics_sample *s)
 	json_t	*j;
 
 	j = json_pack("{s:o, s:s, s:I, s:I, s:I, s:i, s:I}",
-	    "time", json_real(round(ring_sample_time(ring, s) * 10) / 10),
+	    "time", json_real(round_nearest(ring_sample_time(ring, s) * 10) / 10),
 	    "state", plugin_state_name((enum plugin_state)s->state),
 	    "pid", (json_int_t)s->pid,
 	    "rss_bytes", (json_int_t)sample_rss_bytes(s),
@@ -192,12 +192,12 @@ json_crash(const struct crash_record *cr)
 	for (i = 0; i < cr->nlines; i++)
 		json_array_append_new(lines, json_string(cr->stderr_lines[i]));
 	j = json_pack("{s:o, s:o, s:i, s:s, s:b, s:o, s:o}",
-	    "time", json_real(round(cr->wall_time * 1000) / 1000),
+	    "time", json_real(round_nearest(cr->wall_time * 1000) / 1000),
 	    "time_iso", json_time_iso(cr->wall_time),
 	    "pid", cr->pid,
 	    "reason", crash_reason_name(cr->reason),
 	    "core_dumped", cr->core_dumped,
-	    "uptime_seconds", json_real(round(cr->uptime * 1000) / 1000),
+	    "uptime_seconds", json_real(round_nearest(cr->uptime * 1000) / 1000),
 	    "stderr", lines);
 	json_object_set_new(j, "exit_code", cr->exit_code >= 0 ?
 	    json_integer(cr->exit_code) : json_null());
@@ -227,8 +227,8 @@ json_plugin_status(const struct plugin *p)
 	    "name", p->name,
 	    "role", plugin_role_name(p->conf->role),
 	    "state", plugin_state_name(p->state),
-	    "state_since", json_real(round(p->state_since * 1000) / 1000),
-	    "uptime_seconds", json_real(round(up * 10) / 10),
+	    "state_since", json_real(round_nearest(p->state_since * 1000) / 1000),
+	    "uptime_seconds", json_real(round_nearest(up * 10) / 10),
 	    "uptime_human", metrics_format_uptime(up, human, sizeof human),
 	    "restarts", (json_int_t)p->restarts,
 	    "crashes", (json_int_t)crashlog_total(p->crashes),
@@ -299,7 +299,7 @@ json_system_metrics(void)
 		}
 	}
 	j = json_pack("{s:o, s:s, s:i, s:i, s:i, s:I, s:o, s:I, s:I, s:o}",
-	    "bot_uptime_seconds", json_real(round(up * 10) / 10),
+	    "bot_uptime_seconds", json_real(round_nearest(up * 10) / 10),
 	    "bot_uptime_human", metrics_format_uptime(up, human, sizeof human),
 	    "total_plugins", (int)hmap_count(server->by_name),
 	    "plugins_running", running,

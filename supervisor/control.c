@@ -45,12 +45,25 @@ static void	control_close(struct control_client *, const char *why);
 static void	control_reap_cb(evutil_socket_t, short, void *);
 static int	control_reap_pending;
 
-/* Write one JSON value as a line; drop the client if it is not reading. */
+/* jansson's dump callback: append straight to the client's output. */
+static int
+control_dump_cb(const char *buf, size_t len, void *arg)
+{
+	return evbuffer_add(arg, buf, len);
+}
+
+/*
+ * Write one JSON value as a line; drop the client if it is not reading.
+ * The value is dumped straight into the output buffer: a large reply (the
+ * status of a thousand plugins) is never built as one string first.
+ */
 static void
 control_write(struct control_client *c, json_t *j)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	char		*s;
+	static const char	 failed[] = "{\"ok\":false,\"error\":{\"code\":"
+	    "\"internal\",\"message\":\"the reply could not be encoded\"}}";
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	size_t			 before;
 
 	if (c->closing || c->dead)
 		return;
@@ -62,16 +75,23 @@ control_write(struct control_client *c, json_t *j)
 	 * Every string put in a reply is valid UTF-8 by construction; should
 	 * one ever not be, the client gets an error, not a dead daemon.
 	 */
-	if (j == NULL || (s = json_dumps(j, JSON_COMPACT |
-	    JSON_REAL_PRECISION(15))) == NULL) {
+	before = evbuffer_get_length(out);
+	if (j == NULL || json_dump_callback(j, control_dump_cb, out,
+	    JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0) {
 		log_warnx("control: a reply to client pid %ld could not be "
 		    "encoded as JSON", (long)c->pid);
-		s = xstrdup("{\"ok\":false,\"error\":{\"code\":\"internal\","
-		    "\"message\":\"the reply could not be encoded\"}}");
+		if (evbuffer_get_length(out) > before) {
+			/* Take back what was written of it. */
+			struct evbuffer	*keep = evbuffer_new();
+
+			evbuffer_remove_buffer(out, keep, before);
+			evbuffer_drain(out, evbuffer_get_length(out));
+			evbuffer_add_buffer(out, keep);
+			evbuffer_free(keep);
+		}
+		evbuffer_add(out, failed, sizeof failed - 1);
 	}
-	evbuffer_add(out, s, strlen(s));
 	evbuffer_add(out, "\n", 1);
-	free(s);
 }
 
 static void

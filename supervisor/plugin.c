@@ -41,6 +41,7 @@ static void	plugin_pipe_event_cb(struct bufferevent *, short, void *);
 static void	plugin_close_io(struct plugin *);
 static void	plugin_schedule_running(struct plugin *);
 static void	plugin_tail_clear(struct plugin *);
+static double	plugin_next_ping(double, double);
 
 const char *
 plugin_state_name(enum plugin_state s)
@@ -631,7 +632,7 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	    chat ? "; all chat" : "");
 	plugin_set_state(p, PLUGIN_RUNNING, detail);
 	plugin_flush_queue(p);
-	p->next_ping = clock_mono() + p->conf->restart.ping_interval;
+	p->next_ping = plugin_next_ping(clock_mono(), p->conf->restart.ping_interval);
 	plugin_schedule_running(p);
 }
 
@@ -1053,6 +1054,22 @@ plugin_exited(struct plugin *p, int status)
 	}
 }
 
+/*
+ * When to ping next: the next multiple of the interval on the monotonic
+ * clock, at least half an interval away. Plugins with the same interval are
+ * then pinged in the same turn of the loop: one wake-up for all of them, not
+ * one each, which is most of an idle daemon's CPU.
+ */
+static double
+plugin_next_ping(double now, double interval)
+{
+	double	at = (double)(long long)(now / interval + 1) * interval;
+
+	if (at - now < interval / 2)
+		at += interval;
+	return at;
+}
+
 /* Send a ping and note when. */
 static void
 plugin_ping(struct plugin *p)
@@ -1117,7 +1134,7 @@ plugin_timer_cb(evutil_socket_t fd, short what, void *arg)
 		if (now >= p->next_ping) {
 			if (p->ping_sent == 0)
 				plugin_ping(p);
-			p->next_ping = now + pol->ping_interval;
+			p->next_ping = plugin_next_ping(now, pol->ping_interval);
 		}
 		plugin_schedule_running(p);
 		break;

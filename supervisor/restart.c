@@ -38,12 +38,16 @@ restart_reset(struct restart_state *rs)
 double
 restart_delay(const struct restart_policy *pol, unsigned consecutive)
 {
-	double	d;
+	double		d;
+	unsigned	i;
 
 	if (consecutive <= 1)
 		return pol->first_delay;
-	d = pol->initial_delay * pow(pol->multiplier, (double)(consecutive - 2));
-	if (!isfinite(d) || d > pol->max_delay)
+	/* initial × multiplier^(n−2), stopping once past the cap. */
+	d = pol->initial_delay;
+	for (i = 2; i < consecutive && d <= pol->max_delay; i++)
+		d *= pol->multiplier;
+	if (d > pol->max_delay)
 		d = pol->max_delay;
 	return d;
 }

@@ -1,1 +1,0 @@
-build-dev/obj/bench/bench_crashloop.o: bench/bench_crashloop.c

@@ -1,2 +1,0 @@
-build-dev/obj/common/log.o: common/log.c common/common.h
-common/common.h:

@@ -1,1 +1,0 @@
-build-dev/obj/gen/default_config.o: build-dev/obj/gen/default_config.c

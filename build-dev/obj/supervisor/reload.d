@@ -1,9 +1,0 @@
-build-dev/obj/supervisor/reload.o: supervisor/reload.c \
- supervisor/supervisor.h common/breaker.h common/common.h common/hmap.h \
- config/config.h ipc/ipc.h
-supervisor/supervisor.h:
-common/breaker.h:
-common/common.h:
-common/hmap.h:
-config/config.h:
-ipc/ipc.h:
