@@ -132,7 +132,8 @@ $(BUILD)/bin/supervisor: $(call src2obj,$(MAIN_SRCS)) $(GEN_DEFAULT) $(LIBSUP) $
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/supervisorctl: $(call src2obj,$(CTL_SRCS)) $(LIBSUP) $(LIBMOD)
+# The CLI shares the verb list (cmd-list.h), not the daemon's code.
+$(BUILD)/bin/supervisorctl: $(call src2obj,$(CTL_SRCS)) $(LIBMOD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

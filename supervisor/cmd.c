@@ -21,50 +21,17 @@
 /* Most samples one history request returns. */
 #define CMD_HISTORY_MAX		100000
 
-static int	cmd_status(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_metrics(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_history(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_crashes(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_start(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_stop(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_restart(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_tail(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_system(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_version(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_help(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_subscribe(struct cmd_ctx *, json_t **, struct cmd_error *);
-static int	cmd_reload(struct cmd_ctx *, json_t **, struct cmd_error *);
+#define CMD_DECLARE(name, args, flags, usage)				\
+static int	cmd_##name(struct cmd_ctx *, json_t **, struct cmd_error *);
+CMD_LIST(CMD_DECLARE)
+#undef CMD_DECLARE
 
+#define CMD_ENTRY(name, args, flags, usage)				\
+	{ #name, args, usage, flags, cmd_##name },
 const struct cmd_entry cmd_table[] = {
-	{ "status", "[plugin]", "state, pid, uptime, restarts, CPU, memory "
-	    "and events of every plugin (or one), and system metrics",
-	    CMD_CHAT, cmd_status },
-	{ "metrics", "plugin [window]", "current sample and avg/min/max/p95 "
-	    "aggregates over a window (90s, 5m, 1h; default all retained)",
-	    CMD_PLUGIN | CMD_CHAT, cmd_metrics },
-	{ "history", "plugin [last N | since WINDOW]", "raw samples, oldest "
-	    "first", CMD_PLUGIN, cmd_history },
-	{ "crashes", "plugin", "crash records, oldest first, with exit "
-	    "status, signal, reason and last stderr lines",
-	    CMD_PLUGIN | CMD_CHAT, cmd_crashes },
-	{ "start", "plugin", "start a stopped or FATAL plugin (closes the "
-	    "breaker)", CMD_PLUGIN | CMD_CHAT, cmd_start },
-	{ "stop", "plugin", "stop a plugin (shutdown, SIGTERM, SIGKILL)",
-	    CMD_PLUGIN | CMD_CHAT, cmd_stop },
-	{ "restart", "plugin", "stop and start a plugin (closes the breaker)",
-	    CMD_PLUGIN | CMD_CHAT, cmd_restart },
-	{ "reload", "", "read the config file again: add, remove and restart "
-	    "changed plugins; chat settings apply at once", CMD_CHAT,
-	    cmd_reload },
-	{ "tail", "plugin [lines]", "last stderr lines of a plugin",
-	    CMD_PLUGIN, cmd_tail },
-	{ "system", "", "daemon uptime, plugin counts, events, memory, and the "
-	    "daemon's own CPU and memory", CMD_CHAT, cmd_system },
-	{ "version", "", "daemon and protocol version", CMD_CHAT, cmd_version },
-	{ "help", "", "the verbs", CMD_CHAT, cmd_help },
-	{ "subscribe", "[topics]", "stream events as JSON lines: state, crash, "
-	    "sample (default all)", CMD_STREAM, cmd_subscribe },
+	CMD_LIST(CMD_ENTRY)
 };
+#undef CMD_ENTRY
 const size_t cmd_count = nitems(cmd_table);
 
 const struct cmd_entry *

@@ -18,6 +18,7 @@
 #include "common/hmap.h"
 #include "config/config.h"
 #include "ipc/ipc.h"
+#include "supervisor/cmd-list.h"
 
 #define SUPERVISOR_VERSION	"0.1.0"
 
@@ -262,9 +263,6 @@ void	 router_send_say(struct plugin *connector, const char *platform,
 	     const char *channel, const char *user, const char *text);
 
 /* cmd.c: the one command table behind the socket, supervisorctl and chat. */
-#define CMD_PLUGIN	0x1	/* takes a plugin name */
-#define CMD_CHAT	0x2	/* allowed as !admin VERB */
-#define CMD_STREAM	0x4	/* turns the connection into a stream */
 
 struct cmd_error {
 	const char	*code;

@@ -5,8 +5,9 @@
  *
  * One request line out, one reply line back, printed as a table for people or
  * as the daemon's JSON result for scripts. The verbs, their arguments and
- * their help come from the daemon's command table (cmd_table in cmd.c, linked
- * in), so the CLI, the socket and !admin share one list of names; this file
+ * their help come from the list the daemon's command table is built from
+ * (supervisor/cmd-list.h), so the CLI, the socket and !admin share one list
+ * of names without the CLI linking the daemon; this file
  * only knows how to turn arguments into a request and a result into text.
  * `watch` is the table's `subscribe`: it keeps the connection open and prints
  * one line per event. (OpenBSD's relayctl/smtpctl beside their daemons.)
@@ -95,15 +96,15 @@ typedef void	(*ctl_build_fn)(const struct ctl_verb *, struct ctl_opts *,
 typedef int	(*ctl_print_fn)(json_t *);
 
 /*
- * What the CLI adds to a cmd_table entry: the name typed (differs only for
+ * What the CLI adds to a ctl_cmd_table entry: the name typed (differs only for
  * watch), the argument syntax when it differs from the table's, how to build
  * the request and how to print the result. A table verb missing here still
  * works, through ctl_build_generic and ctl_print_generic.
  */
 struct ctl_verb {
 	const char	*name;		/* typed on the command line */
-	const char	*cmd;		/* in cmd_table */
-	const char	*args;		/* NULL: cmd_table's args */
+	const char	*cmd;		/* in ctl_cmd_table */
+	const char	*args;		/* NULL: ctl_cmd_table's args */
 	ctl_build_fn	 build;
 	ctl_print_fn	 print;
 };
@@ -132,6 +133,27 @@ static int	ctl_print_reload(json_t *);
 static int	ctl_print_help(json_t *);
 static int	ctl_print_generic(json_t *);
 
+/* The daemon's verbs, from the same list as its command table. */
+#define CTL_ENTRY(name, args, flags, usage)				\
+	{ #name, args, usage, flags, NULL },
+static const struct cmd_entry ctl_cmd_table[] = {
+	CMD_LIST(CTL_ENTRY)
+};
+#undef CTL_ENTRY
+static const size_t ctl_cmd_count = nitems(ctl_cmd_table);
+
+static const struct cmd_entry *
+ctl_cmd_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < ctl_cmd_count; i++) {
+		if (strcmp(ctl_cmd_table[i].name, name) == 0)
+			return &ctl_cmd_table[i];
+	}
+	return NULL;
+}
+
 static const struct ctl_verb ctl_verbs[] = {
 	{ "status", "status", NULL, ctl_build_status, ctl_print_status },
 	{ "metrics", "metrics", NULL, ctl_build_metrics, ctl_print_metrics },
@@ -155,7 +177,7 @@ static const struct ctl_verb ctl_verb_generic = {
 
 static volatile sig_atomic_t	ctl_interrupted;
 
-/* The CLI's entry for a cmd_table verb; NULL if it has none of its own. */
+/* The CLI's entry for a ctl_cmd_table verb; NULL if it has none of its own. */
 static const struct ctl_verb *
 ctl_verb_for_cmd(const char *cmd)
 {
@@ -244,8 +266,8 @@ ctl_usage(FILE *f)
 	    "  -j, --json  print the daemon's JSON result instead of text\n"
 	    "  -h, --help  this help\n"
 	    "verbs:\n");
-	for (i = 0; i < cmd_count; i++)
-		ctl_usage_verb(f, &cmd_table[i], ' ');
+	for (i = 0; i < ctl_cmd_count; i++)
+		ctl_usage_verb(f, &ctl_cmd_table[i], ' ');
 	fprintf(f,
 	    "exit status: 0 ok; 1 the verb failed (status: a plugin is not "
 	    "RUNNING);\n"
@@ -275,8 +297,8 @@ ctl_usage_error(const struct cmd_entry *ce, const char *fmt, ...)
 	}
 	fprintf(stderr, "usage: supervisorctl [-s SOCKET | -c CONFIG] VERB "
 	    "[ARGS] [--json]\nverbs:");
-	for (i = 0; i < cmd_count; i++)
-		fprintf(stderr, " %s", ctl_verb_name(cmd_table[i].name));
+	for (i = 0; i < ctl_cmd_count; i++)
+		fprintf(stderr, " %s", ctl_verb_name(ctl_cmd_table[i].name));
 	fprintf(stderr, " (supervisorctl -h says more)\n");
 	exit(CTL_EXIT_USAGE);
 }
@@ -402,7 +424,7 @@ ctl_max_args(const struct cmd_entry *ce, struct ctl_opts *o, size_t max)
 static void
 ctl_build_status(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 {
-	const struct cmd_entry	*ce = cmd_find(v->cmd);
+	const struct cmd_entry	*ce = ctl_cmd_find(v->cmd);
 
 	ctl_max_args(ce, o, 1);
 	if (o->nargs == 1)
@@ -413,7 +435,7 @@ ctl_build_status(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 static void
 ctl_build_metrics(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 {
-	const struct cmd_entry	*ce = cmd_find(v->cmd);
+	const struct cmd_entry	*ce = ctl_cmd_find(v->cmd);
 
 	ctl_add_plugin(ce, o, req);
 	ctl_max_args(ce, o, 2);
@@ -425,7 +447,7 @@ ctl_build_metrics(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 static void
 ctl_build_history(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 {
-	const struct cmd_entry	*ce = cmd_find(v->cmd);
+	const struct cmd_entry	*ce = ctl_cmd_find(v->cmd);
 
 	ctl_add_plugin(ce, o, req);
 	if (o->nargs == 3 && strcmp(o->args[1], "last") == 0 && o->last == NULL)
@@ -448,7 +470,7 @@ ctl_build_history(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 static void
 ctl_build_tail(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 {
-	const struct cmd_entry	*ce = cmd_find(v->cmd);
+	const struct cmd_entry	*ce = ctl_cmd_find(v->cmd);
 
 	ctl_add_plugin(ce, o, req);
 	ctl_max_args(ce, o, 2);
@@ -468,7 +490,7 @@ ctl_build_watch(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 		return;
 	topics = json_array();
 	for (i = 0; i < o->nargs; i++)
-		json_array_append_new(topics, ctl_string(cmd_find(v->cmd),
+		json_array_append_new(topics, ctl_string(ctl_cmd_find(v->cmd),
 		    o->args[i]));
 	json_object_set_new(req, "topics", topics);
 }
@@ -477,7 +499,7 @@ ctl_build_watch(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 static void
 ctl_build_generic(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 {
-	const struct cmd_entry	*ce = cmd_find(json_string_value(
+	const struct cmd_entry	*ce = ctl_cmd_find(json_string_value(
 				    json_object_get(req, "cmd")));
 
 	if (ce->flags & CMD_PLUGIN) {
@@ -1381,7 +1403,7 @@ ctl_print_help(json_t *res)
 		ce.args = ctl_str(v, "args", "");
 		ce.usage = ctl_str(v, "usage", "");
 		/* The daemon may be newer: keep its args unless we know it. */
-		if ((known = cmd_find(ce.name)) != NULL &&
+		if ((known = ctl_cmd_find(ce.name)) != NULL &&
 		    strcmp(known->args, ce.args) == 0)
 			ce.args = ctl_verb_args(known);
 		ctl_usage_verb(stdout, &ce, json_is_true(json_object_get(v,
@@ -1568,7 +1590,7 @@ main(int argc, char **argv)
 		if (strcmp(ctl_verbs[i].name, o.verb) == 0)
 			v = &ctl_verbs[i];
 	}
-	if ((ce = cmd_find(v != NULL ? v->cmd : o.verb)) == NULL)
+	if ((ce = ctl_cmd_find(v != NULL ? v->cmd : o.verb)) == NULL)
 		ctl_usage_error(NULL, "unknown verb \"%s\"", o.verb);
 	if (v == NULL && (v = ctl_verb_for_cmd(ce->name)) == NULL)
 		v = &ctl_verb_generic;
