@@ -239,6 +239,19 @@ irc_write(const char *line, size_t len)
 	return irc_flush();
 }
 
+/* Build one command line; -1 (logged) if it cannot be sent. */
+static int
+irc_compose(char *line, size_t size, const char *command,
+    const char *const *params, size_t n)
+{
+	const char	*cause;
+	int		 len;
+
+	if ((len = irc_build(line, size, command, params, n, &cause)) == -1)
+		log_warnx("cannot send %s: %s", command, cause);
+	return len;
+}
+
 /*
  * Send a command now, ahead of the paced queue: registration, PONG, QUIT.
  * They are few and the server needs them on time (a late PONG is a
@@ -247,15 +260,11 @@ irc_write(const char *line, size_t len)
 static int
 irc_send_now(const char *command, const char *const *params, size_t n)
 {
-	char		 line[IRC_MAX_LINE + 1];
-	const char	*cause;
-	int		 len;
+	char	line[IRC_MAX_LINE + 1];
+	int	len;
 
-	if ((len = irc_build(line, sizeof line, command, params, n,
-	    &cause)) == -1) {
-		log_warnx("cannot send %s: %s", command, cause);
+	if ((len = irc_compose(line, sizeof line, command, params, n)) == -1)
 		return 0;
-	}
 	return irc_write(line, (size_t)len);
 }
 
@@ -323,15 +332,11 @@ irc_enqueue(const char *line, size_t len, void *arg)
 static void
 irc_send_paced(const char *command, const char *const *params, size_t n)
 {
-	char		 line[IRC_MAX_LINE + 1];
-	const char	*cause;
-	int		 len;
+	char	line[IRC_MAX_LINE + 1];
+	int	len;
 
-	if ((len = irc_build(line, sizeof line, command, params, n,
-	    &cause)) == -1) {
-		log_warnx("cannot send %s: %s", command, cause);
+	if ((len = irc_compose(line, sizeof line, command, params, n)) == -1)
 		return;
-	}
 	irc_enqueue(line, (size_t)len, NULL);
 	irc_pace();
 }
