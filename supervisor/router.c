@@ -172,13 +172,6 @@ router_help(struct plugin *connector, const char *platform,
 	router_send_say(connector, platform, channel, user, text);
 }
 
-/* Copy a chat field into a bounded buffer; -1 if missing or too long. */
-static int
-router_field(const struct msg *m, const char *key, char *buf, size_t size)
-{
-	return msg_copy_str(m, key, buf, size);
-}
-
 /* Send one event to a plugin, remembering where its reply goes. */
 static void
 router_route(struct plugin *c, struct plugin *p, const char *command,
@@ -233,9 +226,9 @@ router_chat(struct plugin *c, const struct msg *m)
 	char			 args[IPC_MAX_TEXT + 1];
 	size_t			 tlen, plen, wlen, len, i;
 
-	if (router_field(m, "platform", platform, sizeof platform) != 0 ||
-	    router_field(m, "channel", channel, sizeof channel) != 0 ||
-	    router_field(m, "user", user, sizeof user) != 0 ||
+	if (msg_copy_str(m, "platform", platform, sizeof platform) != 0 ||
+	    msg_copy_str(m, "channel", channel, sizeof channel) != 0 ||
+	    msg_copy_str(m, "user", user, sizeof user) != 0 ||
 	    msg_get_str(m, "text", &text, &tlen) != 0) {
 		plugin_protocol_error(c, "chat needs platform (<= 32 bytes), "
 		    "channel and user (<= 256 bytes) and text strings");
