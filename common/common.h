@@ -44,6 +44,7 @@ char	*xstrndup(const char *, size_t);
 int	 xasprintf(char **, const char *, ...) printflike(2, 3);
 int	 xvasprintf(char **, const char *, va_list) printflike(2, 0);
 size_t	 strlcpy_(char *, const char *, size_t);
+size_t	 utf8_seq(const unsigned char *, size_t);
 void	 utf8_sanitize(char *);
 double	 round_nearest(double);
 char	*utf8_quote(const char *, char *, size_t);

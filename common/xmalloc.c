@@ -133,7 +133,7 @@ clock_mono_ms(void)
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t
+size_t
 utf8_seq(const unsigned char *s, size_t n)
 {
 	size_t		len, i;

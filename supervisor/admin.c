@@ -278,6 +278,7 @@ admin_command(struct plugin *c, const char *platform, const char *channel,
 	char			 identity[300], verb[33], name[65], window[33];
 	char			 out[IPC_MAX_TEXT];
 	json_t			*req, *reply, *err;
+	struct jsonw		 text;
 	double			 wait;
 	int			 n;
 
@@ -312,7 +313,13 @@ admin_command(struct plugin *c, const char *platform, const char *channel,
 		json_object_set_new(req, "plugin", json_string(name));
 	if (window[0] != '\0')
 		json_object_set_new(req, "window", json_string(window));
-	reply = cmd_execute(req, NULL, identity);
+	jw_init(&text);
+	cmd_execute(req, NULL, identity, &text);
+	/* The command table writes JSON text; chat reads it back. */
+	if ((reply = json_loadb(text.buf, text.len, 0, NULL)) == NULL)
+		fatalx("%s: the reply to \"%s\" is not valid JSON", __func__,
+		    verb);
+	jw_free(&text);
 	if (json_is_true(json_object_get(reply, "ok")))
 		admin_format(verb, json_object_get(reply, "result"), out,
 		    sizeof out);

@@ -45,53 +45,25 @@ static void	control_close(struct control_client *, const char *why);
 static void	control_reap_cb(evutil_socket_t, short, void *);
 static int	control_reap_pending;
 
-/* jansson's dump callback: append straight to the client's output. */
-static int
-control_dump_cb(const char *buf, size_t len, void *arg)
-{
-	return evbuffer_add(arg, buf, len);
-}
-
 /*
- * Write one JSON value as a line; drop the client if it is not reading.
- * The value is dumped straight into the output buffer: a large reply (the
- * status of a thousand plugins) is never built as one string first.
+ * Queue one reply or event line (JSON text, newline added here) for a
+ * client; drop the client if it is not reading what it was sent.
  */
 static void
-control_write(struct control_client *c, json_t *j)
+control_send(struct control_client *c, struct jsonw *w)
 {
-	static const char	 failed[] = "{\"ok\":false,\"error\":{\"code\":"
-	    "\"internal\",\"message\":\"the reply could not be encoded\"}}";
-	struct evbuffer		*out = bufferevent_get_output(c->bev);
-	size_t			 before;
+	struct evbuffer	*out;
 
 	if (c->closing || c->dead)
 		return;
+	out = bufferevent_get_output(c->bev);
 	if (evbuffer_get_length(out) > CONTROL_OUTPUT_MAX) {
 		control_close(c, "not reading its replies (over 4 MiB queued)");
 		return;
 	}
-	/*
-	 * Every string put in a reply is valid UTF-8 by construction; should
-	 * one ever not be, the client gets an error, not a dead daemon.
-	 */
-	before = evbuffer_get_length(out);
-	if (j == NULL || json_dump_callback(j, control_dump_cb, out,
-	    JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0) {
-		log_warnx("control: a reply to client pid %ld could not be "
-		    "encoded as JSON", (long)c->pid);
-		if (evbuffer_get_length(out) > before) {
-			/* Take back what was written of it. */
-			struct evbuffer	*keep = evbuffer_new();
-
-			evbuffer_remove_buffer(out, keep, before);
-			evbuffer_drain(out, evbuffer_get_length(out));
-			evbuffer_add_buffer(out, keep);
-			evbuffer_free(keep);
-		}
-		evbuffer_add(out, failed, sizeof failed - 1);
-	}
-	evbuffer_add(out, "\n", 1);
+	if (w->len == 0 || w->buf[w->len - 1] != '\n')
+		jw_raw(w, "\n", 1);
+	evbuffer_add(out, w->buf, w->len);
 }
 
 static void
@@ -152,21 +124,25 @@ static void
 control_request(struct control_client *c, const char *line, size_t len)
 {
 	json_error_t	 jerr;
-	json_t		*req, *reply;
+	json_t		*req;
+	struct jsonw	 reply;
 
+	/*
+	 * The reply has a writer of its own: running a verb (restart) may
+	 * publish events to subscribers while the reply is being written.
+	 */
+	jw_init(&reply);
 	/* Any JSON value parses; one that is not an object is refused later. */
 	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES |
-	    JSON_DECODE_ANY, &jerr)) == NULL) {
-		reply = cmd_error_reply("invalid-json", "invalid JSON at "
+	    JSON_DECODE_ANY, &jerr)) == NULL)
+		cmd_write_error(&reply, "invalid-json", "invalid JSON at "
 		    "column %d: %s", jerr.column, jerr.text);
-		control_write(c, reply);
-		json_decref(reply);
-		return;
+	else {
+		cmd_execute(req, c, NULL, &reply);
+		json_decref(req);
 	}
-	reply = cmd_execute(req, c, NULL);
-	control_write(c, reply);
-	json_decref(reply);
-	json_decref(req);
+	control_send(c, &reply);
+	jw_free(&reply);
 }
 
 static void
@@ -176,7 +152,7 @@ control_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	char			*line;
 	size_t			 len;
-	json_t			*reply;
+	struct jsonw		 reply;
 
 	while (!c->closing && !c->dead && (line = evbuffer_readln(in, &len,
 	    EVBUFFER_EOL_LF)) != NULL) {
@@ -197,10 +173,11 @@ control_read_cb(struct bufferevent *bev, void *arg)
 	return;
 
 too_long:
-	reply = cmd_error_reply("line-too-long", "request line over %d bytes; "
+	jw_init(&reply);
+	cmd_write_error(&reply, "line-too-long", "request line over %d bytes; "
 	    "closing", CONTROL_LINE_MAX);
-	control_write(c, reply);
-	json_decref(reply);
+	control_send(c, &reply);
+	jw_free(&reply);
 	log_warnx("control: client pid %ld sent a line over %d bytes; "
 	    "disconnecting", (long)c->pid, CONTROL_LINE_MAX);
 	c->closing = 1;
@@ -426,16 +403,20 @@ control_subscribe(struct control_client *c, int topics)
 	c->topics = topics;
 }
 
-/* Send an event to every subscriber of its topic. */
+/* Send an event to every subscriber of its topic: written once, sent to all. */
 static void
 control_publish(int topic, json_t *ev)
 {
 	struct control_client	*c, *next;
+	struct jsonw		 line;
 
+	jw_init(&line);
+	jw_json(&line, ev);
 	TAILQ_FOREACH_SAFE(c, &control_clients, entry, next) {
 		if (c->topics & topic)
-			control_write(c, ev);
+			control_send(c, &line);
 	}
+	jw_free(&line);
 }
 
 void

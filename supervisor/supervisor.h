@@ -262,15 +262,40 @@ struct plugin *router_owner(const char *command);
 void	 router_send_say(struct plugin *connector, const char *platform,
 	     const char *channel, const char *user, const char *text);
 
+/* jsonw.c: JSON text written straight into a buffer (replies). */
+struct jsonw {
+	char	*buf;		/* NUL-terminated text */
+	size_t	 len;
+	size_t	 size;
+	int	 comma;		/* the next value or key needs a comma */
+};
+void	 jw_init(struct jsonw *);
+void	 jw_free(struct jsonw *);
+void	 jw_truncate(struct jsonw *, size_t);
+void	 jw_raw(struct jsonw *, const char *, size_t);
+void	 jw_open_object(struct jsonw *);
+void	 jw_close_object(struct jsonw *);
+void	 jw_open_array(struct jsonw *);
+void	 jw_close_array(struct jsonw *);
+void	 jw_key(struct jsonw *, const char *);
+void	 jw_string(struct jsonw *, const char *);
+void	 jw_int(struct jsonw *, long long);
+void	 jw_null(struct jsonw *);
+void	 jw_bool(struct jsonw *, int);
+void	 jw_real(struct jsonw *, double);
+void	 jw_fixed(struct jsonw *, double, int places);
+void	 jw_json(struct jsonw *, const json_t *);
+
 /* cmd.c: the one command table behind the socket, supervisorctl and chat. */
 
 struct cmd_error {
 	const char	*code;
-	char		 message[256];
+	char		 message[512];
 };
 
 struct cmd_ctx {
 	json_t			*req;		/* the request object */
+	struct jsonw		*out;		/* a large result is written here */
 	struct plugin		*plugin;	/* resolved for CMD_PLUGIN */
 	struct control_client	*client;	/* socket requests only */
 	const char		*identity;	/* chat requests only */
@@ -288,8 +313,10 @@ extern const struct cmd_entry cmd_table[];
 extern const size_t cmd_count;
 
 const struct cmd_entry *cmd_find(const char *);
-json_t	*cmd_execute(json_t *req, struct control_client *, const char *identity);
-json_t	*cmd_error_reply(const char *code, const char *fmt, ...) printflike(2, 3);
+void	 cmd_execute(json_t *req, struct control_client *, const char *identity,
+	     struct jsonw *);
+void	 cmd_write_error(struct jsonw *, const char *code, const char *fmt, ...)
+	     printflike(3, 4);
 int	 cmd_parse_window(json_t *, double *seconds, struct cmd_error *);
 json_t	*json_plugin_status(const struct plugin *);
 json_t	*json_system_metrics(void);

@@ -225,6 +225,51 @@ def test_status_of_every_plugin_and_of_one(daemon):
     assert set(daemon.result("status", plugin=None)) == {"plugins", "system"}
 
 
+FIELD_ORDER = ["name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
+               "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
+               "cpu_percent", "memory_mb", "events", "queued", "chat_lines"]
+
+
+def test_status_fields_select_what_each_row_carries(daemon):
+    start(daemon, [CONSOLE, DICE])
+    full = daemon.result("status")
+    # Rows keep the documented order, whatever order the request names.
+    for row in full["plugins"]:
+        assert list(row) == [k for k in FIELD_ORDER if k in row]
+    res = daemon.result("status", fields=["pid", "state", "name"])
+    assert set(res) == {"plugins", "system"} and set(res["system"]) == SYSTEM_KEYS
+    assert [list(r) for r in res["plugins"]] == [["name", "state", "pid"]] * 2
+    assert [(r["name"], r["state"], r["pid"]) for r in res["plugins"]] == \
+        [(r["name"], r["state"], r["pid"]) for r in full["plugins"]]
+    # chat_lines is a connector's only; a field named twice is written once.
+    res = daemon.result("status", fields=["name", "chat_lines", "name"])
+    assert res["plugins"] == [{"name": "console", "chat_lines": 0}, {"name": "dice-roller"}]
+    one = daemon.result("status", plugin="dice-roller", fields=["events", "commands"])
+    assert one == {"commands": ["roll", "flip"],
+                   "events": {"routed": 0, "replies": 0, "dropped": 0, "protocol_errors": 0}}
+    every = daemon.result("status", plugin="console", fields=FIELD_ORDER)
+    assert list(every) == FIELD_ORDER
+    # "fields": null is the same as no fields: every one.
+    assert [set(r) for r in daemon.result("status", fields=None)["plugins"]] == \
+        [PLUGIN_KEYS | {"chat_lines"}, PLUGIN_KEYS]
+    c = Conn(daemon.sock)
+    listing = ", ".join(FIELD_ORDER)
+    for fields, message in (
+            ("name", "fields must be a non-empty array of status field names"),
+            ([], "fields must be a non-empty array of status field names"),
+            ({"name": 1}, "fields must be a non-empty array of status field names"),
+            (["name", "bogus"], "unknown status field bogus; the fields are " + listing),
+            (["name", 7], "unknown status field (not a string); the fields are " + listing)):
+        assert c.ask({"cmd": "status", "fields": fields}) == err("bad-argument", message), fields
+        assert c.ask({"cmd": "status", "plugin": "dice-roller", "fields": fields}) == \
+            err("bad-argument", message), fields
+    # An unknown plugin is reported before the fields are looked at.
+    assert c.ask({"cmd": "status", "plugin": "nope", "fields": "x"}) == \
+        err("unknown-plugin", 'no plugin named "nope"')
+    assert c.ask({"cmd": "version"})["ok"]
+    c.close()
+
+
 def test_metrics_with_and_without_a_window(daemon):
     start(daemon, [DICE])
     wait_for(lambda: n_samples(daemon, "dice-roller") >= 5, what="5 samples")

@@ -8,10 +8,9 @@
  * the connection) and each line goes through the same steps as
  * control_request (static there, so repeated here): json_loadb with
  * JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, the invalid-json reply on
- * failure, else cmd_execute; then the reply is dumped as control_write dumps
- * it. A reply that cannot be built or dumped (NULL, or one json_dumps
- * refuses, e.g. for invalid UTF-8) is a failure: control_write would send
- * its undocumented "internal" error instead (and used to exit in fatalx).
+ * failure, else cmd_execute, which writes the reply as JSON text. A reply
+ * that is not one line of valid JSON (jansson must read it back), or not
+ * the documented shape, is a failure.
  *
  * The first byte chooses between the raw line(s) and a request built around
  * the rest of the input: {"cmd": VERB, "plugin": NAME, KEY: <rest>}, with
@@ -144,26 +143,26 @@ fuzz_server_init(void)
 	server->builtin_config_len = strlen(fuzz_config_text);
 }
 
-/* What control_write does with a reply, and what a reply must look like. */
+/* What a reply must look like: one line of JSON, the documented shape. */
 static void
-write_reply(json_t *reply)
+write_reply(struct jsonw *text)
 {
-	json_t	*ok, *err, *code;
-	char	*s;
-	size_t	 i;
+	json_error_t	 jerr;
+	json_t		*reply, *ok, *err, *code;
+	size_t		 i;
 
-	CHECK(reply != NULL, "no reply could be built (control_write would "
-	    "send an \"internal\" error)");
-	s = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	CHECK(s != NULL, "the reply cannot be dumped as JSON (control_write "
-	    "would send an \"internal\" error)");
-	CHECK(strchr(s, '\n') == NULL, "a reply spans more than one line");
-	free(s);
+	CHECK(text->len > 0 && strlen(text->buf) == text->len,
+	    "an empty reply, or one with a NUL byte in it");
+	CHECK(memchr(text->buf, '\n', text->len) == NULL,
+	    "a reply spans more than one line");
+	reply = json_loadb(text->buf, text->len, JSON_REJECT_DUPLICATES, &jerr);
+	CHECK(reply != NULL, "the reply is not valid JSON");
 	ok = json_object_get(reply, "ok");
 	CHECK(json_is_boolean(ok), "reply without a boolean ok");
 	if (json_is_true(ok)) {
 		CHECK(json_object_get(reply, "result") != NULL,
 		    "ok reply without a result");
+		json_decref(reply);
 		return;
 	}
 	err = json_object_get(reply, "error");
@@ -176,6 +175,7 @@ write_reply(json_t *reply)
 			break;
 	}
 	CHECK(i < nitems(codes), "error code not in docs/control.md");
+	json_decref(reply);
 }
 
 /* control_request: parse, run, reply. */
@@ -183,26 +183,26 @@ static void
 serve_line(const char *data, size_t len)
 {
 	json_error_t	 jerr;
-	json_t		*req, *reply;
+	json_t		*req;
+	struct jsonw	 reply;
 	char		*line;
 
 	/* An exact-size copy, NUL-terminated as evbuffer_readln returns it. */
 	line = xmalloc(len + 1);
 	memcpy(line, data, len);
 	line[len] = '\0';
+	jw_init(&reply);
 	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES |
-	    JSON_DECODE_ANY, &jerr)) == NULL) {
-		reply = cmd_error_reply("invalid-json", "invalid JSON at "
+	    JSON_DECODE_ANY, &jerr)) == NULL)
+		cmd_write_error(&reply, "invalid-json", "invalid JSON at "
 		    "column %d: %s", jerr.column, jerr.text);
-		write_reply(reply);
-		json_decref(reply);
-		free(line);
-		return;
+	else {
+		cmd_execute(req, (struct control_client *)&fuzz_client, NULL,
+		    &reply);
+		json_decref(req);
 	}
-	reply = cmd_execute(req, (struct control_client *)&fuzz_client, NULL);
-	write_reply(reply);
-	json_decref(reply);
-	json_decref(req);
+	write_reply(&reply);
+	jw_free(&reply);
 	free(line);
 }
 
@@ -212,7 +212,7 @@ serve(const char *buf, size_t size)
 {
 	const char	*p = buf, *end = buf + size, *nl;
 	size_t		 len;
-	json_t		*reply;
+	struct jsonw	 reply;
 
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		len = (size_t)(nl - p);
@@ -228,10 +228,11 @@ serve(const char *buf, size_t size)
 	if ((size_t)(end - p) <= CONTROL_LINE_MAX)
 		return;
 too_long:
-	reply = cmd_error_reply("line-too-long", "request line over %d bytes; "
+	jw_init(&reply);
+	cmd_write_error(&reply, "line-too-long", "request line over %d bytes; "
 	    "closing", CONTROL_LINE_MAX);
-	write_reply(reply);
-	json_decref(reply);
+	write_reply(&reply);
+	jw_free(&reply);
 }
 
 /* Kill and reap what a start or restart spawned. */
