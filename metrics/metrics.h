@@ -165,6 +165,8 @@ struct sampler	*sampler_new(void);
 void		 sampler_free(struct sampler *);
 int		 sampler_read(struct sampler *, const pid_t *, size_t,
 		     struct proc_reading *);
+int		 sampler_read_self(struct sampler *, struct proc_reading *);
+int		 sampler_parse_stat(const char *, struct proc_reading *);
 long		 sampler_hz(void);
 double		 metrics_cpu_percent(uint64_t prev_ticks, uint64_t cur_ticks,
 		     double dt_seconds, long hz);

@@ -5,6 +5,8 @@
  * cmd_execute. Adding a verb is one entry in cmd_table and one function.
  * (tmux's cmd-*.c and cmd.c are the model.)
  */
+#include <sys/resource.h>
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -319,7 +321,8 @@ json_system_metrics(void)
 	json_t				*j, *daemon;
 	char				 human[32];
 	double				 up = clock_mono() - server->started_mono;
-	double				 mem = 0;
+	double				 mem = 0, cpu_seconds = 0;
+	struct rusage			 ru;
 	int				 running = 0, crashed = 0;
 
 	TAILQ_FOREACH(p, &server->plugins, entry) {
@@ -330,10 +333,15 @@ json_system_metrics(void)
 		if (p->pid > 0)
 			mem += (double)p->last_rss / METRICS_MB;
 	}
-	daemon = json_pack("{s:i, s:s, s:I}", "pid", (int)getpid(),
+	/* Exact CPU time used so far; samples only count whole clock ticks. */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cpu_seconds = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	daemon = json_pack("{s:i, s:s, s:I, s:f}", "pid", (int)getpid(),
 	    "version", SUPERVISOR_VERSION,
 	    "ring_bytes_per_plugin", (json_int_t)ring_memory_bytes_for(
-	    config_history_capacity(server->config)));
+	    config_history_capacity(server->config)),
+	    "cpu_seconds", cpu_seconds);
 	json_object_set_new(daemon, "cpu_percent", self != NULL &&
 	    sample_has_cpu(self) ? json_round2(sample_cpu_percent(self)) :
 	    json_null());

@@ -275,7 +275,7 @@ server_sample_self(double now_mono, double now_wall, struct proc_reading *r)
 	sample_set_cpu(&s, -1);
 	sample_set_events(&s, server->total_events);
 	if (r->found) {
-		s.pid = (uint32_t)getpid();
+		s.pid = (uint32_t)r->pid;
 		sample_set_rss_kib(&s, r->rss_kib);
 		sample_set_threads(&s, r->threads);
 		if (server->self_have_prev) {
@@ -291,7 +291,10 @@ server_sample_self(double now_mono, double now_wall, struct proc_reading *r)
 	ring_push(server->self_ring, now_wall, &s);
 }
 
-/* One sampling tick: every live pid and the daemon in one batched read. */
+/*
+ * One sampling tick: every live plugin pid in one batched read, and the
+ * daemon itself from its own /proc/PID/stat.
+ */
 void
 server_sample(void)
 {
@@ -309,27 +312,33 @@ server_sample(void)
 		pids = xreallocarray(pids, cap, sizeof *pids);
 		readings = xreallocarray(readings, cap, sizeof *readings);
 	}
-	pids[n++] = getpid();
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->pid > 0)
 			pids[n++] = p->pid;
 	}
-	if (sampler_read(server->sampler, pids, n, readings) != 0) {
+	if (sampler_read(server->sampler, pids, n, readings) != 0)
 		log_warn("sampling /proc");
-		return;
-	}
-	server_sample_self(now_mono, now_wall, &readings[0]);
-	i = 1;
-	TAILQ_FOREACH(p, &server->plugins, entry) {
-		if (p->pid > 0) {
-			struct proc_reading	*r = &readings[i++];
+	else {
+		i = 0;
+		TAILQ_FOREACH(p, &server->plugins, entry) {
+			struct proc_reading	*r;
 
+			if (p->pid <= 0) {
+				plugin_sample(p, now_mono, now_wall, 0, 0, 0, 0);
+				continue;
+			}
+			r = &readings[i++];
 			plugin_sample(p, now_mono, now_wall, r->found &&
 			    r->state != 'Z', r->ticks, r->rss_kib * 1024,
 			    r->threads);
-		} else
-			plugin_sample(p, now_mono, now_wall, 0, 0, 0, 0);
+		}
 	}
+	/* Last, so this tick's own work is in the daemon's reading. */
+	if (sampler_read_self(server->sampler, &readings[n]) != 0)
+		log_warn("sampling the daemon's own /proc/%ld/stat",
+		    (long)getpid());
+	else
+		server_sample_self(now_mono, now_wall, &readings[n]);
 }
 
 /* The cron: sample (if enabled) and expire events nobody answered. */

@@ -407,9 +407,16 @@ def test_system_version_and_help(daemon):
     assert sysm["poll_interval"] == 0.1
     wait_for(lambda: "cpu" in daemon.result("system")["daemon"], what="daemon self-samples")
     d = daemon.result("system")["daemon"]
-    assert set(d) == {"pid", "version", "ring_bytes_per_plugin", "cpu_percent", "memory_mb",
-                      "cpu", "memory_mb_stats"}
+    assert set(d) == {"pid", "version", "ring_bytes_per_plugin", "cpu_seconds", "cpu_percent",
+                      "memory_mb", "cpu", "memory_mb_stats"}
     assert d["memory_mb"] > 0
+    # cpu_seconds is the daemon's own rusage: what /proc says it used (in
+    # whole 10 ms ticks), and it only grows.
+    with open("/proc/%d/stat" % daemon.proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    later = daemon.result("system")["daemon"]["cpu_seconds"]
+    assert ticks - 0.011 <= later and d["cpu_seconds"] <= later < ticks + 1.0, (ticks, later)
     verbs = daemon.result("help")["verbs"]
     assert [v["name"] for v in verbs] == VERBS
     assert {v["name"] for v in verbs if v["chat"]} == CHAT_VERBS
@@ -1007,7 +1014,7 @@ def test_ctl_json_is_the_socket_result(daemon):
         assert json.loads(r.stdout) == daemon.result(**req), args
         assert r.stdout.startswith("{\n  \""), "indented JSON expected"
     volatile = {"uptime_seconds", "uptime_human", "cpu_percent", "memory_mb",
-                "bot_uptime_seconds", "bot_uptime_human"}
+                "bot_uptime_seconds", "bot_uptime_human", "cpu_seconds"}
 
     def strip(o):
         if isinstance(o, dict):

@@ -146,6 +146,64 @@ test_read_self(void **state)
 	sampler_free(NULL);
 }
 
+/* sampler_read_self gives what libproc2 gives for the same process. */
+static void
+test_read_self_pread_matches_libproc2(void **state)
+{
+	struct sampler		*sm = sampler_new();
+	struct proc_reading	 mine, lib;
+	pid_t			 self = getpid();
+	volatile unsigned long	 spin = 0;
+	int			 i;
+
+	assert_non_null(sm);
+	/* Twice: the second read reuses the descriptor kept open. */
+	for (i = 0; i < 2; i++) {
+		while (spin < 20000000UL)
+			spin++;
+		spin = 0;
+		memset(&mine, 0xa5, sizeof mine);
+		assert_int_equal(sampler_read(sm, &self, 1, &lib), 0);
+		assert_int_equal(sampler_read_self(sm, &mine), 0);
+		assert_int_equal(mine.pid, self);
+		assert_true(mine.found);
+		assert_int_equal(mine.state, 'R');
+		assert_int_equal(mine.threads, lib.threads);
+		assert_int_equal(mine.start_ticks, lib.start_ticks);
+		/* Read a moment apart: at most a tick and a few pages more. */
+		assert_true(mine.ticks >= lib.ticks && mine.ticks <= lib.ticks + 2);
+		assert_true(mine.rss_kib + 64 >= lib.rss_kib &&
+		    mine.rss_kib <= lib.rss_kib + 64);
+	}
+	sampler_free(sm);
+}
+
+/* The command name may hold spaces and ')': fields follow the last ')'. */
+static void
+test_parse_stat(void **state)
+{
+	static const char	 line[] = "4242 (we ird) (name) S 1 4242 4242 0 -1 "
+	    "4194560 120 0 0 0 37 5 -3 0 20 0 3 0 987654 10485760 300 "
+	    "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+	struct proc_reading	 r;
+
+	memset(&r, 0, sizeof r);
+	assert_int_equal(sampler_parse_stat(line, &r), 0);
+	assert_true(r.found);
+	assert_int_equal(r.state, 'S');
+	assert_int_equal(r.ticks, 42);
+	assert_int_equal(r.threads, 3);
+	assert_int_equal(r.start_ticks, 987654);
+	assert_int_equal(r.rss_kib, 300 * (uint64_t)sysconf(_SC_PAGESIZE) / 1024);
+	/* Cut short, or not a stat line at all. */
+	assert_int_equal(sampler_parse_stat("4242 (x) S 1 4242 4242 0 -1 4194560 "
+	    "120 0 0 0 37 5", &r), -1);
+	assert_int_equal(sampler_parse_stat("4242 (x) S 1 2 3 x", &r), -1);
+	assert_int_equal(sampler_parse_stat("no parenthesis", &r), -1);
+	assert_int_equal(sampler_parse_stat("1 (x)", &r), -1);
+	assert_int_equal(sampler_parse_stat("", &r), -1);
+}
+
 static void
 test_read_child(void **state)
 {
@@ -320,6 +378,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cpu_percent),
 		cmocka_unit_test(test_read_self),
+		cmocka_unit_test(test_read_self_pread_matches_libproc2),
+		cmocka_unit_test(test_parse_stat),
 		cmocka_unit_test(test_read_child),
 		cmocka_unit_test(test_read_missing),
 		cmocka_unit_test(test_read_many),
