@@ -38,6 +38,21 @@ def wait_for(cond, timeout, what):
     raise SystemExit("bench: timed out waiting for " + what)
 
 
+def ask_raw(sock, obj):
+    """One request on a new connection; the reply line as bytes."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    s.sendall(json.dumps(obj).encode() + b"\n")
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    return buf
+
+
 class Daemon:
     """A supervisor in a temp dir, reached through its control socket."""
 
@@ -67,17 +82,7 @@ class Daemon:
             s.close()
 
     def request(self, obj):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.sock)
-        s.sendall(json.dumps(obj).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            buf += chunk
-        s.close()
-        return json.loads(buf)
+        return json.loads(ask_raw(self.sock, obj))
 
     def all_running(self, n):
         r = self.request({"cmd": "status"})["result"]
@@ -271,16 +276,7 @@ def status_raw_ms(sock, runs=20, req={"cmd": "status"}):
     ts = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(sock)
-        s.sendall(json.dumps(req).encode() + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            buf += chunk
-        s.close()
+        buf = ask_raw(sock, req)
         ts.append((time.perf_counter() - t0) * 1000)
     return median(ts), len(buf)
 

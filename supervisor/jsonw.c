@@ -87,34 +87,45 @@ jw_sep(struct jsonw *w)
 	w->comma = 1;
 }
 
+/* Open a container ('{' or '['): its first member takes no comma. */
+static void
+jw_open(struct jsonw *w, char c)
+{
+	jw_sep(w);
+	jw_char(w, c);
+	w->comma = 0;
+}
+
+/* Close a container: it is a value, the next member takes a comma. */
+static void
+jw_close(struct jsonw *w, char c)
+{
+	jw_char(w, c);
+	w->comma = 1;
+}
+
 void
 jw_open_object(struct jsonw *w)
 {
-	jw_sep(w);
-	jw_char(w, '{');
-	w->comma = 0;
+	jw_open(w, '{');
 }
 
 void
 jw_close_object(struct jsonw *w)
 {
-	jw_char(w, '}');
-	w->comma = 1;
+	jw_close(w, '}');
 }
 
 void
 jw_open_array(struct jsonw *w)
 {
-	jw_sep(w);
-	jw_char(w, '[');
-	w->comma = 0;
+	jw_open(w, '[');
 }
 
 void
 jw_close_array(struct jsonw *w)
 {
-	jw_char(w, ']');
-	w->comma = 1;
+	jw_close(w, ']');
 }
 
 /*
