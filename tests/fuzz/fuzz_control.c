@@ -71,7 +71,8 @@ static const char *const verbs[] = {
 	"reload", "tail", "system", "version", "help", "subscribe",
 };
 static const char *const keys[] = {
-	"plugin", "window", "last", "since", "lines", "topics", "cmd", "x",
+	"plugin", "window", "last", "since", "lines", "topics", "fields", "cmd",
+	"x",
 };
 /*
  * Plugin names: the configured ones, an unknown one, one longer than the 64
