@@ -188,7 +188,8 @@ json_crash(const struct crash_record *cr)
 /*
  * The fields of a status row, in the order they are written. A request may
  * name the ones it wants ("fields"); supervisorctl's table asks for nine of
- * eighteen, half the bytes to send and parse for a thousand plugins.
+ * eighteen: 57 % of the bytes to send and parse (193 of 338 KB for a
+ * thousand plugins).
  */
 #define STATUS_FIELDS(X) \
 	X(name) X(role) X(state) X(state_since) X(uptime_seconds) \

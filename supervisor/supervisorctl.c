@@ -432,8 +432,9 @@ ctl_build_status(const struct ctl_verb *v, struct ctl_opts *o, json_t *req)
 	else if (!o->json) {
 		/*
 		 * The table shows nine of a row's eighteen fields: asking for
-		 * just those halves what a thousand plugins take to send and
-		 * to parse. --json prints the daemon's whole reply.
+		 * just those cuts the reply for a thousand plugins from 338 to
+		 * 193 KB, and parsing it is most of this program's time.
+		 * --json prints the daemon's whole reply.
 		 */
 		json_object_set_new(req, "fields", json_pack("[s, s, s, s, s, "
 		    "s, s, s, s]", "name", "state", "pid", "uptime_human",
