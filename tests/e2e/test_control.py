@@ -1029,6 +1029,28 @@ def test_ctl_json_is_the_socket_result(daemon):
                                                               window="5m"))
 
 
+def test_ctl_status_json_fields(daemon):
+    start(daemon, [CONSOLE, DICE])
+    r = daemon.ctl("status", "--json", "--fields", "name,state,pid", check=0)
+    res = json.loads(r.stdout)
+    assert [list(p) for p in res["plugins"]] == [["name", "state", "pid"]] * 2
+    assert res["plugins"][1] == {"name": "dice-roller", "state": "RUNNING",
+                                 "pid": daemon.status("dice-roller")["pid"]}
+    assert set(res["system"]) == SYSTEM_KEYS
+    r = daemon.ctl("status", "dice-roller", "-j", "--fields=commands", check=0)
+    assert json.loads(r.stdout) == {"commands": ["roll", "flip"]}
+    # The exit status follows the states shown: none shown, none failed.
+    daemon.result("stop", plugin="dice-roller")
+    daemon.wait_state("dice-roller", "STOPPED")
+    daemon.ctl("status", "--json", "--fields", "name,state", check=1)
+    daemon.ctl("status", "dice-roller", "--json", "--fields", "state", check=1)
+    daemon.ctl("status", "--json", "--fields", "name", check=0)
+    # A name the daemon does not know: its error, exit 1.
+    r = daemon.ctl("status", "--json", "--fields", "name,pids", check=1)
+    assert r.stdout == "" and r.stderr.startswith(
+        "supervisorctl: unknown status field pids; the fields are name, role, state,"), r.stderr
+
+
 def test_ctl_metrics_history_tail_system_version_help(daemon):
     start(daemon, [DICE, crasher(config={"after": 0.2, "exit_code": 3},
                                  restart={"autorestart": "never"})], wait_running=False)
@@ -1151,7 +1173,14 @@ USAGE = "usage: supervisorctl [-s SOCKET | -c CONFIG] "
     (["metrics"], "metrics needs a plugin name", USAGE + "metrics plugin [window] [--json]"),
     (["crashes"], "crashes needs a plugin name", USAGE + "crashes plugin [--json]"),
     (["restart"], "restart needs a plugin name", USAGE + "restart plugin [--json]"),
-    (["status", "a", "b"], "too many arguments for status", USAGE + "status [plugin] [--json]"),
+    (["status", "a", "b"], "too many arguments for status",
+     USAGE + "status [plugin] [--fields NAME,...] [--json]"),
+    (["status", "--fields", "name"], "--fields is for --json output (the table shows its own "
+     "columns)", USAGE + "status [plugin] [--fields NAME,...] [--json]"),
+    (["status", "--json", "--fields=name,,pid"], '--fields: an empty field name in "name,,pid"',
+     None),
+    (["status", "--json", "--fields="], '--fields: an empty field name in ""', None),
+    (["metrics", "x", "--json", "--fields", "name"], "--fields is for status only", None),
     (["version", "x"], "too many arguments for version", None),
     (["tail", "x", "many"], 'lines must be a positive integer, not "many"',
      USAGE + "tail plugin [lines] [--json]"),
