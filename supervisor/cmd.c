@@ -877,3 +877,24 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity,
 		fatalx("%s: %s returned no result", __func__, ce->name);
 	jw_raw(w, "}", 1);
 }
+
+/*
+ * One request line as a client sent it: parse it (any JSON value; one that
+ * is not an object is refused by cmd_execute), run it, write the reply.
+ */
+void
+cmd_execute_line(const char *line, size_t len, struct control_client *client,
+    struct jsonw *w)
+{
+	json_error_t	 jerr;
+	json_t		*req;
+
+	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES |
+	    JSON_DECODE_ANY, &jerr)) == NULL) {
+		cmd_write_error(w, "invalid-json", "invalid JSON at column %d: "
+		    "%s", jerr.column, jerr.text);
+		return;
+	}
+	cmd_execute(req, client, NULL, w);
+	json_decref(req);
+}

@@ -123,8 +123,6 @@ control_write_cb(struct bufferevent *bev, void *arg)
 static void
 control_request(struct control_client *c, const char *line, size_t len)
 {
-	json_error_t	 jerr;
-	json_t		*req;
 	struct jsonw	 reply;
 
 	/*
@@ -132,15 +130,7 @@ control_request(struct control_client *c, const char *line, size_t len)
 	 * publish events to subscribers while the reply is being written.
 	 */
 	jw_init(&reply);
-	/* Any JSON value parses; one that is not an object is refused later. */
-	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES |
-	    JSON_DECODE_ANY, &jerr)) == NULL)
-		cmd_write_error(&reply, "invalid-json", "invalid JSON at "
-		    "column %d: %s", jerr.column, jerr.text);
-	else {
-		cmd_execute(req, c, NULL, &reply);
-		json_decref(req);
-	}
+	cmd_execute_line(line, len, c, &reply);
 	control_send(c, &reply);
 	jw_free(&reply);
 }

@@ -315,6 +315,8 @@ extern const size_t cmd_count;
 const struct cmd_entry *cmd_find(const char *);
 void	 cmd_execute(json_t *req, struct control_client *, const char *identity,
 	     struct jsonw *);
+void	 cmd_execute_line(const char *, size_t, struct control_client *,
+	     struct jsonw *);
 void	 cmd_write_error(struct jsonw *, const char *code, const char *fmt, ...)
 	     printflike(3, 4);
 int	 cmd_parse_window(json_t *, double *seconds, struct cmd_error *);

@@ -5,10 +5,8 @@
  * The input is what a client could write on the socket. It is cut into
  * lines as control_read_cb does (LF ends a line, a CR before it is dropped,
  * empty lines are skipped, a line over CONTROL_LINE_MAX is refused and ends
- * the connection) and each line goes through the same steps as
- * control_request (static there, so repeated here): json_loadb with
- * JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, the invalid-json reply on
- * failure, else cmd_execute, which writes the reply as JSON text. A reply
+ * the connection) and each line goes to cmd_execute_line, as in
+ * control_request: parsed, run, the reply written as JSON text. A reply
  * that is not one line of valid JSON (jansson must read it back), or not
  * the documented shape, is a failure.
  *
@@ -183,8 +181,6 @@ write_reply(struct jsonw *text)
 static void
 serve_line(const char *data, size_t len)
 {
-	json_error_t	 jerr;
-	json_t		*req;
 	struct jsonw	 reply;
 	char		*line;
 
@@ -193,15 +189,8 @@ serve_line(const char *data, size_t len)
 	memcpy(line, data, len);
 	line[len] = '\0';
 	jw_init(&reply);
-	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES |
-	    JSON_DECODE_ANY, &jerr)) == NULL)
-		cmd_write_error(&reply, "invalid-json", "invalid JSON at "
-		    "column %d: %s", jerr.column, jerr.text);
-	else {
-		cmd_execute(req, (struct control_client *)&fuzz_client, NULL,
-		    &reply);
-		json_decref(req);
-	}
+	cmd_execute_line(line, len, (struct control_client *)&fuzz_client,
+	    &reply);
 	write_reply(&reply);
 	jw_free(&reply);
 	free(line);
