@@ -31,6 +31,7 @@ static const char *crash_reason_names[] = {
 	[CRASH_PROTOCOL] = "protocol",
 	[CRASH_MEMORY_LIMIT] = "memory-limit",
 	[CRASH_CPU_LIMIT] = "cpu-limit",
+	[CRASH_SPAWN] = "spawn",
 };
 
 /* Create a crash log holding the newest capacity records. */

@@ -180,6 +180,7 @@ enum crash_reason {
 	CRASH_PROTOCOL,
 	CRASH_MEMORY_LIMIT,
 	CRASH_CPU_LIMIT,
+	CRASH_SPAWN,		/* no process could be made */
 };
 
 struct crash_record {

@@ -166,10 +166,10 @@ json_crash(const struct crash_record *cr)
 	lines = json_array();
 	for (i = 0; i < cr->nlines; i++)
 		json_array_append_new(lines, json_string(cr->stderr_lines[i]));
-	j = json_pack("{s:o, s:o, s:i, s:s, s:b, s:o, s:o}",
+	j = json_pack("{s:o, s:o, s:o, s:s, s:b, s:o, s:o}",
 	    "time", json_real(round_nearest(cr->wall_time * 1000) / 1000),
 	    "time_iso", json_time_iso(cr->wall_time),
-	    "pid", cr->pid,
+	    "pid", cr->pid > 0 ? json_integer(cr->pid) : json_null(),
 	    "reason", crash_reason_name(cr->reason),
 	    "core_dumped", cr->core_dumped,
 	    "uptime_seconds", json_real(round_nearest(cr->uptime * 1000) / 1000),
@@ -629,6 +629,25 @@ cmd_state_result(const struct plugin *p, const char *action)
 	    "state", plugin_state_name(p->state));
 }
 
+/*
+ * After a start or restart: the plugin has a process (STARTING), or will
+ * have one (STOPPING, then STARTING). Otherwise the spawn failed: say why,
+ * and what the daemon does about it (the restart policy retries).
+ */
+static int
+cmd_check_started(const struct plugin *p, struct cmd_error *err)
+{
+	const struct crash_record	*cr;
+	size_t				 n = crashlog_count(p->crashes);
+
+	if (p->state == PLUGIN_STARTING || p->state == PLUGIN_STOPPING)
+		return 0;
+	cr = n > 0 ? crashlog_get(p->crashes, n - 1) : NULL;
+	return cmd_fail(err, "start-failed", "%s could not be started: %s; "
+	    "now %s", p->name, cr != NULL && cr->detail != NULL ? cr->detail :
+	    "see the daemon's log", plugin_state_name(p->state));
+}
+
 static int
 cmd_start(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 {
@@ -650,10 +669,9 @@ cmd_start(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	}
 	snprintf(why, sizeof why, "start by %s", ctx->identity ? ctx->identity :
 	    "control socket");
-	plugin_restart(p, why);
-	if (p->pid <= 0)
-		return cmd_fail(err, "start-failed", "%s could not be started; "
-		    "see the daemon's log", p->name);
+	plugin_event(p, PEV_START, why);
+	if (cmd_check_started(p, err) != 0)
+		return -1;
 	*res = cmd_state_result(p, "start");
 	return 0;
 }
@@ -669,8 +687,7 @@ cmd_stop(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 		    p->name);
 	snprintf(why, sizeof why, "stop by %s", ctx->identity ? ctx->identity :
 	    "control socket");
-	p->restart_asked = 0;
-	plugin_stop(p, why);
+	plugin_event(p, PEV_STOP, why);
 	*res = cmd_state_result(p, "stop");
 	return 0;
 }
@@ -685,7 +702,9 @@ cmd_restart(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 		return cmd_fail(err, "shutting-down", "the daemon is stopping");
 	snprintf(why, sizeof why, "restart by %s", ctx->identity ?
 	    ctx->identity : "control socket");
-	plugin_restart(p, why);
+	plugin_event(p, PEV_RESTART, why);
+	if (cmd_check_started(p, err) != 0)
+		return -1;
 	*res = cmd_state_result(p, "restart");
 	return 0;
 }

@@ -45,26 +45,6 @@ static void	plugin_tail_clear(struct plugin *);
 static double	plugin_next_ping(double, double);
 
 const char *
-plugin_state_name(enum plugin_state s)
-{
-	switch (s) {
-	case PLUGIN_STOPPED:
-		return "STOPPED";
-	case PLUGIN_STARTING:
-		return "STARTING";
-	case PLUGIN_RUNNING:
-		return "RUNNING";
-	case PLUGIN_BACKOFF:
-		return "BACKOFF";
-	case PLUGIN_STOPPING:
-		return "STOPPING";
-	case PLUGIN_FATAL:
-		return "FATAL";
-	}
-	return "?";
-}
-
-const char *
 plugin_role_name(enum plugin_role r)
 {
 	return r == ROLE_CONNECTOR ? "connector" : "plugin";
@@ -199,12 +179,35 @@ plugin_reconfigure(struct plugin *p, const struct plugin_config *pc)
 	p->conf = conf;
 }
 
-/* The one place a state changes: log it and tell subscribers. */
+/* An event with what comes with it, as the actions receive it. */
+struct plugin_input {
+	enum plugin_event	 event;
+	const char		*why;		/* for the log and subscribers */
+	int			 status;	/* exit: as waitpid gave it */
+	enum kill_reason	 kill;		/* kill */
+	const char		*detail;	/* kill; spawn-failed: the cause */
+	const struct msg	*msg;		/* ready */
+};
+
+static void	plugin_handle(struct plugin *, const struct plugin_input *);
+
+/*
+ * The one place a state changes: only to a state the running action allows
+ * (lifecycle.c), so a path the table does not foresee stops the daemon
+ * here instead of leaving a plugin in a state nothing acts on. Each state
+ * arms its own deadline after entering it; the old one goes here.
+ */
 static void
 plugin_set_state(struct plugin *p, enum plugin_state to, const char *reason)
 {
 	struct transition	t;
 
+	if (!lifecycle_allows(p->action, to))
+		fatalx("plugin %s: %s -> %s by action %s is not in the "
+		    "lifecycle table (%s)", p->name, plugin_state_name(p->state),
+		    plugin_state_name(to), lifecycle_action_name(p->action),
+		    reason);
+	evtimer_del(p->timer);
 	t.plugin = p;
 	t.from = p->state;
 	t.to = to;
@@ -310,27 +313,35 @@ plugin_send_hello(struct plugin *p)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-/* Start the process; STARTING until it says ready. */
-int
-plugin_start(struct plugin *p, const char *why)
+/*
+ * Start a process: STARTING until it says ready. A spawn that fails before
+ * the child exists (descriptors, processes or memory run out) is reported
+ * as the event spawn-failed in the state it was tried from: a crash, with
+ * the restart policy's retry, never a state with nothing scheduled.
+ */
+static void
+plugin_spawn(struct plugin *p, const char *why)
 {
-	char	*cause = NULL;
-	int	 sock, out, err;
-	pid_t	 pid;
+	struct plugin_input	 in;
+	char			*cause = NULL, reason[256];
+	int			 sock, out, err;
+	pid_t			 pid;
 
-	if (p->pid > 0)
-		return 0;
 	pid = proc_spawn(p, &sock, &out, &err, &cause);
 	if (pid == -1) {
 		log_warnx("plugin %s: cannot start: %s", p->name, cause);
+		memset(&in, 0, sizeof in);
+		in.event = PEV_SPAWN_FAILED;
+		in.why = why;
+		in.detail = cause;
+		plugin_handle(p, &in);
 		free(cause);
-		return -1;
+		return;
 	}
 	p->pid = pid;
 	p->starts++;
 	p->started_mono = clock_mono();
 	p->started_wall = clock_wall();
-	p->stop_asked = 0;
 	p->stop_stage = 0;
 	p->kill_reason = KILL_NONE;
 	free(p->kill_detail);
@@ -358,87 +369,47 @@ plugin_start(struct plugin *p, const char *why)
 		bufferevent_enable(p->out_bev, EV_READ);
 	}
 
-	{
-		char	reason[128];
-
-		snprintf(reason, sizeof reason, "%s; pid %ld", why, (long)pid);
-		plugin_set_state(p, PLUGIN_STARTING, reason);
-	}
+	snprintf(reason, sizeof reason, "%s; pid %ld", why, (long)pid);
+	plugin_set_state(p, PLUGIN_STARTING, reason);
 	plugin_send_hello(p);
 	plugin_arm_timer(p, p->conf->restart.ready_timeout);
-	return 0;
 }
 
-/* Ask a plugin to stop: shutdown, then SIGTERM, then SIGKILL. */
+/* Send one of the events that carry only a reason (start, stop, ...). */
 void
-plugin_stop(struct plugin *p, const char *why)
+plugin_event(struct plugin *p, enum plugin_event event, const char *why)
 {
-	const char	*data;
-	size_t		 len;
+	struct plugin_input	in;
 
-	switch (p->state) {
-	case PLUGIN_STOPPED:
-	case PLUGIN_STOPPING:
-		return;
-	case PLUGIN_BACKOFF:
-	case PLUGIN_FATAL:
-		evtimer_del(p->timer);
-		plugin_clear_queue(p, 1);
-		plugin_set_state(p, PLUGIN_STOPPED, why);
-		return;
-	case PLUGIN_STARTING:
-	case PLUGIN_RUNNING:
-		break;
-	}
-	p->stop_asked = 1;
-	p->stop_stage = 0;
-	plugin_set_state(p, PLUGIN_STOPPING, why);
-	msg_begin(server->builder, MSG_SHUTDOWN);
-	msg_end(server->builder, &data, &len);
-	plugin_send(p, data, len);
-	plugin_arm_timer(p, p->conf->restart.stop_timeout);
-}
-
-/* Manual restart: closes the breaker and starts at once when stopped. */
-void
-plugin_restart(struct plugin *p, const char *why)
-{
-	restart_reset(&p->restart);
-	switch (p->state) {
-	case PLUGIN_STARTING:
-	case PLUGIN_RUNNING:
-		p->restart_asked = 1;
-		plugin_stop(p, why);
-		break;
-	case PLUGIN_STOPPING:
-		p->restart_asked = 1;
-		break;
-	case PLUGIN_BACKOFF:
-	case PLUGIN_FATAL:
-	case PLUGIN_STOPPED:
-		evtimer_del(p->timer);
-		plugin_start(p, why);
-		break;
-	}
+	memset(&in, 0, sizeof in);
+	in.event = event;
+	in.why = why;
+	plugin_handle(p, &in);
 }
 
 /* Kill a misbehaving plugin now; the exit is recorded as a crash. */
 void
 plugin_kill(struct plugin *p, enum kill_reason reason, const char *detail)
 {
-	if (p->pid <= 0 || p->kill_reason != KILL_NONE)
-		return;
-	p->kill_reason = reason;
-	free(p->kill_detail);
-	p->kill_detail = detail != NULL ? xstrdup(detail) : NULL;
-	if (p->kill_detail != NULL)
-		utf8_sanitize(p->kill_detail);
-	log_warnx("plugin %s: killing pid %ld: %s", p->name, (long)p->pid,
-	    detail != NULL ? detail : "");
-	proc_signal(p, p->pid, SIGKILL);
-	/* Nothing it says from now on counts. */
-	if (p->bev != NULL)
-		bufferevent_disable(p->bev, EV_READ);
+	struct plugin_input	in;
+
+	memset(&in, 0, sizeof in);
+	in.event = PEV_KILL;
+	in.kill = reason;
+	in.detail = detail;
+	plugin_handle(p, &in);
+}
+
+/* The process is gone (from waitpid). */
+void
+plugin_exited(struct plugin *p, int status)
+{
+	struct plugin_input	in;
+
+	memset(&in, 0, sizeof in);
+	in.event = PEV_EXIT;
+	in.status = status;
+	plugin_handle(p, &in);
 }
 
 /* Count a protocol error that drops one message but keeps the plugin. */
@@ -570,10 +541,6 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	uint64_t	 proto;
 	int		 n, chat = 0;
 
-	if (p->state != PLUGIN_STARTING) {
-		plugin_protocol_error(p, "ready sent twice");
-		return;
-	}
 	if (msg_get_uint(m, "protocol", &proto) != 0) {
 		plugin_kill(p, KILL_PROTOCOL, "ready without a protocol version");
 		return;
@@ -644,7 +611,6 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	p->ncommands = n;
 	p->wants_chat = chat;
 
-	evtimer_del(p->timer);
 	snprintf(detail, sizeof detail, "ready in %.0f ms; version %s; "
 	    "commands: %s%s", (clock_mono() - p->started_mono) * 1000,
 	    p->version[0] ? p->version : "?", n ? list : "none",
@@ -681,7 +647,8 @@ plugin_handle_log(struct plugin *p, const struct msg *m)
 static void
 plugin_dispatch(struct plugin *p, const struct msg *m)
 {
-	uint64_t	seq;
+	struct plugin_input	in;
+	uint64_t		seq;
 
 	if (p->state == PLUGIN_STARTING && m->type != MSG_READY &&
 	    m->type != MSG_LOG) {
@@ -691,7 +658,10 @@ plugin_dispatch(struct plugin *p, const struct msg *m)
 	}
 	switch (m->type) {
 	case MSG_READY:
-		plugin_handle_ready(p, m);
+		memset(&in, 0, sizeof in);
+		in.event = PEV_READY;
+		in.msg = m;
+		plugin_handle(p, &in);
 		break;
 	case MSG_CHAT:
 		if (p->conf->role != ROLE_CONNECTOR) {
@@ -933,144 +903,301 @@ plugin_crash_reason(const struct plugin *p, int status)
 	return WIFSIGNALED(status) ? CRASH_SIGNAL : CRASH_EXIT;
 }
 
-/* Write the crash record: what, when, how long it ran, its last words. */
+/*
+ * Write a crash record: what, when, how long it ran, its last words. The
+ * caller fills what it knows (pid, exit status, reason, detail).
+ */
 static void
-plugin_record_crash(struct plugin *p, int status, double uptime,
-    enum crash_reason reason)
+plugin_record_crash(struct plugin *p, struct crash_record *cr)
 {
-	struct crash_record	 cr;
-	char			*lines[1000];
-	size_t			 i;
+	char	*lines[1000];
+	size_t	 i;
+
+	cr->wall_time = clock_wall();
+	for (i = 0; i < p->tail_len && i < nitems(lines); i++)
+		lines[i] = p->tail[(p->tail_head + i) % p->tail_cap];
+	cr->stderr_lines = lines;
+	cr->nlines = i;
+	crashlog_push(p->crashes, cr);
+	control_publish_crash(p);
+}
+
+/* Record the exit of a process the daemon did not ask to exit. */
+static enum crash_reason
+plugin_record_exit(struct plugin *p, int status, double uptime,
+    const char *how)
+{
+	struct crash_record	cr;
 
 	memset(&cr, 0, sizeof cr);
-	cr.wall_time = clock_wall();
 	cr.pid = (int)p->pid;
 	cr.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	cr.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	cr.core_dumped = WIFSIGNALED(status) && WCOREDUMP(status);
 	cr.uptime = uptime;
-	cr.reason = reason;
+	cr.reason = plugin_crash_reason(p, status);
 	cr.detail = p->kill_detail;
-	for (i = 0; i < p->tail_len && i < nitems(lines); i++)
-		lines[i] = p->tail[(p->tail_head + i) % p->tail_cap];
-	cr.stderr_lines = lines;
-	cr.nlines = i;
-	crashlog_push(p->crashes, &cr);
-	control_publish_crash(p);
+	plugin_record_crash(p, &cr);
+	log_warnx("plugin %s: pid %ld crashed: %s (%s) after %.1f s uptime",
+	    p->name, (long)p->pid, crash_reason_name(cr.reason), how, uptime);
+	return cr.reason;
+}
+
+/*
+ * The process is gone: read what it left in its pipes, end what is left of
+ * its process group, close the daemon's side. Its commands stay claimed:
+ * events for them queue while it restarts and are counted as dropped while
+ * it is stopped or FATAL. Returns how long it ran; *how says how it ended.
+ */
+static double
+plugin_reap(struct plugin *p, int status, char *how, size_t howlen)
+{
+	double	uptime = plugin_uptime(p);
+
+	proc_describe_status(status, how, howlen);
+	hmap_idel(server->by_pid, (uint64_t)p->pid);
+	/* Stragglers in its process group go with it. */
+	proc_signal(p, p->pid, SIGKILL);
+	plugin_pipe_final(p, p->err_bev);
+	plugin_pipe_final(p, p->out_bev);
+	plugin_close_io(p);
+	router_forget(p);
+	p->ping_sent = 0;
+	return uptime;
+}
+
+/* Forget the reaped process. */
+static void
+plugin_clear_process(struct plugin *p)
+{
+	p->pid = 0;
+	p->started_mono = 0;
+}
+
+/*
+ * start (and restart from a state without a process): a manual start
+ * resets the crash count and closes the breaker; autostart and reload
+ * find it closed already.
+ */
+static void
+plugin_act_start(struct plugin *p, const struct plugin_input *in)
+{
+	restart_reset(&p->restart);
+	plugin_spawn(p, in->why);
+}
+
+/* The backoff delay passed. */
+static void
+plugin_act_spawn(struct plugin *p, const struct plugin_input *in)
+{
+	plugin_spawn(p, "backoff over");
 }
 
 /* Leave FATAL after the cooldown with one trial start (half-open). */
 static void
-plugin_trial(struct plugin *p)
+plugin_act_trial(struct plugin *p, const struct plugin_input *in)
 {
 	breaker_trial(&p->restart.breaker);
-	plugin_start(p, "cooldown over: trial start, breaker half-open");
+	plugin_spawn(p, "cooldown over: trial start, breaker half-open");
 }
 
-/* The process is gone (from waitpid): record, then restart or settle. */
-void
-plugin_exited(struct plugin *p, int status)
+/* Ask the process to stop: shutdown, then SIGTERM, then SIGKILL. */
+static void
+plugin_act_shutdown(struct plugin *p, const struct plugin_input *in)
 {
-	enum restart_decision	 d;
-	enum crash_reason	 reason;
-	double			 uptime = plugin_uptime(p), delay;
-	char			 how[128], why[512];
-	int			 crashed;
+	const char	*data;
+	size_t		 len;
 
-	proc_describe_status(status, how, sizeof how);
-	hmap_idel(server->by_pid, (uint64_t)p->pid);
-	/* Stragglers in its process group go with it. */
-	proc_signal(p, p->pid, SIGKILL);
-	evtimer_del(p->timer);
-	plugin_pipe_final(p, p->err_bev);
-	plugin_pipe_final(p, p->out_bev);
-	plugin_close_io(p);
-	/*
-	 * Its commands stay claimed: events for them queue while it restarts
-	 * and are counted as dropped while it is stopped or FATAL.
-	 */
-	router_forget(p);
-	p->ping_sent = 0;
+	p->stop_stage = 0;
+	plugin_set_state(p, PLUGIN_STOPPING, in->why);
+	msg_begin(server->builder, MSG_SHUTDOWN);
+	msg_end(server->builder, &data, &len);
+	plugin_send(p, data, len);
+	plugin_arm_timer(p, p->conf->restart.stop_timeout);
+}
 
-	crashed = !p->stop_asked || p->kill_reason != KILL_NONE;
-	if (!crashed) {
-		log_info("plugin %s: pid %ld exited (%s) after %.1f s", p->name,
-		    (long)p->pid, how, uptime);
-		p->pid = 0;
-		p->started_mono = 0;
-		if (p->restart_asked && !server->shutting_down && !p->removed) {
-			p->restart_asked = 0;
-			p->restarts++;
-			plugin_start(p, "restart asked");
-		} else {
-			p->restart_asked = 0;
-			plugin_set_state(p, PLUGIN_STOPPED, how);
-		}
-		server_maybe_exit();
-		return;
+/* Manual restart of a live process: stop it, start again once it exited. */
+static void
+plugin_act_restart(struct plugin *p, const struct plugin_input *in)
+{
+	restart_reset(&p->restart);
+	p->restart_asked = 1;
+	plugin_act_shutdown(p, in);
+}
+
+/* A start or restart while stopping: start again once it exited. */
+static void
+plugin_act_pend_restart(struct plugin *p, const struct plugin_input *in)
+{
+	restart_reset(&p->restart);
+	if (!p->restart_asked)
+		log_info("plugin %s: will start again once stopped (%s)",
+		    p->name, in->why);
+	p->restart_asked = 1;
+}
+
+/* A stop while stopping: stay stopped, even if a restart was asked. */
+static void
+plugin_act_cancel_restart(struct plugin *p, const struct plugin_input *in)
+{
+	if (p->restart_asked)
+		log_info("plugin %s: restart cancelled (%s)", p->name, in->why);
+	p->restart_asked = 0;
+}
+
+/* No process, and none wanted: drop what waited for one. */
+static void
+plugin_act_settle(struct plugin *p, const struct plugin_input *in)
+{
+	plugin_clear_queue(p, 1);
+	plugin_set_state(p, PLUGIN_STOPPED, in->why);
+}
+
+/* A valid ready (plugin_handle_ready checks it and goes RUNNING). */
+static void
+plugin_act_up(struct plugin *p, const struct plugin_input *in)
+{
+	plugin_handle_ready(p, in->msg);
+}
+
+/* A second ready from a running plugin: dropped, counted. */
+static void
+plugin_act_refuse(struct plugin *p, const struct plugin_input *in)
+{
+	plugin_protocol_error(p, "ready sent twice");
+}
+
+/*
+ * An exit nobody asked for, or a spawn that failed: record it, then let
+ * the restart policy decide: BACKOFF with a delay, FATAL when the breaker
+ * opens, STOPPED when autorestart says no (or the daemon is stopping, or
+ * the plugin left the config).
+ */
+static void
+plugin_act_crashed(struct plugin *p, const struct plugin_input *in)
+{
+	const struct restart_policy	*pol = &p->conf->restart;
+	enum restart_decision		 d;
+	enum crash_reason		 reason = CRASH_SPAWN;
+	struct crash_record		 cr;
+	double				 uptime = 0, delay;
+	char				 how[128], why[512];
+	int				 clean = 0;
+
+	if (in->event == PEV_EXIT) {
+		uptime = plugin_reap(p, in->status, how, sizeof how);
+		reason = plugin_record_exit(p, in->status, uptime, how);
+		clean = WIFEXITED(in->status) && WEXITSTATUS(in->status) == 0;
+		plugin_clear_process(p);
+	} else {
+		memset(&cr, 0, sizeof cr);
+		cr.exit_code = -1;
+		cr.reason = CRASH_SPAWN;
+		cr.detail = (char *)in->detail;
+		plugin_record_crash(p, &cr);
+		snprintf(how, sizeof how, "%s", in->detail);
 	}
-
-	reason = plugin_crash_reason(p, status);
-	plugin_record_crash(p, status, uptime, reason);
-	log_warnx("plugin %s: pid %ld crashed: %s (%s) after %.1f s uptime",
-	    p->name, (long)p->pid, crash_reason_name(reason), how, uptime);
-	p->pid = 0;
-	p->started_mono = 0;
-	p->stop_asked = 0;
 
 	if (server->shutting_down || p->removed) {
 		plugin_clear_queue(p, 1);
 		plugin_set_state(p, PLUGIN_STOPPED, server->shutting_down ?
 		    "crashed while the daemon was stopping" :
 		    "crashed after its removal from the config");
-		server_maybe_exit();
 		return;
 	}
-	if (p->restart_asked) {
-		p->restart_asked = 0;
-		p->restarts++;
-		plugin_start(p, "restart asked");
-		return;
-	}
-
-	d = restart_on_exit(&p->restart, &p->conf->restart, clock_mono(),
-	    uptime, 1, WIFEXITED(status) && WEXITSTATUS(status) == 0, &delay);
+	d = restart_on_exit(&p->restart, pol, clock_mono(), uptime, 1, clean,
+	    &delay);
 	switch (d) {
 	case RESTART_NEVER:
 		plugin_clear_queue(p, 1);
 		snprintf(why, sizeof why, "%s, %s; autorestart is %s",
 		    crash_reason_name(reason), how,
-		    p->conf->restart.autorestart == AUTORESTART_NEVER ? "never" :
+		    pol->autorestart == AUTORESTART_NEVER ? "never" :
 		    "on-failure");
 		plugin_set_state(p, PLUGIN_STOPPED, why);
 		break;
 	case RESTART_FATAL:
 		plugin_clear_queue(p, 1);
-		if (p->conf->restart.cooldown > 0) {
+		if (pol->cooldown > 0)
 			snprintf(why, sizeof why, "crash loop: more than %d "
 			    "crashes in %g s; breaker open, trial start in %g s",
-			    p->conf->restart.max_crashes,
-			    p->conf->restart.crash_window,
-			    p->conf->restart.cooldown);
-			plugin_arm_timer(p, p->conf->restart.cooldown);
-		} else
+			    pol->max_crashes, pol->crash_window, pol->cooldown);
+		else
 			snprintf(why, sizeof why, "crash loop: more than %d "
 			    "crashes in %g s; breaker open until a manual start",
-			    p->conf->restart.max_crashes,
-			    p->conf->restart.crash_window);
+			    pol->max_crashes, pol->crash_window);
 		plugin_set_state(p, PLUGIN_FATAL, why);
+		if (pol->cooldown > 0)
+			plugin_arm_timer(p, pol->cooldown);
 		break;
 	case RESTART_AFTER:
 		snprintf(why, sizeof why, "%s, %s; restart %u in %g s",
-		    crash_reason_name(reason), how, p->restart.consecutive, delay);
+		    crash_reason_name(reason), how,
+		    p->restart.consecutive, delay);
 		plugin_set_state(p, PLUGIN_BACKOFF, why);
 		p->restarts++;
-		if (delay <= 0)
-			plugin_start(p, "backoff over");
-		else
-			plugin_arm_timer(p, delay);
+		/* A delay of 0 is the next turn of the loop: no recursion. */
+		plugin_arm_timer(p, delay);
 		break;
 	}
+}
+
+/*
+ * The exit asked for by stop or restart. One killed for a reason on the
+ * way (a protocol violation while stopping) still gets its crash record,
+ * but the stop stands.
+ */
+static void
+plugin_act_exited(struct plugin *p, const struct plugin_input *in)
+{
+	double	uptime;
+	char	how[128];
+
+	uptime = plugin_reap(p, in->status, how, sizeof how);
+	if (p->kill_reason != KILL_NONE)
+		plugin_record_exit(p, in->status, uptime, how);
+	else
+		log_info("plugin %s: pid %ld exited (%s) after %.1f s", p->name,
+		    (long)p->pid, how, uptime);
+	plugin_clear_process(p);
+	if (p->restart_asked && !server->shutting_down && !p->removed) {
+		p->restart_asked = 0;
+		p->restarts++;
+		plugin_spawn(p, "restart asked");
+		return;
+	}
+	p->restart_asked = 0;
+	plugin_set_state(p, PLUGIN_STOPPED, how);
+}
+
+/* Kill now; the exit is then a crash with this reason. The first wins. */
+static void
+plugin_act_kill(struct plugin *p, const struct plugin_input *in)
+{
+	if (p->kill_reason != KILL_NONE)
+		return;
+	p->kill_reason = in->kill;
+	free(p->kill_detail);
+	p->kill_detail = in->detail != NULL ? xstrdup(in->detail) : NULL;
+	if (p->kill_detail != NULL)
+		utf8_sanitize(p->kill_detail);
+	log_warnx("plugin %s: killing pid %ld: %s", p->name, (long)p->pid,
+	    in->detail != NULL ? in->detail : "");
+	proc_signal(p, p->pid, SIGKILL);
+	/* Nothing it says from now on counts. */
+	if (p->bev != NULL)
+		bufferevent_disable(p->bev, EV_READ);
+}
+
+/* STARTING's deadline: no ready in time. */
+static void
+plugin_act_ready_timeout(struct plugin *p, const struct plugin_input *in)
+{
+	char	detail[128];
+
+	snprintf(detail, sizeof detail, "no ready within %g s",
+	    p->conf->restart.ready_timeout);
+	plugin_kill(p, KILL_READY_TIMEOUT, detail);
 }
 
 /*
@@ -1119,67 +1246,141 @@ plugin_schedule_running(struct plugin *p)
 	plugin_arm_timer(p, at - now);
 }
 
-/* The state's deadline passed. */
+/* RUNNING's deadline: kill if hung, note stable uptime, ping. */
 static void
-plugin_timer_cb(evutil_socket_t fd, short what, void *arg)
+plugin_act_tick(struct plugin *p, const struct plugin_input *in)
 {
-	struct plugin			*p = arg;
 	const struct restart_policy	*pol = &p->conf->restart;
 	double				 now = clock_mono();
 	char				 detail[128];
 
-	switch (p->state) {
-	case PLUGIN_STARTING:
-		snprintf(detail, sizeof detail, "no ready within %g s",
-		    pol->ready_timeout);
-		plugin_kill(p, KILL_READY_TIMEOUT, detail);
-		break;
-	case PLUGIN_RUNNING:
-		if (p->ping_sent > 0 && now - p->ping_sent >= pol->hang_timeout) {
-			snprintf(detail, sizeof detail, "no pong within %g s",
-			    pol->hang_timeout);
-			plugin_kill(p, KILL_HUNG, detail);
-			break;
-		}
-		if ((p->restart.consecutive > 0 ||
-		    p->restart.breaker.state == BREAKER_HALF_OPEN) &&
-		    now - p->started_mono >= pol->reset_after) {
-			if (p->restart.breaker.state == BREAKER_HALF_OPEN)
-				log_info("plugin %s: up %g s after the trial "
-				    "start; breaker closed", p->name,
-				    pol->reset_after);
-			restart_on_stable(&p->restart);
-		}
-		if (now >= p->next_ping) {
-			if (p->ping_sent == 0)
-				plugin_ping(p);
-			p->next_ping = plugin_next_ping(now, pol->ping_interval);
-		}
-		plugin_schedule_running(p);
-		break;
-	case PLUGIN_BACKOFF:
-		plugin_start(p, "backoff over");
-		break;
-	case PLUGIN_FATAL:
-		plugin_trial(p);
-		break;
-	case PLUGIN_STOPPING:
-		if (p->stop_stage == 0) {
-			log_warnx("plugin %s: still running %g s after "
-			    "shutdown; sending SIGTERM", p->name,
-			    pol->stop_timeout);
-			proc_signal(p, p->pid, SIGTERM);
-			p->stop_stage = 1;
-			plugin_arm_timer(p, pol->stop_timeout);
-		} else {
-			log_warnx("plugin %s: still running %g s after "
-			    "SIGTERM; sending SIGKILL", p->name,
-			    pol->stop_timeout);
-			proc_signal(p, p->pid, SIGKILL);
-			p->stop_stage = 2;
-		}
-		break;
-	case PLUGIN_STOPPED:
-		break;
+	if (p->kill_reason != KILL_NONE)
+		return;		/* killed: waiting for the exit */
+	if (p->ping_sent > 0 && now - p->ping_sent >= pol->hang_timeout) {
+		snprintf(detail, sizeof detail, "no pong within %g s",
+		    pol->hang_timeout);
+		plugin_kill(p, KILL_HUNG, detail);
+		return;
 	}
+	if ((p->restart.consecutive > 0 ||
+	    p->restart.breaker.state == BREAKER_HALF_OPEN) &&
+	    now - p->started_mono >= pol->reset_after) {
+		if (p->restart.breaker.state == BREAKER_HALF_OPEN)
+			log_info("plugin %s: up %g s after the trial start; "
+			    "breaker closed", p->name, pol->reset_after);
+		restart_on_stable(&p->restart);
+	}
+	if (now >= p->next_ping) {
+		if (p->ping_sent == 0)
+			plugin_ping(p);
+		p->next_ping = plugin_next_ping(now, pol->ping_interval);
+	}
+	plugin_schedule_running(p);
+}
+
+/* STOPPING's deadline: SIGTERM to the group, then SIGKILL. */
+static void
+plugin_act_escalate(struct plugin *p, const struct plugin_input *in)
+{
+	const struct restart_policy	*pol = &p->conf->restart;
+
+	if (p->stop_stage == 0) {
+		log_warnx("plugin %s: still running %g s after shutdown; "
+		    "sending SIGTERM", p->name, pol->stop_timeout);
+		proc_signal(p, p->pid, SIGTERM);
+		p->stop_stage = 1;
+		plugin_arm_timer(p, pol->stop_timeout);
+	} else {
+		log_warnx("plugin %s: still running %g s after SIGTERM; "
+		    "sending SIGKILL", p->name, pol->stop_timeout);
+		proc_signal(p, p->pid, SIGKILL);
+		p->stop_stage = 2;
+	}
+}
+
+/* STOPPED and removed: free it once the loop turns (reload.c). */
+static void
+plugin_act_forget(struct plugin *p, const struct plugin_input *in)
+{
+	reload_check_removed(p);
+}
+
+/* In the config again before it was forgotten: keep it and its history. */
+static void
+plugin_act_unremove(struct plugin *p, const struct plugin_input *in)
+{
+	p->removed = 0;
+}
+
+static void
+plugin_act_ignore(struct plugin *p, const struct plugin_input *in)
+{
+}
+
+static void (*const plugin_actions[LIFECYCLE_NACTIONS])(struct plugin *,
+    const struct plugin_input *) = {
+	[LA_IGNORE] = plugin_act_ignore,
+	[LA_START] = plugin_act_start,
+	[LA_SPAWN] = plugin_act_spawn,
+	[LA_TRIAL] = plugin_act_trial,
+	[LA_SHUTDOWN] = plugin_act_shutdown,
+	[LA_RESTART] = plugin_act_restart,
+	[LA_PEND_RESTART] = plugin_act_pend_restart,
+	[LA_CANCEL_RESTART] = plugin_act_cancel_restart,
+	[LA_SETTLE] = plugin_act_settle,
+	[LA_UP] = plugin_act_up,
+	[LA_REFUSE] = plugin_act_refuse,
+	[LA_CRASHED] = plugin_act_crashed,
+	[LA_EXITED] = plugin_act_exited,
+	[LA_READY_TIMEOUT] = plugin_act_ready_timeout,
+	[LA_TICK] = plugin_act_tick,
+	[LA_ESCALATE] = plugin_act_escalate,
+	[LA_KILL] = plugin_act_kill,
+	[LA_FORGET] = plugin_act_forget,
+	[LA_UNREMOVE] = plugin_act_unremove,
+};
+
+/*
+ * The one entry point of the lifecycle: the table decides the action for
+ * the plugin's state and the event, the action does it. An event the table
+ * says cannot happen in this state is a bug in the daemon: fatal. Actions
+ * may send events of their own (a failed spawn, a kill); the running action
+ * is kept per plugin so plugin_set_state checks each against its own row.
+ */
+static void
+plugin_handle(struct plugin *p, const struct plugin_input *in)
+{
+	enum lifecycle_action	a = lifecycle_decide(p->state, in->event);
+	enum lifecycle_action	outer = p->action;
+
+	if (in->event == PEV_REMOVE) {
+		/*
+		 * Whatever its state: it is not restarted, its commands go
+		 * now, and it is freed once STOPPED. The state's action
+		 * below then stops it as for stop.
+		 */
+		p->removed = 1;
+		p->restart_asked = 0;
+		router_release(p);
+	}
+	if (a == LA_INVALID || plugin_actions[a] == NULL)
+		fatalx("plugin %s: event %s cannot happen in state %s", p->name,
+		    plugin_event_name(in->event), plugin_state_name(p->state));
+	log_debug("plugin %s: %s in %s: %s", p->name,
+	    plugin_event_name(in->event), plugin_state_name(p->state),
+	    lifecycle_action_name(a));
+	p->action = a;
+	plugin_actions[a](p, in);
+	p->action = outer;
+}
+
+/* The state's deadline passed. */
+static void
+plugin_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct plugin_input	in;
+
+	memset(&in, 0, sizeof in);
+	in.event = PEV_TIMER;
+	plugin_handle(arg, &in);
 }

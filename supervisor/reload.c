@@ -99,18 +99,16 @@ server_reload(char **cause)
 		if (p->removed)
 			continue;
 		if ((pc = config_find_plugin(cf, p->name)) == NULL) {
-			p->removed = 1;
-			p->restart_asked = 0;
-			router_release(p);
 			json_array_append_new(removed, json_string(p->name));
-			plugin_stop(p, "removed from the config by a reload");
-			reload_check_removed(p);
+			plugin_event(p, PEV_REMOVE,
+			    "removed from the config by a reload");
 		} else if (!config_plugin_equal(p->conf, pc)) {
 			plugin_reconfigure(p, pc);
 			json_array_append_new(changed, json_string(p->name));
 			if (p->state == PLUGIN_RUNNING ||
 			    p->state == PLUGIN_STARTING)
-				plugin_restart(p, "config changed by a reload");
+				plugin_event(p, PEV_RESTART,
+				    "config changed by a reload");
 		} else
 			unchanged++;
 	}
@@ -121,12 +119,11 @@ server_reload(char **cause)
 		if (p != NULL) {
 			json_array_append_new(changed, json_string(pc->name));
 			/* Removed, still stopping, and back: keep it. */
-			p->removed = 0;
+			plugin_event(p, PEV_ADD, "added back by a reload");
 			plugin_reconfigure(p, pc);
-			if (pc->autostart && p->state == PLUGIN_STOPPED)
-				plugin_start(p, "added back by a reload");
-			else if (pc->autostart)
-				p->restart_asked = 1;
+			if (pc->autostart)
+				plugin_event(p, PEV_START, "added back by a "
+				    "reload");
 			continue;
 		}
 		p = plugin_new(pc);
@@ -134,7 +131,7 @@ server_reload(char **cause)
 		hmap_sput(server->by_name, p->name, p);
 		json_array_append_new(added, json_string(p->name));
 		if (pc->autostart)
-			plugin_start(p, "added by a reload");
+			plugin_event(p, PEV_START, "added by a reload");
 	}
 
 	server->config = cf;

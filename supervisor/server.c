@@ -58,7 +58,7 @@ server_start_connectors(int force)
 	evtimer_del(server_connector_timer);
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role == ROLE_CONNECTOR && p->conf->autostart)
-			plugin_start(p, "daemon start");
+			plugin_event(p, PEV_START, "daemon start");
 	}
 }
 
@@ -76,6 +76,7 @@ server_transition(const struct transition *t)
 		server_start_connectors(0);
 	control_publish_transition(t);
 	reload_check_removed(t->plugin);
+	server_maybe_exit();
 }
 
 /* Reap every exited child. */
@@ -166,11 +167,11 @@ server_shutdown(const char *why)
 	/* Connectors first, so no new chat arrives while plugins stop. */
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role == ROLE_CONNECTOR)
-			plugin_stop(p, reason);
+			plugin_event(p, PEV_STOP, reason);
 	}
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role != ROLE_CONNECTOR)
-			plugin_stop(p, reason);
+			plugin_event(p, PEV_STOP, reason);
 	}
 	server_maybe_exit();
 }
@@ -441,7 +442,7 @@ server_run(void)
 	    server->config->path, (long)getpid());
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart)
-			plugin_start(p, "daemon start");
+			plugin_event(p, PEV_START, "daemon start");
 	}
 	server_start_connectors(0);
 	if (!server_connectors_started) {

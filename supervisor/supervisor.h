@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "ipc/ipc.h"
 #include "supervisor/cmd-list.h"
+#include "supervisor/lifecycle.h"
 
 #define SUPERVISOR_VERSION	"0.1.0"
 
@@ -31,16 +32,6 @@
 #define PLUGIN_MAX_PENDING	4096
 /* Seconds an event waits for its reply before it is forgotten. */
 #define EVENT_REPLY_TTL		60.0
-
-/* Lifecycle states (docs/lifecycle.md). */
-enum plugin_state {
-	PLUGIN_STOPPED,
-	PLUGIN_STARTING,
-	PLUGIN_RUNNING,
-	PLUGIN_BACKOFF,
-	PLUGIN_STOPPING,
-	PLUGIN_FATAL,
-};
 
 /* Why the daemon killed a plugin itself (kept for the crash record). */
 enum kill_reason {
@@ -108,7 +99,11 @@ struct plugin {
 	struct event			*timer;		/* the state's deadline */
 	double				 started_mono;
 	double				 started_wall;
-	int				 stop_asked;	/* an exit is expected */
+	/*
+	 * Lifecycle fields below are written by plugin.c's actions only;
+	 * other files send events (plugin_event, plugin_kill, plugin_exited).
+	 */
+	enum lifecycle_action		 action;	/* running now, or LA_INVALID */
 	int				 restart_asked;	/* start again once stopped */
 	int				 removed;	/* gone from the config: freed once stopped */
 	enum kill_reason		 kill_reason;
@@ -227,15 +222,12 @@ struct plugin *server_find_plugin(const char *name);
 struct plugin *plugin_new(const struct plugin_config *);
 void	 plugin_reconfigure(struct plugin *, const struct plugin_config *);
 void	 plugin_free(struct plugin *);
-int	 plugin_start(struct plugin *, const char *why);
-void	 plugin_stop(struct plugin *, const char *why);
-void	 plugin_restart(struct plugin *, const char *why);
+void	 plugin_event(struct plugin *, enum plugin_event, const char *why);
 void	 plugin_kill(struct plugin *, enum kill_reason, const char *detail);
 void	 plugin_exited(struct plugin *, int status);
 int	 plugin_send(struct plugin *, const char *, size_t);
 void	 plugin_deliver(struct plugin *, const char *, size_t, uint64_t id);
 void	 plugin_protocol_error(struct plugin *, const char *, ...) printflike(2, 3);
-const char *plugin_state_name(enum plugin_state);
 const char *plugin_role_name(enum plugin_role);
 double	 plugin_uptime(const struct plugin *);
 void	 plugin_sample(struct plugin *, double now_mono, double now_wall,

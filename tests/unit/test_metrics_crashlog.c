@@ -158,6 +158,7 @@ test_reason_names(void **state)
 		{ CRASH_PROTOCOL, "protocol" },
 		{ CRASH_MEMORY_LIMIT, "memory-limit" },
 		{ CRASH_CPU_LIMIT, "cpu-limit" },
+		{ CRASH_SPAWN, "spawn" },
 	};
 	enum crash_reason	reason;
 	size_t			i;
