@@ -638,11 +638,10 @@ static int
 cmd_check_started(const struct plugin *p, struct cmd_error *err)
 {
 	const struct crash_record	*cr;
-	size_t				 n = crashlog_count(p->crashes);
 
 	if (p->state == PLUGIN_STARTING || p->state == PLUGIN_STOPPING)
 		return 0;
-	cr = n > 0 ? crashlog_get(p->crashes, n - 1) : NULL;
+	cr = crashlog_latest(p->crashes);
 	return cmd_fail(err, "start-failed", "%s could not be started: %s; "
 	    "now %s", p->name, cr != NULL && cr->detail != NULL ? cr->detail :
 	    "see the daemon's log", plugin_state_name(p->state));

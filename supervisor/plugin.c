@@ -1,18 +1,27 @@
 /*
- * plugin.c: one plugin's lifecycle, as an explicit state machine.
+ * plugin.c: one plugin's process and the actions of its lifecycle.
+ *
+ * Which action runs is decided by lifecycle.c's table (state × event, see
+ * docs/lifecycle.md); plugin_handle is the one entry point, and the actions
+ * here (plugin_act_*) are the only code that changes a plugin's state or its
+ * lifecycle fields. Other files send events: plugin_event (start, stop,
+ * restart, remove, add), plugin_kill, plugin_exited.
  *
  *	STOPPED ─start─▶ STARTING ─ready─▶ RUNNING ─stop─▶ STOPPING ─exit─▶ STOPPED
- *	                    │ crash            │ crash
- *	                    ▼                  ▼
- *	                 BACKOFF ◀─────────────┘ ─delay─▶ STARTING
- *	                    │ more than max_crashes in crash_window
- *	                    ▼
- *	                  FATAL ─cooldown─▶ STARTING (half-open trial)
+ *	   ▲                │ crash            │ crash        │ exit, restart
+ *	   │ stop           ▼                  ▼              ▼ pending
+ *	   ├────────── BACKOFF ◀───────────────┘           STARTING
+ *	   │                │ more than max_crashes in crash_window
+ *	   │ stop           ▼
+ *	   └────────────  FATAL ─cooldown─▶ STARTING (half-open trial)
  *
- * Every change goes through plugin_set_state, which logs it with its reason
- * and publishes it to subscribers. The process's death is only ever learned
- * from waitpid (server.c's SIGCHLD handler calls plugin_exited); closing of
- * the socket or pipes only means there is nothing more to read.
+ * A crash (any exit not asked for, or a spawn that failed) from STARTING,
+ * RUNNING, STOPPED, BACKOFF or FATAL goes to BACKOFF, FATAL or STOPPED by
+ * the restart policy. Every change goes through plugin_set_state, which
+ * checks it against the table, logs it with its reason and publishes it to
+ * subscribers. The process's death is only ever learned from waitpid
+ * (server.c's SIGCHLD handler calls plugin_exited); closing of the socket
+ * or pipes only means there is nothing more to read.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
