@@ -12,7 +12,8 @@ CC	?= cc
 OPT	?= -O2
 CFLAGS	?= $(OPT) -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	   -Wpointer-arith -Wformat=2 -I. -MMD -MP
+	   -Wpointer-arith -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	   -Wmissing-declarations -I. -MMD -MP
 # Link only the libraries a binary uses (the daemon needs no libm).
 LDFLAGS	?= -Wl,--as-needed
 ifeq ($(SANITIZE),1)
