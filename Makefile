@@ -52,7 +52,7 @@ LIBSUP	= $(BUILD)/lib/libsupervisor.a
 DAEMON_LIBS	= -levent -lmsgpackc -ljansson -lproc2
 CTL_LIBS	= -ljansson -lm
 PLUGIN_LIBS	= -lmsgpackc
-PLUGIN_LIBS_irc	= -lm
+# PLUGIN_LIBS_NAME: what plugin NAME links beyond that (e.g. its TLS library).
 
 GEN_DEFAULT = $(OBJ)/gen/default_config.o
 
@@ -202,7 +202,7 @@ UNIT_LINK_test_sampler	= $(UNIT_MOD_metrics)
 UNIT_LINK_test_jsonw	= $(OBJ)/supervisor/jsonw.o -ljansson
 UNIT_LINK_test_restart	= $(OBJ)/supervisor/restart.o $(UNIT_MOD_config)
 UNIT_LINK_test_dice	= $(OBJ)/plugins/dice-roller/dice.o
-UNIT_LINK_test_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o -lm
+UNIT_LINK_test_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o
 # admin.c's identity matcher sits in the daemon's chat-admin file.
 UNIT_LINK_test_admin	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 
