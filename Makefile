@@ -202,7 +202,8 @@ UNIT_LINK_test_sampler	= $(UNIT_MOD_metrics)
 UNIT_LINK_test_jsonw	= $(OBJ)/supervisor/jsonw.o -ljansson
 UNIT_LINK_test_restart	= $(OBJ)/supervisor/restart.o $(UNIT_MOD_config)
 UNIT_LINK_test_dice	= $(OBJ)/plugins/dice-roller/dice.o
-UNIT_LINK_test_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o
+UNIT_LINK_test_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
+			  $(OBJ)/plugins/sdk/lines.o
 # admin.c's identity matcher sits in the daemon's chat-admin file.
 UNIT_LINK_test_admin	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 
