@@ -12,7 +12,8 @@ CC	?= cc
 OPT	?= -O2
 CFLAGS	?= $(OPT) -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	   -Wpointer-arith -Wformat=2 -I. -MMD -MP
+	   -Wpointer-arith -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	   -Wmissing-declarations -I. -MMD -MP
 # Link only the libraries a binary uses (the daemon needs no libm).
 LDFLAGS	?= -Wl,--as-needed
 ifeq ($(SANITIZE),1)
@@ -20,8 +21,12 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
+# The variables that make a build directory what it is, for run-tests' check
+# that a second make there has nothing to do. ASAN_VARS: the sanitizer build.
+BUILD_VARS = SANITIZE=$(SANITIZE) OPT=$(OPT)
+ASAN_VARS  = SANITIZE=1 OPT=-O1
+
 PYTHON	= /usr/bin/python3
-LIBS	= -levent -lmsgpackc -ljansson -lproc2 -lm
 
 OBJ	= $(BUILD)/obj
 src2obj	= $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -41,6 +46,13 @@ LIBMOD	= $(BUILD)/lib/libmetrics.a $(BUILD)/lib/libconfig.a $(BUILD)/lib/libipc.
 	  $(BUILD)/lib/libcommon.a
 LIBSDK	= $(BUILD)/lib/libsdk.a
 LIBSUP	= $(BUILD)/lib/libsupervisor.a
+
+# System libraries, each on the link lines that use it: the daemon needs no
+# libm, the CLI no libevent, plugins neither libevent nor jansson.
+DAEMON_LIBS	= -levent -lmsgpackc -ljansson -lproc2
+CTL_LIBS	= -ljansson -lm
+PLUGIN_LIBS	= -lmsgpackc
+# PLUGIN_LIBS_NAME: what plugin NAME links beyond that (e.g. its TLS library).
 
 GEN_DEFAULT = $(OBJ)/gen/default_config.o
 
@@ -74,21 +86,21 @@ run: deps
 # Every test, in the normal build and in the sanitizer build; one summary line.
 test: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT=-O1 all
-	@scripts/run-tests build build-asan
+	@$(MAKE) --no-print-directory BUILD=build-asan $(ASAN_VARS) all
+	@scripts/run-tests build $(BUILD_VARS) build-asan $(ASAN_VARS)
 
 check: all
-	@scripts/run-tests $(BUILD)
+	@scripts/run-tests $(BUILD) $(BUILD_VARS)
 
 check-asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT=-O1 all
-	@scripts/run-tests build-asan
+	@$(MAKE) --no-print-directory BUILD=build-asan $(ASAN_VARS) all
+	@scripts/run-tests build-asan $(ASAN_VARS)
 
 unit: $(UNIT_TESTS)
 	@scripts/run-tests --unit-only $(BUILD)
 
 e2e: all
-	@scripts/run-tests --e2e-only $(BUILD)
+	@scripts/run-tests --e2e-only $(BUILD) $(BUILD_VARS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
@@ -130,17 +142,19 @@ $(OBJ)/gen/default_config.o: $(OBJ)/gen/default_config.c
 
 $(BUILD)/bin/supervisor: $(call src2obj,$(MAIN_SRCS)) $(GEN_DEFAULT) $(LIBSUP) $(LIBMOD)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 # The CLI shares the verb list (cmd-list.h), not the daemon's code.
 $(BUILD)/bin/supervisorctl: $(call src2obj,$(CTL_SRCS)) $(LIBMOD)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
+# A plugin links the SDK and what it needs below it, nothing of the daemon.
 define c_plugin
-$(BUILD)/plugins/$(1): $(call src2obj,$(wildcard plugins/$(1)/*.c)) $(LIBSDK) $(LIBMOD)
+$(BUILD)/plugins/$(1): $(call src2obj,$(wildcard plugins/$(1)/*.c)) $(LIBSDK) \
+    $(BUILD)/lib/libipc.a $(BUILD)/lib/libcommon.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PLUGIN_LIBS) $$(PLUGIN_LIBS_$(1))
 endef
 $(foreach p,$(C_PLUGINS),$(eval $(call c_plugin,$(p))))
 
@@ -151,20 +165,68 @@ $(BUILD)/plugins/$(1): plugins/$(1)/$(1).py
 endef
 $(foreach p,$(PY_PLUGINS),$(eval $(call py_plugin,$(p))))
 
-$(BUILD)/tests/plugins/%: $(OBJ)/tests/plugins/%.o $(LIBSDK) $(LIBMOD)
+# Tests, test plugins and benchmarks link through explicit (or static pattern)
+# rules: their objects are then named by an explicit rule, not intermediates of
+# a chain of implicit rules, which make would delete after linking and rebuild
+# on every make. (make 4.3 has no .NOTINTERMEDIATE.) `make && make -q` exits 0,
+# and scripts/run-tests checks it.
+$(TPLUG_C): $(BUILD)/tests/plugins/%: $(OBJ)/tests/plugins/%.o $(LIBSDK) \
+    $(BUILD)/lib/libipc.a $(BUILD)/lib/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PLUGIN_LIBS)
 
-# Unit tests link every module and the daemon's library (not its main).
-# Objects first, then libraries: extra objects named below resolve against them.
-$(BUILD)/tests/unit/%: $(OBJ)/tests/unit/%.o $(LIBSUP) $(LIBSDK) $(LIBMOD)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS) -lcmocka
-$(BUILD)/tests/unit/test_dice: $(OBJ)/plugins/dice-roller/dice.o
-$(BUILD)/tests/unit/test_irc: $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o
+# Unit tests link only what they test, so the build proves the layering: a
+# libevent or daemon symbol leaking into metrics/, ipc/ or config/ (or a call
+# from one pure module into another) fails to link its test.
+#
+# The rule: a test named after a module, test_MOD or test_MOD_*, links
+# UNIT_MOD_MOD (that module's library and the system libraries it needs).
+# Any other test sets UNIT_LINK_test_NAME: the objects, libraries and -l flags
+# it needs, nothing more; a daemon file that is free of libevent is linked as
+# its object, not as libsupervisor.a. libcommon.a and cmocka always follow.
+# A test with neither stops the build with a message saying so.
+#
+# Every library of a unit test is linked whole (--whole-archive), not just
+# the members the test calls: each file of the module must then resolve
+# against libcommon and the -l flags listed here, so a new file in metrics/
+# that calls libevent breaks the build even if no test calls it.
+UNIT_MOD_common		=
+UNIT_MOD_ipc		= $(BUILD)/lib/libipc.a -lmsgpackc
+UNIT_MOD_config		= $(BUILD)/lib/libconfig.a -ljansson
+UNIT_MOD_metrics	= $(BUILD)/lib/libmetrics.a -lproc2
+UNIT_MOD_sdk		= $(BUILD)/lib/libsdk.a $(UNIT_MOD_ipc)
 
-$(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIBSUP) $(LIBSDK) $(LIBMOD)
+UNIT_LINK_test_ring	= $(UNIT_MOD_metrics)
+UNIT_LINK_test_stats	= $(UNIT_MOD_metrics)
+UNIT_LINK_test_sampler	= $(UNIT_MOD_metrics)
+UNIT_LINK_test_jsonw	= $(OBJ)/supervisor/jsonw.o -ljansson
+UNIT_LINK_test_restart	= $(OBJ)/supervisor/restart.o $(UNIT_MOD_config)
+UNIT_LINK_test_dice	= $(OBJ)/plugins/dice-roller/dice.o
+UNIT_LINK_test_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
+			  $(OBJ)/plugins/sdk/lines.o
+# admin.c's identity matcher sits in the daemon's chat-admin file.
+UNIT_LINK_test_admin	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
+
+UNIT_MODULES	= common ipc config metrics sdk
+# $(call unit_module,test_NAME): the module the test is named after, if any.
+unit_module	= $(firstword $(foreach m,$(UNIT_MODULES),$(if $(filter test_$(m) test_$(m)_%,$(1)),$(m))))
+# $(call unit_link,test_NAME): its link set, by the rule above.
+unit_link	= $(if $(filter undefined,$(origin UNIT_LINK_$(1))),$(if $(call unit_module,$(1)),$(UNIT_MOD_$(call unit_module,$(1))),$(error tests/unit/$(1).c: no link set: name it test_MODULE or set UNIT_LINK_$(1) in the Makefile)),$(UNIT_LINK_$(1)))
+
+# Objects first, then the whole libraries, then -l flags.
+define unit_test
+$(BUILD)/tests/unit/$(1): $(OBJ)/tests/unit/$(1).o $(filter %.o %.a,$(call unit_link,$(1))) \
+    $(BUILD)/lib/libcommon.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) \
+	    -Wl,--whole-archive $$(filter %.a,$$^) -Wl,--no-whole-archive \
+	    $(filter-out %.o %.a,$(call unit_link,$(1))) -lcmocka
+endef
+$(foreach t,$(notdir $(UNIT_TESTS)),$(eval $(call unit_test,$(t))))
+
+# Benchmarks drive the whole daemon.
+$(BENCH_BINS): $(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIBSUP) $(LIBSDK) $(LIBMOD)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) -lm
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -24,7 +24,7 @@
 
 #define printflike(a, b) __attribute__((format(printf, a, b)))
 
-enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN };
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_FATAL };
 
 void	 log_init(const char *progname, int debug);
 void	 log_set_timestamps(int on);

@@ -1,4 +1,10 @@
-/* log.c: operator-facing log lines on stderr. */
+/*
+ * log.c: operator-facing log lines on stderr, one per message:
+ *
+ *	2026-11-23 19:30:01.123 supervisor: text		(info, debug)
+ *	2026-11-23 19:30:01.123 supervisor: warning: text	(log_warn[x])
+ *	2026-11-23 19:30:01.123 supervisor: fatal: text	(fatal[x], then exit 1)
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +17,8 @@
 static const char *log_progname = "supervisor";
 static int log_debug_on;
 static int log_timestamps = 1;
+
+static void log_fatal_line(const char *, ...) printflike(1, 2);
 
 /* Set the name printed on each line and whether debug lines are shown. */
 void
@@ -42,6 +50,8 @@ log_vlog(enum log_level level, const char *fmt, va_list ap)
 		return;
 	if (level == LOG_LEVEL_WARN)
 		tag = "warning: ";
+	else if (level == LOG_LEVEL_FATAL)
+		tag = "fatal: ";
 	vsnprintf(line, sizeof line, fmt, ap);
 	stamp[0] = '\0';
 	if (log_timestamps) {
@@ -103,6 +113,17 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Write one fatal line from an already formatted text. */
+static void
+log_fatal_line(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(LOG_LEVEL_FATAL, fmt, ap);
+	va_end(ap);
+}
+
 /* Log with strerror(errno) and exit: a broken invariant or resource. */
 void
 fatal(const char *fmt, ...)
@@ -114,10 +135,11 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	log_warnx("fatal: %s: %s", line, strerror(saved));
+	log_fatal_line("%s: %s", line, strerror(saved));
 	exit(1);
 }
 
+/* Log and exit, without errno. */
 void
 fatalx(const char *fmt, ...)
 {
@@ -127,6 +149,6 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	log_warnx("fatal: %s", line);
+	log_fatal_line("%s", line);
 	exit(1);
 }

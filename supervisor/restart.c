@@ -7,10 +7,12 @@
  * Breaker: more than max_crashes crashes within crash_window opens it (the
  * plugin goes FATAL). After cooldown one trial start is half-open: staying up
  * reset_after closes the breaker, crashing opens it again at once.
+ * The counting and the delays are common/backoff.c's, the same as the IRC
+ * connector's reconnects.
  */
-#include <math.h>
 #include <stdlib.h>
 
+#include "common/backoff.h"
 #include "supervisor/supervisor.h"
 
 void
@@ -38,18 +40,11 @@ restart_reset(struct restart_state *rs)
 double
 restart_delay(const struct restart_policy *pol, unsigned consecutive)
 {
-	double		d;
-	unsigned	i;
-
 	if (consecutive <= 1)
 		return pol->first_delay;
-	/* initial × multiplier^(n−2), stopping once past the cap. */
-	d = pol->initial_delay;
-	for (i = 2; i < consecutive && d <= pol->max_delay; i++)
-		d *= pol->multiplier;
-	if (d > pol->max_delay)
-		d = pol->max_delay;
-	return d;
+	/* The backoff series starts at the second: initial × multiplier^(n−2). */
+	return backoff_delay(pol->initial_delay, pol->multiplier,
+	    pol->max_delay, consecutive - 2);
 }
 
 /*
@@ -65,9 +60,8 @@ restart_on_exit(struct restart_state *rs, const struct restart_policy *pol,
 	if (!crashed)
 		return RESTART_NEVER;
 
-	if (uptime >= pol->reset_after && rs->breaker.state != BREAKER_HALF_OPEN)
-		rs->consecutive = 0;
-	rs->consecutive++;
+	rs->consecutive = backoff_count(rs->consecutive, &rs->breaker, uptime,
+	    pol->reset_after);
 	if (pol->autorestart == AUTORESTART_NEVER)
 		return RESTART_NEVER;
 	if (pol->autorestart == AUTORESTART_ON_FAILURE && clean_exit)

@@ -101,7 +101,7 @@ console_read(int fd, void *arg)
 
 /* Print one line; control characters (escape sequences) become '?'. */
 static void
-console_print(const char *s, size_t len)
+console_print(const char *s, size_t len, void *arg)
 {
 	size_t	i;
 
@@ -113,23 +113,16 @@ console_print(const char *s, size_t len)
 	putchar('\n');
 }
 
-/* Print what the daemon says, one output line per line of text. */
+/*
+ * Print what the daemon says, one output line per line of text, a long
+ * line cut at CONSOLE_MAX_LINE bytes (the longest line the console reads).
+ */
 static void
 console_say(const char *platform, const char *channel, const char *user,
     const char *text, void *arg)
 {
-	const char	*p = text, *nl;
-	int		 len;
-
-	while (*p != '\0') {
-		if ((nl = strchr(p, '\n')) == NULL)
-			nl = p + strlen(p);
-		len = (int)(nl - p);
-		if (len > 0 && p[len - 1] == '\r')
-			len--;
-		console_print(p, (size_t)len);
-		p = *nl == '\n' ? nl + 1 : nl;
-	}
+	sdk_split_lines(text, strlen(text), CONSOLE_MAX_LINE, console_print,
+	    NULL);
 	fflush(stdout);
 }
 

@@ -13,10 +13,12 @@
  * goes out is one line of at most IRC_MAX_LINE bytes.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
 #include "plugins/irc/ircmsg.h"
+#include "plugins/sdk/lines.h"
 
 /* Skip a run of spaces. */
 static char *
@@ -297,49 +299,45 @@ irc_casecmp(const char *a, const char *b)
 	return ca - cb;
 }
 
-/*
- * Length of the next piece of s (len bytes, more than room) that fits in
- * room bytes; *skip is 1 if the piece ends at a space that is dropped.
- * Prefer the last space in the second half of the room, so words stay
- * whole without making a line very short; else cut where no UTF-8
- * sequence is split (continuation bytes are 10xxxxxx, at most 3 in a row).
- */
-static size_t
-irc_split_at(const char *s, size_t room, int *skip)
-{
-	size_t	i, cut;
+/* Where irc_split's lines are built: "COMMAND target :" then a piece. */
+struct irc_split_state {
+	char		 line[IRC_MAX_LINE + 1];
+	size_t		 head;		/* length of "COMMAND target :" */
+	irc_line_cb	 cb;
+	void		*arg;
+	int		 count;
+};
 
-	*skip = 0;
-	for (i = room; i > room / 2; i--) {
-		if (s[i] == ' ') {
-			*skip = 1;
-			return i;
-		}
-	}
-	cut = room;
-	while (cut > room - 3 && ((unsigned char)s[cut] & 0xc0) == 0x80)
-		cut--;
-	if (((unsigned char)s[cut] & 0xc0) == 0x80)
-		cut = room;	/* not UTF-8: any cut will do */
-	return cut;
+/* Send one piece of text as a line; IRC has no empty lines: skip those. */
+static void
+irc_split_line(const char *piece, size_t len, void *arg)
+{
+	struct irc_split_state	*st = arg;
+
+	if (len == 0)
+		return;
+	memcpy(st->line + st->head, piece, len);
+	memcpy(st->line + st->head + len, "\r\n", 3);
+	st->cb(st->line, st->head + len + 2, st->arg);
+	st->count++;
 }
 
 /*
  * Send text to target as "COMMAND target :text" lines through cb: one per
  * line of text (CR, LF or CR LF end a line; empty lines are skipped), each
- * split so that with the server's prefix of prefixlen bytes it fits in
- * IRC_MAX_LINE. NUL and \001 (which would make a CTCP request) are dropped.
- * Returns the number of lines, or -1 with a static reason in *cause.
+ * cut by sdk_split_lines so that with the server's prefix of prefixlen bytes
+ * it fits in IRC_MAX_LINE. NUL and \001 (which would make a CTCP request)
+ * are dropped first. Returns the number of lines, or -1 with a static
+ * reason in *cause.
  */
 int
 irc_split(const char *command, const char *target, const char *text,
     size_t len, size_t prefixlen, irc_line_cb cb, void *arg,
     const char **cause)
 {
-	char		 line[IRC_MAX_LINE + 1];
-	char		 clean[IRC_MAX_LINE];
-	size_t		 head, room, i, n, cut;
-	int		 count = 0, skip;
+	struct irc_split_state	 st;
+	char			*clean;
+	size_t			 room, i, n;
 
 	if (!irc_valid_middle(command) || strlen(command) > 32) {
 		*cause = "bad command";
@@ -349,46 +347,25 @@ irc_split(const char *command, const char *target, const char *text,
 		*cause = "bad target";
 		return -1;
 	}
-	head = strlen(command) + 1 + strlen(target) + 2;
-	if (prefixlen + head + IRC_MIN_TEXT + 2 > IRC_MAX_LINE) {
+	st.head = strlen(command) + 1 + strlen(target) + 2;
+	if (prefixlen + st.head + IRC_MIN_TEXT + 2 > IRC_MAX_LINE) {
 		*cause = "target or prefix too long";
 		return -1;
 	}
-	room = IRC_MAX_LINE - 2 - prefixlen - head;
-	snprintf(line, sizeof line, "%s %s :", command, target);
+	room = IRC_MAX_LINE - 2 - prefixlen - st.head;
+	snprintf(st.line, sizeof st.line, "%s %s :", command, target);
+	st.cb = cb;
+	st.arg = arg;
+	st.count = 0;
 
-	/*
-	 * Walk the text once, gathering cleaned bytes of the current line;
-	 * whenever more than room are gathered, send a piece and keep the
-	 * rest. clean holds room + 1 bytes at most, so a cut can look at the
-	 * byte just past the room.
-	 */
-	n = 0;
-	for (i = 0; i <= len; i++) {
-		if (i == len || text[i] == '\r' || text[i] == '\n') {
-			if (n > 0) {
-				memcpy(line + head, clean, n);
-				memcpy(line + head + n, "\r\n", 3);
-				cb(line, head + n + 2, arg);
-				count++;
-			}
-			n = 0;
-			continue;
-		}
-		if (text[i] == '\0' || text[i] == '\001')
-			continue;
-		clean[n++] = text[i];
-		if (n <= room)
-			continue;
-		cut = irc_split_at(clean, room, &skip);
-		memcpy(line + head, clean, cut);
-		memcpy(line + head + cut, "\r\n", 3);
-		cb(line, head + cut + 2, arg);
-		count++;
-		memmove(clean, clean + cut + skip, n - cut - skip);
-		n -= cut + skip;
+	clean = xmalloc(len + 1);
+	for (i = n = 0; i < len; i++) {
+		if (text[i] != '\0' && text[i] != '\001')
+			clean[n++] = text[i];
 	}
-	return count;
+	sdk_split_lines(clean, n, room, irc_split_line, &st);
+	free(clean);
+	return st.count;
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */

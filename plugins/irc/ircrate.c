@@ -7,9 +7,9 @@
  * most burst + rate × t lines leave, which is what servers' flood limits
  * (and our own e2e test) measure.
  *
- * Reconnecting follows the daemon's restart policy (shared/DESIGN.md): the
- * n-th consecutive failure waits initial × multiplier^(n-1), capped at max,
- * then spread by ±jitter so that many bots cut off by one netsplit do not
+ * Reconnecting follows the daemon's restart policy (shared/DESIGN.md), with
+ * the same arithmetic (common/backoff.c): the n-th consecutive failure waits
+ * initial × multiplier^(n-1), capped at max, then spread by ±jitter so that many bots cut off by one netsplit do not
  * come back in the same second. More than max_failures failures within
  * window open the breaker: the next attempt waits cooldown and is a trial
  * (half-open); a trial that stays registered stable seconds closes the
@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "common/backoff.h"
 #include "common/common.h"
 #include "plugins/irc/ircrate.h"
 
@@ -101,9 +102,7 @@ irc_backoff_delay(const struct irc_reconnect_policy *pol, unsigned n,
 
 	if (n < 1)
 		n = 1;
-	d = pol->initial * pow(pol->multiplier, (double)(n - 1));
-	if (!isfinite(d) || d > pol->max)
-		d = pol->max;
+	d = backoff_delay(pol->initial, pol->multiplier, pol->max, n - 1);
 	d *= 1 + pol->jitter * (2 * r - 1);
 	return d < 0 ? 0 : d;
 }
@@ -117,9 +116,8 @@ irc_reconnect_on_failure(struct irc_reconnect *rc,
     const struct irc_reconnect_policy *pol, double now, double uptime,
     double r)
 {
-	if (uptime >= pol->stable && rc->breaker.state == BREAKER_CLOSED)
-		rc->consecutive = 0;
-	rc->consecutive++;
+	rc->consecutive = backoff_count(rc->consecutive, &rc->breaker, uptime,
+	    pol->stable);
 	if (breaker_failure(&rc->breaker, now, pol->window))
 		return pol->cooldown;
 	return irc_backoff_delay(pol, rc->consecutive, r);

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
+#include "plugins/sdk/lines.h"	/* sdk_split_lines: chat-sized lines */
 
 /* One event: a command addressed to this plugin, or a chat line. */
 struct sdk_event {

@@ -45,6 +45,37 @@ def tplugin(name):
     return os.path.join(TEST_PLUGINS, name + ".py")
 
 
+def plugin(name, script, config=None, restart=None, **extra):
+    """A config entry for test plugin tests/plugins/SCRIPT.py named name."""
+    p = {"name": name, "exec": [tplugin(script)], "config": config or {}}
+    if restart:
+        p["restart"] = restart
+    p.update(extra)
+    return p
+
+
+def connectable(path):
+    """True if a connection to the Unix socket at path goes through."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def ctl(*args, env=None, cwd=None, timeout=20):
+    """The real supervisorctl, with no -s added (Daemon.ctl adds it)."""
+    e = dict(os.environ)
+    e.pop("SUPERVISOR_SOCKET", None)
+    if env:
+        e.update(env)
+    return subprocess.run([SUPERVISORCTL, *args], capture_output=True, text=True,
+                          env=e, cwd=cwd, timeout=timeout * SLOW)
+
+
 def pid_alive(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -93,14 +124,7 @@ class Daemon:
         return self
 
     def connectable(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(self.sock)
-            return True
-        except OSError:
-            return False
-        finally:
-            s.close()
+        return connectable(self.sock)
 
     def _reader(self):
         for raw in self.proc.stdout:
@@ -208,6 +232,90 @@ class Daemon:
         assert status == 0, "daemon exit status %s; log:\n%s" % (status, log[-3000:])
         left = [p for p in self.seen_pids if pid_alive(p)]
         assert not left, "plugin processes left behind: %s" % left
+
+
+class Conn:
+    """One control connection: send request lines, read reply/event lines."""
+
+    def __init__(self, path, timeout=5.0):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout * SLOW)
+        self.s.connect(path)
+        self.buf = b""
+
+    def send(self, obj):
+        data = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        self.s.sendall(data + b"\n")
+
+    def raw_line(self):
+        """The next line without its newline, or None at end of file."""
+        while b"\n" not in self.buf:
+            try:
+                chunk = self.s.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def line(self):
+        raw = self.raw_line()
+        assert raw is not None, "connection closed; no line"
+        return json.loads(raw)
+
+    def ask(self, obj):
+        self.send(obj)
+        return self.line()
+
+    def rest(self):
+        """Everything until end of file (a reset counts as the end)."""
+        data = self.buf
+        self.buf = b""
+        while True:
+            try:
+                chunk = self.s.recv(65536)
+            except ConnectionResetError:
+                return data
+            if not chunk:
+                return data
+            data += chunk
+
+    def close(self):
+        self.s.close()
+
+
+class Subscriber(Conn):
+    """A subscription (to a Daemon or a socket path); wait() skips events
+    until one matches. topics None: every topic."""
+
+    def __init__(self, target, topics=None):
+        super().__init__(target.sock if isinstance(target, Daemon) else target,
+                         timeout=10.0)
+        req = {"cmd": "subscribe"}
+        if topics is not None:
+            req["topics"] = list(topics)
+        self.reply = self.ask(req)
+        assert self.reply["ok"], self.reply
+        self.events = []
+
+    def next(self, timeout=10.0):
+        """The next event, within timeout seconds."""
+        self.s.settimeout(max(timeout, 0.01) * SLOW)
+        ev = self.line()
+        self.events.append(ev)
+        return ev
+
+    def wait(self, pred, timeout=10.0, what="event"):
+        deadline = time.monotonic() + timeout * SLOW
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("%s not seen; got %s" % (what, self.events[-10:]))
+            ev = self.next(left / SLOW)
+            if pred(ev):
+                return ev
 
 
 @pytest.fixture

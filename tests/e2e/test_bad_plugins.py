@@ -1,4 +1,6 @@
 """Plugins that break the protocol are refused; the daemon serves the others."""
+import pytest
+
 from conftest import CONSOLE, DICE, tplugin
 
 NO_RESTART = {"autorestart": "never"}
@@ -21,36 +23,26 @@ def assert_killed_for_protocol(daemon, detail):
     assert daemon.ask("!flip") in ("🪙 heads", "🪙 tails")
 
 
-def test_malformed_msgpack_kills_the_plugin(daemon):
-    daemon.start([CONSOLE, DICE, garbage("malformed")], wait_running=False)
+# A plugin sending each kind of bad message: what the crash record says,
+# and the daemon's log line (if checked).
+KILLED = [
+    ("malformed", "malformed msgpack",
+     r"plugin garbage: killing pid \d+: protocol violation: malformed msgpack"),
+    ("oversize", "exceeds the 65536-byte limit", None),
+    ("not-map", "message is not a map", None),
+    ("unknown-type", "unknown message type", None),
+    ("bad-version", "speaks protocol version 999, the daemon speaks 1", None),
+]
+
+
+@pytest.mark.parametrize("mode, detail, log", KILLED, ids=[k[0] for k in KILLED])
+def test_bad_message_kills_the_plugin(daemon, mode, detail, log):
+    daemon.start([CONSOLE, DICE, garbage(mode)], wait_running=False)
     daemon.wait_state("dice-roller", "RUNNING")
     daemon.wait_state("console", "RUNNING")
-    assert_killed_for_protocol(daemon, "malformed msgpack")
-    daemon.wait_log(r"plugin garbage: killing pid \d+: protocol violation: malformed msgpack")
-
-
-def test_oversized_message_kills_the_plugin(daemon):
-    daemon.start([CONSOLE, DICE, garbage("oversize")], wait_running=False)
-    daemon.wait_state("console", "RUNNING")
-    assert_killed_for_protocol(daemon, "exceeds the 65536-byte limit")
-
-
-def test_non_map_message_kills_the_plugin(daemon):
-    daemon.start([CONSOLE, DICE, garbage("not-map")], wait_running=False)
-    daemon.wait_state("console", "RUNNING")
-    assert_killed_for_protocol(daemon, "message is not a map")
-
-
-def test_unknown_message_type_kills_the_plugin(daemon):
-    daemon.start([CONSOLE, DICE, garbage("unknown-type")], wait_running=False)
-    daemon.wait_state("console", "RUNNING")
-    assert_killed_for_protocol(daemon, "unknown message type")
-
-
-def test_wrong_protocol_version_is_refused(daemon):
-    daemon.start([CONSOLE, DICE, garbage("bad-version")], wait_running=False)
-    daemon.wait_state("console", "RUNNING")
-    assert_killed_for_protocol(daemon, "speaks protocol version 999, the daemon speaks 1")
+    assert_killed_for_protocol(daemon, detail)
+    if log is not None:
+        daemon.wait_log(log)
 
 
 def test_command_owned_by_another_plugin_is_refused(daemon):

@@ -5,6 +5,7 @@ the console connector (docs/control.md is the reference for every exact
 string checked here).
 """
 import calendar
+import fcntl
 import json
 import os
 import queue
@@ -15,15 +16,17 @@ import shutil
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import tempfile
+import termios
 import threading
 import time
 
 import pytest
 
-from conftest import (CONSOLE, DICE, ROOT, SLOW, SUPERVISOR, SUPERVISORCTL, Daemon, tplugin,
-                      wait_for)
+from conftest import (CONSOLE, DICE, ROOT, SLOW, SUPERVISOR, SUPERVISORCTL, Conn, Daemon,
+                      Subscriber, connectable, ctl, plugin, wait_for)
 
 # Fast sampling so metrics and sample events show up within a second.
 FAST = {"poll_interval": 0.1, "history_duration": 30}
@@ -52,22 +55,7 @@ def err(code, message):
 
 
 def crasher(name="crasher", config=None, restart=None, **extra):
-    p = {"name": name, "exec": [tplugin("crasher")], "config": config or {}}
-    if restart:
-        p["restart"] = restart
-    p.update(extra)
-    return p
-
-
-def connectable(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(path)
-        return True
-    except (ConnectionRefusedError, FileNotFoundError):
-        return False
-    finally:
-        s.close()
+    return plugin(name, "crasher", config, restart, **extra)
 
 
 def start(daemon, plugins, metrics=None, chat=None, wait_running=True):
@@ -87,88 +75,9 @@ def start(daemon, plugins, metrics=None, chat=None, wait_running=True):
     return daemon
 
 
-class Conn:
-    """One control connection: send request lines, read reply/event lines."""
-
-    def __init__(self, path, timeout=5.0):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(timeout * SLOW)
-        self.s.connect(path)
-        self.buf = b""
-
-    def send(self, obj):
-        data = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
-        self.s.sendall(data + b"\n")
-
-    def raw_line(self):
-        """The next line without its newline, or None at end of file."""
-        while b"\n" not in self.buf:
-            try:
-                chunk = self.s.recv(65536)
-            except ConnectionResetError:
-                chunk = b""
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line
-
-    def line(self):
-        raw = self.raw_line()
-        assert raw is not None, "connection closed; no line"
-        return json.loads(raw)
-
-    def ask(self, obj):
-        self.send(obj)
-        return self.line()
-
-    def rest(self):
-        """Everything until end of file (a reset counts as the end)."""
-        data = self.buf
-        self.buf = b""
-        while True:
-            try:
-                chunk = self.s.recv(65536)
-            except ConnectionResetError:
-                return data
-            if not chunk:
-                return data
-            data += chunk
-
-    def close(self):
-        self.s.close()
-
-
-class Subscriber(Conn):
-    """A subscription; wait() skips events until one matches."""
-
-    def __init__(self, path, topics=None):
-        super().__init__(path, timeout=10.0)
-        req = {"cmd": "subscribe"}
-        if topics is not None:
-            req["topics"] = list(topics)
-        self.reply = self.ask(req)
-        assert self.reply["ok"], self.reply
-        self.events = []
-
-    def wait(self, pred, timeout=5.0, what="event"):
-        deadline = time.monotonic() + timeout * SLOW
-        while time.monotonic() < deadline:
-            ev = self.line()
-            self.events.append(ev)
-            if pred(ev):
-                return ev
-        raise AssertionError("%s not seen; got %s" % (what, self.events[-10:]))
-
-
-def ctl(*args, env=None, cwd=None, timeout=20):
-    """The real supervisorctl, with no -s added."""
-    e = dict(os.environ)
-    e.pop("SUPERVISOR_SOCKET", None)
-    if env:
-        e.update(env)
-    return subprocess.run([SUPERVISORCTL, *args], capture_output=True, text=True,
-                          env=e, cwd=cwd, timeout=timeout * SLOW)
+def unread_by_peer(s):
+    """Bytes sent on the Unix socket s that its peer has not read yet."""
+    return struct.unpack("i", fcntl.ioctl(s.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
 
 
 def kill9(daemon, name):
@@ -877,7 +786,9 @@ def test_half_closed_client_still_receives_every_reply(daemon):
         [{"cmd": "crashes", "plugin": "dice-roller"}]
     c.s.sendall(b"".join(json.dumps(r).encode() + b"\n" for r in reqs))
     c.s.shutdown(socket.SHUT_WR)
-    time.sleep(0.2)    # the daemon sees the end of file before we read
+    # Read nothing until the daemon has read every request (and so comes
+    # to the end of file) while most replies are still queued on its side.
+    wait_for(lambda: unread_by_peer(c.s) == 0, what="the daemon to read every request")
     lines = c.rest().split(b"\n")
     assert lines[-1] == b"" and len(lines) == len(reqs) + 1, (len(lines), lines[-2:])
     replies = [json.loads(x) for x in lines[:-1]]

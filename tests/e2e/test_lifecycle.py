@@ -1,52 +1,12 @@
 """Crash detection, restart with backoff, the breaker, hangs, queued events."""
-import json
 import os
 import signal
-import socket
 import time
 
-from conftest import CONSOLE, DICE, SLOW, pid_alive, tplugin, wait_for
+from conftest import CONSOLE, DICE, SLOW, Subscriber, pid_alive, plugin, wait_for
 
 FAST = {"first_delay": 0, "initial_delay": 0.2, "multiplier": 2, "max_delay": 1,
         "max_crashes": 100, "crash_window": 60}
-
-
-def plugin(name, script, config=None, restart=None, **extra):
-    p = {"name": name, "exec": [tplugin(script)], "config": config or {}}
-    if restart:
-        p["restart"] = restart
-    p.update(extra)
-    return p
-
-
-class Subscriber:
-    """A control-socket subscription, collecting events as they stream."""
-
-    def __init__(self, daemon, topics=("state", "crash")):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.connect(daemon.sock)
-        self.f = self.s.makefile("rb")
-        self.s.sendall(json.dumps({"cmd": "subscribe", "topics": list(topics)}).encode() + b"\n")
-        reply = json.loads(self.f.readline())
-        assert reply["ok"], reply
-        self.events = []
-
-    def next(self, timeout=10.0):
-        self.s.settimeout(timeout * SLOW)
-        ev = json.loads(self.f.readline())
-        self.events.append(ev)
-        return ev
-
-    def wait(self, pred, timeout=10.0):
-        deadline = time.monotonic() + timeout * SLOW
-        while time.monotonic() < deadline:
-            ev = self.next(deadline - time.monotonic())
-            if pred(ev):
-                return ev
-        raise AssertionError("event not seen; got %s" % self.events[-10:])
-
-    def close(self):
-        self.s.close()
 
 
 def test_kill_9_is_recorded_and_restarted(daemon):
@@ -82,7 +42,7 @@ def test_backoff_schedule_is_followed(daemon):
     restart = dict(FAST, max_crashes=100)
     daemon.start([plugin("crasher", "crasher", {"exit_code": 1, "after": 0}, restart)],
                  wait_running=False)
-    sub = Subscriber(daemon)
+    sub = Subscriber(daemon, ("state", "crash"))
     # Note when each crash happens (→ BACKOFF) and each restart (BACKOFF → STARTING).
     marks = []
     while len(marks) < 12:

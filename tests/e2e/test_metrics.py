@@ -1,15 +1,8 @@
 """The metrics collector as an operator meets it, through the control socket."""
-import time
 
-from conftest import CONSOLE, DICE, SLOW, tplugin, wait_for
+from conftest import CONSOLE, DICE, SLOW, plugin, wait_for
 
 FAST_METRICS = {"poll_interval": 0.2, "history_duration": 60}
-
-
-def plugin(name, script, config=None, **extra):
-    p = {"name": name, "exec": [tplugin(script)], "config": config or {}}
-    p.update(extra)
-    return p
 
 
 def samples(daemon, name, **args):
@@ -60,9 +53,11 @@ def test_ring_is_bounded_by_history_duration(daemon):
     daemon.start(config=cfg)
     r = daemon.result("history", plugin="dice-roller")
     assert r["capacity"] == 10
-    wait_for(lambda: len(samples(daemon, "dice-roller")) == 10, what="a full ring")
-    time.sleep(0.5)
-    s = samples(daemon, "dice-roller")
+    full = wait_for(lambda: (lambda s: len(s) == 10 and s)(samples(daemon, "dice-roller")),
+                    what="a full ring")
+    # Five more samples: the oldest went out as each came in.
+    s = wait_for(lambda: (lambda s: s[5]["time"] > full[-1]["time"] and s)(
+        samples(daemon, "dice-roller")), what="five samples past a full ring")
     assert len(s) == 10
     assert s[-1]["time"] - s[0]["time"] <= 1.2 * SLOW
     assert len(samples(daemon, "dice-roller", last=3)) == 3

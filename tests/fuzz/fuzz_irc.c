@@ -24,6 +24,8 @@
 
 #include "common/common.h"
 #include "plugins/irc/ircmsg.h"
+/* irc_split cuts lines with it: scripts/fuzz builds lines.c in. */
+#include "plugins/sdk/lines.h"
 
 /* Abort with a line saying which property broke. */
 #define CHECK(cond) do {						\

@@ -187,25 +187,6 @@ test_autorestart_modes(void **state)
 	restart_free(&rs);
 }
 
-static void
-test_admin_patterns(void **state)
-{
-	assert_true(admin_match("console:console", "console:console"));
-	assert_false(admin_match("console:console", "console:consolex"));
-	assert_true(admin_match("irc:alice!*@*.example.org",
-	    "irc:alice!al@home.example.org"));
-	assert_false(admin_match("irc:alice!*@*.example.org",
-	    "irc:alice!al@example.com"));
-	assert_true(admin_match("irc:*", "irc:bob!b@h"));
-	assert_true(admin_match("irc:b?b!*", "irc:bob!x@y"));
-	assert_false(admin_match("irc:b?b!*", "irc:bb!x@y"));
-	assert_true(admin_match("*", ""));
-	/* Case does not matter: IRC nicks and hosts are case-insensitive. */
-	assert_true(admin_match("irc:Alice!*@*.Example.ORG",
-	    "irc:alice!~al@home.example.org"));
-	assert_false(admin_match("", "x"));
-}
-
 int
 main(void)
 {
@@ -218,7 +199,6 @@ main(void)
 		cmocka_unit_test(test_half_open_trial),
 		cmocka_unit_test(test_manual_reset_closes_the_breaker),
 		cmocka_unit_test(test_autorestart_modes),
-		cmocka_unit_test(test_admin_patterns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

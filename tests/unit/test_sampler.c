@@ -332,38 +332,79 @@ test_read_many(void **state)
 	sampler_free(sm);
 }
 
+/* A process's own CPU time (all threads), seconds, from the kernel. */
+static double
+test_cpu_time(pid_t pid)
+{
+	struct timespec	ts;
+	clockid_t	clk;
+
+	assert_int_equal(clock_getcpuclockid(pid, &clk), 0);
+	assert_int_equal(clock_gettime(clk, &ts), 0);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /*
- * A spinning child measures about one core, a sleeping one about nothing.
- * A functional check, not a timing target: the range is loose.
+ * The sampler's CPU reading of a spinning and a sleeping child matches
+ * what the kernel's CPU clock of each says over the same interval, within
+ * TEST_CPU_SLACK clock ticks: /proc's utime + stime is that clock cut to
+ * ticks, and the two reads of each end are not quite simultaneous. This
+ * holds however loaded the machine is (the spinning child may get much
+ * less than a core); the interval lasts until the spinner has had 0.2 s
+ * of CPU, so the comparison is over at least 20 ticks.
  */
+#define TEST_CPU_SLACK	3
+
 static void
 test_cpu_busy_idle(void **state)
 {
 	struct sampler		*sm = sampler_new();
 	struct proc_reading	 a[2], b[2];
 	pid_t			 pids[2];
-	double			 t0, t1, busy, idle;
+	double			 t0, t1, c0[2], c1[2], busy, clock_busy, idle;
+	double			 deadline, hz = (double)sampler_hz();
+	double			 dticks[2], dclock[2];
+	int			 i;
 
 	pids[0] = test_child(1);
 	pids[1] = test_child(0);
 	(void)test_wait_sleeping(sm, pids[1]);
 
+	/* Kernel clocks inside the sampler's reads: its window is wider. */
 	assert_int_equal(sampler_read(sm, pids, 2, a), 0);
 	t0 = test_now();
-	test_sleep(0.5);
-	assert_int_equal(sampler_read(sm, pids, 2, b), 0);
+	c0[0] = test_cpu_time(pids[0]);
+	c0[1] = test_cpu_time(pids[1]);
+	deadline = t0 + 30;
+	do {
+		test_sleep(0.05);
+		c1[0] = test_cpu_time(pids[0]);
+	} while (c1[0] - c0[0] < 0.2 && test_now() < deadline);
+	c1[1] = test_cpu_time(pids[1]);
 	t1 = test_now();
+	assert_int_equal(sampler_read(sm, pids, 2, b), 0);
 	assert_true(a[0].found && b[0].found && a[1].found && b[1].found);
 	assert_int_equal(a[0].start_ticks, b[0].start_ticks);
+	assert_true(c1[0] - c0[0] >= 0.2);
 
+	for (i = 0; i < 2; i++) {
+		dticks[i] = (double)(b[i].ticks - a[i].ticks);
+		dclock[i] = (c1[i] - c0[i]) * hz;
+	}
 	busy = metrics_cpu_percent(a[0].ticks, b[0].ticks, t1 - t0,
 	    sampler_hz());
+	clock_busy = (c1[0] - c0[0]) / (t1 - t0) * 100;
 	idle = metrics_cpu_percent(a[1].ticks, b[1].ticks, t1 - t0,
 	    sampler_hz());
-	print_message("busy %.1f%% idle %.1f%% over %.3f s\n", busy, idle,
-	    t1 - t0);
-	assert_true(busy >= 50 && busy <= 150);
-	assert_true(idle >= 0 && idle <= 5);
+	print_message("busy %.1f%% (CPU clock %.1f%%: %.1f ticks, sampler "
+	    "%.0f) idle %.1f%% over %.3f s\n", busy, clock_busy, dclock[0],
+	    dticks[0], idle, t1 - t0);
+	/* The spinner: the sampler saw what its CPU clock counted. */
+	assert_true(dticks[0] >= dclock[0] - TEST_CPU_SLACK);
+	assert_true(dticks[0] <= dclock[0] + TEST_CPU_SLACK);
+	/* The sleeper: next to nothing, by both. */
+	assert_true(dclock[1] <= 1);
+	assert_true(dticks[1] <= dclock[1] + TEST_CPU_SLACK);
 	assert_int_equal(b[0].state, 'R');
 	assert_int_equal(b[1].state, 'S');
 
