@@ -206,6 +206,7 @@ UNIT_LINK_test_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
 			  $(OBJ)/plugins/sdk/lines.o
 # admin.c's identity matcher sits in the daemon's chat-admin file.
 UNIT_LINK_test_admin	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
+UNIT_LINK_test_lifecycle = $(OBJ)/supervisor/lifecycle.o
 
 UNIT_MODULES	= common ipc config metrics sdk
 # $(call unit_module,test_NAME): the module the test is named after, if any.

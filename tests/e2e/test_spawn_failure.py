@@ -3,13 +3,12 @@ it gets a record with reason "spawn", goes through the restart policy, and the
 plugin comes back by itself once descriptors are free again. Status never shows
 a state the daemon is not acting on (BACKOFF with nothing scheduled, STOPPING
 without a process)."""
-import json
 import os
 import resource
 import signal
 import socket
 
-from conftest import SLOW, tplugin, wait_for
+from conftest import Conn, tplugin, wait_for
 
 FAST = {"first_delay": 0, "initial_delay": 0.2, "multiplier": 2, "max_delay": 0.5,
         "max_crashes": 1000, "crash_window": 60}
@@ -26,26 +25,6 @@ def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-class Conn:
-    """One control connection kept open: requests still go through it while
-    the daemon cannot accept new ones."""
-
-    def __init__(self, daemon):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(5 * SLOW)
-        self.s.connect(daemon.sock)
-        self.f = self.s.makefile("rb")
-
-    def request(self, obj):
-        self.s.sendall(json.dumps(obj).encode() + b"\n")
-        return json.loads(self.f.readline())
-
-    def result(self, cmd, **args):
-        r = self.request(dict(cmd=cmd, **args))
-        assert r["ok"], r
-        return r["result"]
-
-
 class Exhaust:
     """Use up the daemon's descriptors with idle control clients. Requests
     go through self.conn, opened before."""
@@ -54,8 +33,8 @@ class Exhaust:
         self.daemon = daemon
         self.pid = daemon.proc.pid
         self.clients = []
-        self.conn = Conn(daemon)
-        self.conn.result("version")
+        self.conn = Conn(daemon.sock)
+        assert self.conn.ask({"cmd": "version"})["ok"]
 
     def __enter__(self):
         used = open_fds(self.pid)
@@ -75,14 +54,20 @@ class Exhaust:
         self.clients = []
 
 
+def result(conn, cmd, **args):
+    r = conn.ask(dict(cmd=cmd, **args))
+    assert r["ok"], r
+    return r["result"]
+
+
 def spawn_crashes(conn):
-    return [c for c in conn.result("crashes", plugin="victim")["crashes"]
+    return [c for c in result(conn, "crashes", plugin="victim")["crashes"]
             if c["reason"] == "spawn"]
 
 
 def acting(conn):
     """The state is one the daemon acts on: no STOPPING or STARTING without a pid."""
-    st = conn.result("status", plugin="victim")
+    st = result(conn, "status", plugin="victim")
     if st["state"] in ("STARTING", "RUNNING", "STOPPING"):
         assert st["pid"], "%s with no process: %s" % (st["state"], st)
     return st
@@ -115,7 +100,7 @@ def test_restart_that_cannot_spawn_goes_backoff(daemon):
     daemon.start(config=daemon.config([victim()], metrics=METRICS))
     with Exhaust(daemon) as ex:
         # The stop is asked and answered; the start after the exit fails.
-        r = ex.conn.request({"cmd": "restart", "plugin": "victim"})
+        r = ex.conn.ask({"cmd": "restart", "plugin": "victim"})
         assert r["ok"] and r["result"]["state"] == "STOPPING", r
         wait_for(lambda: spawn_crashes(ex.conn), what="a spawn crash record")
         wait_for(lambda: acting(ex.conn)["state"] == "BACKOFF", what="BACKOFF")
@@ -125,7 +110,7 @@ def test_restart_that_cannot_spawn_goes_backoff(daemon):
 def test_start_that_cannot_spawn_says_why(daemon):
     daemon.start(config=daemon.config([dict(victim(), autostart=False)], metrics=METRICS))
     with Exhaust(daemon) as ex:
-        r = ex.conn.request({"cmd": "start", "plugin": "victim"})
+        r = ex.conn.ask({"cmd": "start", "plugin": "victim"})
         assert not r["ok"], r
         assert r["error"]["code"] == "start-failed", r
         assert "Too many open files" in r["error"]["message"], r
