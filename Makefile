@@ -32,6 +32,8 @@ CONFIG_SRCS	= $(wildcard config/*.c)
 METRICS_SRCS	= $(wildcard metrics/*.c)
 SDK_SRCS	= $(wildcard plugins/sdk/*.c)
 CTL_SRCS	= supervisor/supervisorctl.c
+# The verb table and its formatters: in the daemon's library and in the CLI.
+VERB_SRCS	= $(wildcard supervisor/verbs*.c)
 MAIN_SRCS	= supervisor/main.c
 # Everything of the daemon but main() is a library, so unit tests reach it.
 DAEMON_SRCS	= $(filter-out $(CTL_SRCS) $(MAIN_SRCS),$(wildcard supervisor/*.c))
@@ -132,10 +134,10 @@ $(BUILD)/bin/supervisor: $(call src2obj,$(MAIN_SRCS)) $(GEN_DEFAULT) $(LIBSUP) $
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# The CLI shares the verb list (cmd-list.h), not the daemon's code.
-$(BUILD)/bin/supervisorctl: $(call src2obj,$(CTL_SRCS)) $(LIBMOD)
+# The CLI shares the verb table (verbs.h), not the daemon's code: no libevent.
+$(BUILD)/bin/supervisorctl: $(call src2obj,$(CTL_SRCS) $(VERB_SRCS)) $(LIBMOD)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(filter-out -levent,$(LIBS))
 
 define c_plugin
 $(BUILD)/plugins/$(1): $(call src2obj,$(wildcard plugins/$(1)/*.c)) $(LIBSDK) $(LIBMOD)

@@ -1,9 +1,10 @@
 /*
- * cmd.c: the command table. Every verb is implemented once, here, as a
- * function from a JSON request to a JSON result; the control socket,
- * supervisorctl (through the socket) and !admin in chat all come through
- * cmd_execute. Adding a verb is one entry in cmd_table and one function.
- * (tmux's cmd-*.c and cmd.c are the model.)
+ * cmd.c: what the verbs do. Every verb of the table (VERB_LIST in
+ * verbs.h: its name, arguments, flags and formatters) is implemented once,
+ * here, as cmd_NAME, a function from a JSON request to a JSON result; the
+ * control socket, supervisorctl (through the socket) and !admin in chat all
+ * come through cmd_execute. Adding a verb is one entry in VERB_LIST and one
+ * function here. (tmux's cmd-*.c and cmd.c are the model.)
  */
 #include <sys/resource.h>
 
@@ -23,30 +24,18 @@
 /* Most samples one history request returns. */
 #define CMD_HISTORY_MAX		100000
 
-#define CMD_DECLARE(name, args, flags, usage)				\
-static int	cmd_##name(struct cmd_ctx *, json_t **, struct cmd_error *);
-CMD_LIST(CMD_DECLARE)
+typedef int	cmd_exec_fn(struct cmd_ctx *, json_t **, struct cmd_error *);
+
+#define CMD_DECLARE(name, ...)	static cmd_exec_fn cmd_##name;
+VERB_LIST(CMD_DECLARE)
 #undef CMD_DECLARE
 
-#define CMD_ENTRY(name, args, flags, usage)				\
-	{ #name, args, usage, flags, cmd_##name },
-const struct cmd_entry cmd_table[] = {
-	CMD_LIST(CMD_ENTRY)
+/* cmd_NAME of every verb, in verb_table's order. */
+#define CMD_EXEC(name, ...)	cmd_##name,
+static cmd_exec_fn *const cmd_exec[VERB_COUNT] = {
+	VERB_LIST(CMD_EXEC)
 };
-#undef CMD_ENTRY
-const size_t cmd_count = nitems(cmd_table);
-
-const struct cmd_entry *
-cmd_find(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < cmd_count; i++) {
-		if (strcmp(cmd_table[i].name, name) == 0)
-			return &cmd_table[i];
-	}
-	return NULL;
-}
+#undef CMD_EXEC
 
 static int
 cmd_fail(struct cmd_error *err, const char *code, const char *fmt, ...)
@@ -751,11 +740,11 @@ cmd_help(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	json_t	*list = json_array();
 	size_t	 i;
 
-	for (i = 0; i < cmd_count; i++)
+	for (i = 0; i < VERB_COUNT; i++)
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:b}",
-		    "name", cmd_table[i].name, "args", cmd_table[i].args,
-		    "usage", cmd_table[i].usage,
-		    "chat", (cmd_table[i].flags & CMD_CHAT) != 0));
+		    "name", verb_table[i].name, "args", verb_table[i].args,
+		    "usage", verb_table[i].usage,
+		    "chat", (verb_table[i].flags & CMD_CHAT) != 0));
 	*res = json_pack("{s:o}", "verbs", list);
 	return 0;
 }
@@ -810,7 +799,7 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity,
     struct jsonw *w)
 {
 	static const char	 ok[] = "{\"ok\":true,\"result\":";
-	const struct cmd_entry	*ce;
+	const struct verb	*ce;
 	struct cmd_ctx		 ctx;
 	struct cmd_error	 err;
 	json_t			*v, *result = NULL;
@@ -831,7 +820,7 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity,
 		return;
 	}
 	name = json_string_value(v);
-	if ((ce = cmd_find(name)) == NULL) {
+	if ((ce = verb_find(name)) == NULL) {
 		cmd_write_error(w, "unknown-command", "unknown command "
 		    "\"%s\"; try \"help\"", utf8_quote(name, quoted,
 		    sizeof quoted));
@@ -864,7 +853,7 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity,
 	}
 	memset(&err, 0, sizeof err);
 	jw_raw(w, ok, sizeof ok - 1);
-	if (ce->exec(&ctx, &result, &err) != 0) {
+	if (cmd_exec[ce - verb_table](&ctx, &result, &err) != 0) {
 		json_decref(result);
 		jw_truncate(w, start);
 		cmd_write_error(w, err.code, "%s", err.message);
