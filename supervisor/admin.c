@@ -119,8 +119,8 @@ admin_request(char *words, const struct verb **vp, char *logged,
 	for (i = 0; (word = strtok_r(NULL, " \t", &last)) != NULL; i++) {
 		if (verb_arg(v, i, key, sizeof key, NULL) != 0) {
 			snprintf(out, size, "too many arguments; usage: "
-			    "%sadmin %s %s", server->config->prefix, v->name,
-			    v->args);
+			    "%sadmin %s%s%s", server->config->prefix, v->name,
+			    *v->args != '\0' ? " " : "", v->args);
 			json_decref(req);
 			return NULL;
 		}

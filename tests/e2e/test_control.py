@@ -1450,6 +1450,21 @@ def test_admin_restart_stop_start_from_chat(daemon):
     sub.close()
 
 
+def test_admin_words_are_the_verbs_arguments(daemon):
+    start(daemon, [CONSOLE, DICE])
+    daemon.say("!admin   metrics   dice-roller   5m")
+    assert daemon.reply().startswith("dice-roller RUNNING pid")
+    assert re.match(r"\d+ samples over", daemon.reply())
+    daemon.wait_log(r'admin: console:console runs "metrics dice-roller 5m"')
+    assert daemon.ask("!admin metrics dice-roller 5m soon") == \
+        "too many arguments; usage: !admin metrics plugin [window]"
+    assert daemon.ask("!admin version 2") == "too many arguments; usage: !admin version"
+    assert daemon.ask("!admin crashes dice-roller x") == \
+        "too many arguments; usage: !admin crashes plugin"
+    assert daemon.ask("!admin status ghost") == 'error: no plugin named "ghost"'
+    assert daemon.ask("!admin version") == "supervisor 0.1.0, protocol 1"     # carries on
+
+
 def test_admin_rate_limit(daemon):
     start(daemon, [CONSOLE, DICE], chat={"admins": ["console:console"]})   # admin_rate 2 s
     assert daemon.ask("!admin version") == "supervisor 0.1.0, protocol 1"
