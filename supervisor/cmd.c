@@ -8,11 +8,14 @@
  */
 #include <sys/resource.h>
 
+#include <ctype.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -676,6 +679,80 @@ cmd_restart(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	    ctx->identity : "control socket");
 	plugin_restart(p, why);
 	*res = cmd_state_result(p, "restart");
+	return 0;
+}
+
+/*
+ * A signal by name, as kill -l spells it, with or without SIG and in any
+ * case ("hup", "SIGUSR1"), or by number (9, "9"); 0 if it is none of these.
+ */
+static int
+cmd_signal_number(json_t *v)
+{
+	const char	*s, *name;
+	char		*end;
+	long		 n;
+	int		 sig;
+
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 1 &&
+		    json_integer_value(v) < NSIG ? (int)json_integer_value(v) : 0;
+	if (!json_is_string(v))
+		return 0;
+	s = json_string_value(v);
+	if (isdigit((unsigned char)*s)) {
+		n = strtol(s, &end, 10);
+		return *end == '\0' && n >= 1 && n < NSIG ? (int)n : 0;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	if (*s == '\0')
+		return 0;
+	for (sig = 1; sig < NSIG; sig++) {
+		/* "SIGHUP"; "SIG34" for a signal without a name. */
+		name = metrics_signal_name(sig) + 3;
+		if (!isdigit((unsigned char)*name) && strcasecmp(name, s) == 0)
+			return sig;
+	}
+	return 0;
+}
+
+/*
+ * signal plugin signal: send it to the plugin's process group. What the
+ * plugin does with it is its own business; an exit it causes was not asked
+ * for, so it is a crash like any other (docs/lifecycle.md).
+ */
+static int
+cmd_signal(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin	*p = ctx->plugin;
+	json_t		*v = json_object_get(ctx->req, "signal");
+	char		 quoted[40];
+	int		 sig;
+
+	if (v == NULL || json_is_null(v))
+		return cmd_fail(err, "missing-argument", "signal needs a signal "
+		    "name or number: signal plugin signal");
+	if ((sig = cmd_signal_number(v)) == 0 && json_is_string(v))
+		return cmd_fail(err, "bad-argument", "unknown signal \"%s\"; "
+		    "give a name like HUP, USR1, TERM or KILL (with or without "
+		    "SIG) or a number from 1 to %d", utf8_quote(
+		    json_string_value(v), quoted, sizeof quoted), NSIG - 1);
+	if (sig == 0)
+		return cmd_fail(err, "bad-argument", "signal must be a name "
+		    "like HUP or a number from 1 to %d", NSIG - 1);
+	if ((p->state != PLUGIN_RUNNING && p->state != PLUGIN_STARTING) ||
+	    p->pid <= 0)
+		return cmd_fail(err, "invalid-state", "%s is %s: only a RUNNING "
+		    "or STARTING plugin has a process to signal", p->name,
+		    plugin_state_name(p->state));
+	log_info("plugin %s: %s sent to pid %ld by %s", p->name,
+	    metrics_signal_name(sig), (long)p->pid, ctx->identity ?
+	    ctx->identity : "control socket");
+	proc_signal(p, p->pid, sig);
+	*res = json_pack("{s:s, s:s, s:i, s:I, s:s}", "plugin", p->name,
+	    "signal", metrics_signal_name(sig), "signal_number", sig,
+	    "pid", (json_int_t)p->pid, "state", plugin_state_name(p->state));
 	return 0;
 }
 

@@ -147,6 +147,15 @@ verb_chat_action(const struct verb *v, json_t *res, struct verb_text *t)
 	    v->name, verb_str(res, "state", "?"));
 }
 
+/* signal: "dice-roller: SIGHUP sent to pid 4242 (RUNNING)". */
+void
+verb_chat_signal(const struct verb *v, json_t *res, struct verb_text *t)
+{
+	verb_text_add(t, "%s: %s sent to pid %lld (%s)",
+	    verb_str(res, "plugin", "?"), verb_str(res, "signal", "?"),
+	    verb_int(res, "pid", 0), verb_str(res, "state", "?"));
+}
+
 /* reload: the counts of what changed. */
 void
 verb_chat_reload(const struct verb *v, json_t *res, struct verb_text *t)

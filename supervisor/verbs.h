@@ -93,6 +93,11 @@ struct verb {
 	X(restart, .args = "plugin", .flags = CMD_PLUGIN | CMD_CHAT, \
 	    .chat = verb_chat_action, \
 	    .usage = "stop and start a plugin (closes the breaker)") \
+	X(signal, .args = "plugin signal", .flags = CMD_PLUGIN | CMD_CHAT, \
+	    .chat = verb_chat_signal, \
+	    .usage = "send a signal (HUP, USR1, TERM, KILL, ... with or "\
+	    "without SIG, or a number) to a RUNNING or STARTING plugin's "\
+	    "process group") \
 	X(reload, .args = "", .flags = CMD_CHAT, \
 	    .chat = verb_chat_reload, .cli = verb_cli_reload, \
 	    .usage = "read the config file again: add, remove and restart "\
@@ -148,6 +153,7 @@ void	 verb_chat_status(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_metrics(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_crashes(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_action(const struct verb *, json_t *, struct verb_text *);
+void	 verb_chat_signal(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_reload(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_system(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_version(const struct verb *, json_t *, struct verb_text *);

@@ -255,6 +255,10 @@ test_chat_text(void **state)
 	assert_string_equal(chat_of("stop", "{\"plugin\": \"8ball\", "
 	    "\"action\": \"stop\", \"state\": \"STOPPING\"}"),
 	    "8ball: stop asked, now STOPPING");
+	assert_string_equal(chat_of("signal", "{\"plugin\": \"dice-roller\", "
+	    "\"signal\": \"SIGHUP\", \"signal_number\": 1, \"pid\": 4242, "
+	    "\"state\": \"RUNNING\"}"),
+	    "dice-roller: SIGHUP sent to pid 4242 (RUNNING)");
 	assert_string_equal(chat_of("reload", "{\"added\": [\"pick\"], "
 	    "\"removed\": [], \"changed\": [\"a\", \"b\"], \"unchanged\": 2, "
 	    "\"not_applied\": [\"socket\"]}"),
