@@ -37,6 +37,8 @@ CONFIG_SRCS	= $(wildcard config/*.c)
 METRICS_SRCS	= $(wildcard metrics/*.c)
 SDK_SRCS	= $(wildcard plugins/sdk/*.c)
 CTL_SRCS	= supervisor/supervisorctl.c
+# The verb table and its formatters: in the daemon's library and in the CLI.
+VERB_SRCS	= $(wildcard supervisor/verbs*.c)
 MAIN_SRCS	= supervisor/main.c
 # Everything of the daemon but main() is a library, so unit tests reach it.
 DAEMON_SRCS	= $(filter-out $(CTL_SRCS) $(MAIN_SRCS),$(wildcard supervisor/*.c))
@@ -144,8 +146,8 @@ $(BUILD)/bin/supervisor: $(call src2obj,$(MAIN_SRCS)) $(GEN_DEFAULT) $(LIBSUP) $
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
-# The CLI shares the verb list (cmd-list.h), not the daemon's code.
-$(BUILD)/bin/supervisorctl: $(call src2obj,$(CTL_SRCS)) $(LIBMOD)
+# The CLI shares the verb table (verbs.h), not the daemon's code: no libevent.
+$(BUILD)/bin/supervisorctl: $(call src2obj,$(CTL_SRCS) $(VERB_SRCS)) $(LIBMOD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
@@ -207,6 +209,8 @@ UNIT_LINK_test_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
 # admin.c's identity matcher sits in the daemon's chat-admin file.
 UNIT_LINK_test_admin	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 UNIT_LINK_test_lifecycle = $(OBJ)/supervisor/lifecycle.o
+# The verb table and its formatters: what supervisorctl links, no daemon.
+UNIT_LINK_test_verbs	= $(call src2obj,$(VERB_SRCS)) $(UNIT_MOD_metrics) -ljansson
 
 UNIT_MODULES	= common ipc config metrics sdk
 # $(call unit_module,test_NAME): the module the test is named after, if any.

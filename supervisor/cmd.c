@@ -1,17 +1,21 @@
 /*
- * cmd.c: the command table. Every verb is implemented once, here, as a
- * function from a JSON request to a JSON result; the control socket,
- * supervisorctl (through the socket) and !admin in chat all come through
- * cmd_execute. Adding a verb is one entry in cmd_table and one function.
- * (tmux's cmd-*.c and cmd.c are the model.)
+ * cmd.c: what the verbs do. Every verb of the table (VERB_LIST in
+ * verbs.h: its name, arguments, flags and formatters) is implemented once,
+ * here, as cmd_NAME, a function from a JSON request to a JSON result; the
+ * control socket, supervisorctl (through the socket) and !admin in chat all
+ * come through cmd_execute. Adding a verb is one entry in VERB_LIST and one
+ * function here. (tmux's cmd-*.c and cmd.c are the model.)
  */
 #include <sys/resource.h>
 
+#include <ctype.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,30 +27,18 @@
 /* Most samples one history request returns. */
 #define CMD_HISTORY_MAX		100000
 
-#define CMD_DECLARE(name, args, flags, usage)				\
-static int	cmd_##name(struct cmd_ctx *, json_t **, struct cmd_error *);
-CMD_LIST(CMD_DECLARE)
+typedef int	cmd_exec_fn(struct cmd_ctx *, json_t **, struct cmd_error *);
+
+#define CMD_DECLARE(name, ...)	static cmd_exec_fn cmd_##name;
+VERB_LIST(CMD_DECLARE)
 #undef CMD_DECLARE
 
-#define CMD_ENTRY(name, args, flags, usage)				\
-	{ #name, args, usage, flags, cmd_##name },
-const struct cmd_entry cmd_table[] = {
-	CMD_LIST(CMD_ENTRY)
+/* cmd_NAME of every verb, in verb_table's order. */
+#define CMD_EXEC(name, ...)	cmd_##name,
+static cmd_exec_fn *const cmd_exec[VERB_COUNT] = {
+	VERB_LIST(CMD_EXEC)
 };
-#undef CMD_ENTRY
-const size_t cmd_count = nitems(cmd_table);
-
-const struct cmd_entry *
-cmd_find(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < cmd_count; i++) {
-		if (strcmp(cmd_table[i].name, name) == 0)
-			return &cmd_table[i];
-	}
-	return NULL;
-}
+#undef CMD_EXEC
 
 static int
 cmd_fail(struct cmd_error *err, const char *code, const char *fmt, ...)
@@ -708,6 +700,80 @@ cmd_restart(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	return 0;
 }
 
+/*
+ * A signal by name, as kill -l spells it, with or without SIG and in any
+ * case ("hup", "SIGUSR1"), or by number (9, "9"); 0 if it is none of these.
+ */
+static int
+cmd_signal_number(json_t *v)
+{
+	const char	*s, *name;
+	char		*end;
+	long		 n;
+	int		 sig;
+
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 1 &&
+		    json_integer_value(v) < NSIG ? (int)json_integer_value(v) : 0;
+	if (!json_is_string(v))
+		return 0;
+	s = json_string_value(v);
+	if (isdigit((unsigned char)*s)) {
+		n = strtol(s, &end, 10);
+		return *end == '\0' && n >= 1 && n < NSIG ? (int)n : 0;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	if (*s == '\0')
+		return 0;
+	for (sig = 1; sig < NSIG; sig++) {
+		/* "SIGHUP"; "SIG34" for a signal without a name. */
+		name = metrics_signal_name(sig) + 3;
+		if (!isdigit((unsigned char)*name) && strcasecmp(name, s) == 0)
+			return sig;
+	}
+	return 0;
+}
+
+/*
+ * signal plugin signal: send it to the plugin's process group. What the
+ * plugin does with it is its own business; an exit it causes was not asked
+ * for, so it is a crash like any other (docs/lifecycle.md).
+ */
+static int
+cmd_signal(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin	*p = ctx->plugin;
+	json_t		*v = json_object_get(ctx->req, "signal");
+	char		 quoted[40];
+	int		 sig;
+
+	if (v == NULL || json_is_null(v))
+		return cmd_fail(err, "missing-argument", "signal needs a signal "
+		    "name or number: signal plugin signal");
+	if ((sig = cmd_signal_number(v)) == 0 && json_is_string(v))
+		return cmd_fail(err, "bad-argument", "unknown signal \"%s\"; "
+		    "give a name like HUP, USR1, TERM or KILL (with or without "
+		    "SIG) or a number from 1 to %d", utf8_quote(
+		    json_string_value(v), quoted, sizeof quoted), NSIG - 1);
+	if (sig == 0)
+		return cmd_fail(err, "bad-argument", "signal must be a name "
+		    "like HUP or a number from 1 to %d", NSIG - 1);
+	if ((p->state != PLUGIN_RUNNING && p->state != PLUGIN_STARTING) ||
+	    p->pid <= 0)
+		return cmd_fail(err, "invalid-state", "%s is %s: only a RUNNING "
+		    "or STARTING plugin has a process to signal", p->name,
+		    plugin_state_name(p->state));
+	log_info("plugin %s: %s sent to pid %ld by %s", p->name,
+	    metrics_signal_name(sig), (long)p->pid, ctx->identity ?
+	    ctx->identity : "control socket");
+	proc_signal(p, p->pid, sig);
+	*res = json_pack("{s:s, s:s, s:i, s:I, s:s}", "plugin", p->name,
+	    "signal", metrics_signal_name(sig), "signal_number", sig,
+	    "pid", (json_int_t)p->pid, "state", plugin_state_name(p->state));
+	return 0;
+}
+
 static int
 cmd_reload(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 {
@@ -769,11 +835,11 @@ cmd_help(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	json_t	*list = json_array();
 	size_t	 i;
 
-	for (i = 0; i < cmd_count; i++)
+	for (i = 0; i < VERB_COUNT; i++)
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:b}",
-		    "name", cmd_table[i].name, "args", cmd_table[i].args,
-		    "usage", cmd_table[i].usage,
-		    "chat", (cmd_table[i].flags & CMD_CHAT) != 0));
+		    "name", verb_table[i].name, "args", verb_table[i].args,
+		    "usage", verb_table[i].usage,
+		    "chat", (verb_table[i].flags & CMD_CHAT) != 0));
 	*res = json_pack("{s:o}", "verbs", list);
 	return 0;
 }
@@ -828,7 +894,7 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity,
     struct jsonw *w)
 {
 	static const char	 ok[] = "{\"ok\":true,\"result\":";
-	const struct cmd_entry	*ce;
+	const struct verb	*ce;
 	struct cmd_ctx		 ctx;
 	struct cmd_error	 err;
 	json_t			*v, *result = NULL;
@@ -849,7 +915,7 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity,
 		return;
 	}
 	name = json_string_value(v);
-	if ((ce = cmd_find(name)) == NULL) {
+	if ((ce = verb_find(name)) == NULL) {
 		cmd_write_error(w, "unknown-command", "unknown command "
 		    "\"%s\"; try \"help\"", utf8_quote(name, quoted,
 		    sizeof quoted));
@@ -882,7 +948,7 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity,
 	}
 	memset(&err, 0, sizeof err);
 	jw_raw(w, ok, sizeof ok - 1);
-	if (ce->exec(&ctx, &result, &err) != 0) {
+	if (cmd_exec[ce - verb_table](&ctx, &result, &err) != 0) {
 		json_decref(result);
 		jw_truncate(w, start);
 		cmd_write_error(w, err.code, "%s", err.message);

@@ -18,10 +18,8 @@
 #include "common/hmap.h"
 #include "config/config.h"
 #include "ipc/ipc.h"
-#include "supervisor/cmd-list.h"
 #include "supervisor/lifecycle.h"
-
-#define SUPERVISOR_VERSION	"0.1.0"
+#include "supervisor/verbs.h"
 
 /* Longest line of plugin stdout/stderr kept; longer ones are cut. */
 #define PLUGIN_LINE_MAX		1024
@@ -278,7 +276,7 @@ void	 jw_real(struct jsonw *, double);
 void	 jw_fixed(struct jsonw *, double, int places);
 void	 jw_json(struct jsonw *, const json_t *);
 
-/* cmd.c: the one command table behind the socket, supervisorctl and chat. */
+/* cmd.c: what the verbs of verbs.h do, for the socket, supervisorctl and chat. */
 
 struct cmd_error {
 	const char	*code;
@@ -293,18 +291,6 @@ struct cmd_ctx {
 	const char		*identity;	/* chat requests only */
 };
 
-struct cmd_entry {
-	const char	*name;
-	const char	*args;		/* usage of the arguments */
-	const char	*usage;		/* one line of help */
-	int		 flags;
-	int		(*exec)(struct cmd_ctx *, json_t **, struct cmd_error *);
-};
-
-extern const struct cmd_entry cmd_table[];
-extern const size_t cmd_count;
-
-const struct cmd_entry *cmd_find(const char *);
 void	 cmd_execute(json_t *req, struct control_client *, const char *identity,
 	     struct jsonw *);
 void	 cmd_execute_line(const char *, size_t, struct control_client *,

@@ -43,10 +43,12 @@ SAMPLE_KEYS = {"time", "state", "pid", "rss_bytes", "events", "threads", "restar
                "cpu_percent", "memory_mb"}
 CRASH_KEYS = {"time", "time_iso", "pid", "reason", "core_dumped", "uptime_seconds", "stderr",
               "exit_code", "signal", "signal_name", "detail"}
-VERBS = ["status", "metrics", "history", "crashes", "start", "stop", "restart", "reload",
-         "tail", "system", "version", "help", "subscribe"]
-CHAT_VERBS = {"status", "metrics", "crashes", "start", "stop", "restart", "reload", "system",
-              "version", "help"}
+VERBS = ["status", "metrics", "history", "crashes", "start", "stop", "restart", "signal",
+         "reload", "tail", "system", "version", "help", "subscribe"]
+CHAT_VERBS = {"status", "metrics", "crashes", "start", "stop", "restart", "signal", "reload",
+              "system", "version", "help"}
+SIGNAL_MSG = ('unknown signal "%s"; give a name like HUP, USR1, TERM or KILL (with or without '
+              'SIG) or a number from 1 to 64')
 WINDOW_MSG = "window must be a duration like 90s, 5m, 1h, 2d or a number of seconds (up to 30 days)"
 
 
@@ -1287,6 +1289,107 @@ def test_ctl_watch_crash_json_and_sigterm_then_daemon_gone(daemon):
                 proc.wait()
 
 
+# --- signal -----------------------------------------------------------------
+
+def test_signal_a_running_plugin(daemon):
+    start(daemon, [DICE])
+    pid = daemon.status("dice-roller")["pid"]
+    # SIGWINCH is ignored by default: the plugin runs on and nothing crashed.
+    for sig in ("WINCH", "winch", "SIGWINCH", "sigWinch", 28, "28"):
+        assert daemon.result("signal", plugin="dice-roller", signal=sig) == {
+            "plugin": "dice-roller", "signal": "SIGWINCH", "signal_number": 28, "pid": pid,
+            "state": "RUNNING"}, sig
+    r = daemon.ctl("signal", "dice-roller", "WINCH", check=0)
+    assert r.stdout == "dice-roller: SIGWINCH sent to pid %d (RUNNING)\n" % pid
+    assert json.loads(daemon.ctl("--json", "signal", "dice-roller", "28", check=0).stdout) == {
+        "plugin": "dice-roller", "signal": "SIGWINCH", "signal_number": 28, "pid": pid,
+        "state": "RUNNING"}
+    daemon.wait_log(r"plugin dice-roller: SIGWINCH sent to pid %d by control socket" % pid)
+    st = daemon.status("dice-roller")
+    assert (st["state"], st["pid"], st["crashes"]) == ("RUNNING", pid, 0)
+    # TERM ends it: an exit not asked for is a crash, and the restart policy runs.
+    assert daemon.ctl("signal", "dice-roller", "SIGTERM", check=0).stdout == \
+        "dice-roller: SIGTERM sent to pid %d (RUNNING)\n" % pid
+    wait_for(lambda: (lambda s: s["state"] == "RUNNING" and s["pid"] != pid)(
+        daemon.status("dice-roller")), what="dice-roller restarted after SIGTERM")
+    crashes = daemon.result("crashes", plugin="dice-roller")
+    assert crashes["total"] == 1
+    cr = crashes["crashes"][0]
+    assert (cr["pid"], cr["reason"], cr["signal"], cr["signal_name"]) == (
+        pid, "signal", 15, "SIGTERM")
+
+
+def test_signal_a_starting_plugin(daemon):
+    slow = crasher("slow", config={"ready_delay": 30}, restart={"ready_timeout": 20})
+    start(daemon, [slow], wait_running=False)
+    st = daemon.wait_state("slow", "STARTING")
+    assert daemon.result("signal", plugin="slow", signal="WINCH") == {
+        "plugin": "slow", "signal": "SIGWINCH", "signal_number": 28, "pid": st["pid"],
+        "state": "STARTING"}
+
+
+def test_signal_bad_input(daemon):
+    start(daemon, [DICE, crasher("idle", autostart=False)])
+    pid = daemon.status("dice-roller")["pid"]
+    req = {"cmd": "signal", "plugin": "dice-roller"}
+    missing = err("missing-argument", "signal needs a signal name or number: signal plugin signal")
+    assert daemon.request(req) == missing
+    assert daemon.request(dict(req, signal=None)) == missing
+    for name in ("FOO", "SIG", "", "0", "65", "-1", "+9", " 9", "9x", "SIGRTMIN", "SIG34",
+                 "HUP ", "kill -9"):
+        assert daemon.request(dict(req, signal=name)) == err("bad-argument", SIGNAL_MSG % name), name
+    for value in (0, 65, -9, 9.0, True, [9], {"n": 9}):
+        assert daemon.request(dict(req, signal=value)) == err(
+            "bad-argument", "signal must be a name like HUP or a number from 1 to 64"), value
+    assert daemon.request({"cmd": "signal", "signal": "HUP"}) == err(
+        "missing-argument", "signal needs a plugin name: signal plugin signal")
+    assert daemon.request({"cmd": "signal", "plugin": "ghost", "signal": "HUP"}) == err(
+        "unknown-plugin", 'no plugin named "ghost"')
+    assert daemon.request({"cmd": "signal", "plugin": "idle", "signal": "KILL"}) == err(
+        "invalid-state", "idle is STOPPED: only a RUNNING or STARTING plugin has a process "
+        "to signal")
+    # supervisorctl: usage errors before asking, the daemon's errors after.
+    usage = "usage: supervisorctl [-s SOCKET | -c CONFIG] signal plugin signal [--json]\n"
+    r = daemon.ctl("signal", check=2)
+    assert r.stderr == "supervisorctl: signal needs a plugin name\n" + usage
+    r = daemon.ctl("signal", "dice-roller", check=2)
+    assert r.stderr == "supervisorctl: signal needs a signal\n" + usage
+    r = daemon.ctl("signal", "dice-roller", "HUP", "now", check=2)
+    assert r.stderr == "supervisorctl: too many arguments for signal\n" + usage
+    r = daemon.ctl("signal", "dice-roller", "FOO", check=1)
+    assert r.stdout == "" and r.stderr == "supervisorctl: %s (bad-argument)\n" % (SIGNAL_MSG % "FOO")
+    r = daemon.ctl("signal", "idle", "HUP", check=1)
+    assert r.stderr == ("supervisorctl: idle is STOPPED: only a RUNNING or STARTING plugin has a "
+                        "process to signal (invalid-state)\n")
+    # Nothing was sent: dice-roller runs on untouched, idle is still STOPPED.
+    st = daemon.status("dice-roller")
+    assert (st["state"], st["pid"], st["crashes"]) == ("RUNNING", pid, 0)
+    assert daemon.state("idle") == "STOPPED"
+    assert "sent to pid" not in daemon.read_log()
+
+
+def test_admin_signal_from_chat(daemon):
+    start(daemon, [CONSOLE, DICE])
+    pid = daemon.status("dice-roller")["pid"]
+    assert daemon.ask("!admin signal dice-roller winch") == \
+        "dice-roller: SIGWINCH sent to pid %d (RUNNING)" % pid
+    daemon.wait_log(r'admin: console:console runs "signal dice-roller winch"')
+    daemon.wait_log(r"plugin dice-roller: SIGWINCH sent to pid %d by console:console" % pid)
+    assert daemon.ask("!admin signal dice-roller") == \
+        "error: signal needs a signal name or number: signal plugin signal"
+    assert daemon.ask("!admin signal dice-roller FOO") == "error: " + SIGNAL_MSG % "FOO"
+    assert daemon.ask("!admin signal ghost KILL") == 'error: no plugin named "ghost"'
+    assert daemon.ask("!admin signal dice-roller KILL now") == \
+        "too many arguments; usage: !admin signal plugin signal"
+    assert daemon.status("dice-roller")["pid"] == pid
+    assert daemon.ask("!admin signal dice-roller KILL") == \
+        "dice-roller: SIGKILL sent to pid %d (RUNNING)" % pid
+    wait_for(lambda: (lambda s: s["state"] == "RUNNING" and s["pid"] != pid)(
+        daemon.status("dice-roller")), what="dice-roller restarted after SIGKILL")
+    cr = daemon.result("crashes", plugin="dice-roller")["crashes"][-1]
+    assert (cr["pid"], cr["reason"], cr["signal_name"]) == (pid, "signal", "SIGKILL")
+
+
 # --- !admin in chat ---------------------------------------------------------
 
 def test_admin_status_metrics_crashes_help_and_errors(daemon):
@@ -1325,8 +1428,9 @@ def test_admin_status_metrics_crashes_help_and_errors(daemon):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d signal SIGKILL after [\d.]+ s", line), line
     assert old != daemon.status("dice-roller")["pid"]
     assert daemon.ask("!admin version") == "supervisor 0.1.0, protocol 1"
-    help_line = ("!admin verbs: status metrics crashes start stop restart reload system version "
-                 "help (a plugin name follows status, metrics, crashes, start, stop, restart)")
+    help_line = ("!admin verbs: status metrics crashes start stop restart signal reload system "
+                 "version help (a plugin name follows status, metrics, crashes, start, stop, "
+                 "restart, signal)")
     assert daemon.ask("!admin help") == help_line
     assert daemon.ask("!admin") == help_line
     assert re.fullmatch(r"up \S+( \S+)? · 2 plugins, 2 running, 0 crashed · .*",
@@ -1359,6 +1463,21 @@ def test_admin_restart_stop_start_from_chat(daemon):
     daemon.wait_state("dice-roller", "RUNNING")
     assert daemon.ask("!roll 1d2") in ("🎲 [1] = 1", "🎲 [2] = 2")
     sub.close()
+
+
+def test_admin_words_are_the_verbs_arguments(daemon):
+    start(daemon, [CONSOLE, DICE])
+    daemon.say("!admin   metrics   dice-roller   5m")
+    assert daemon.reply().startswith("dice-roller RUNNING pid")
+    assert re.match(r"\d+ samples over", daemon.reply())
+    daemon.wait_log(r'admin: console:console runs "metrics dice-roller 5m"')
+    assert daemon.ask("!admin metrics dice-roller 5m soon") == \
+        "too many arguments; usage: !admin metrics plugin [window]"
+    assert daemon.ask("!admin version 2") == "too many arguments; usage: !admin version"
+    assert daemon.ask("!admin crashes dice-roller x") == \
+        "too many arguments; usage: !admin crashes plugin"
+    assert daemon.ask("!admin status ghost") == 'error: no plugin named "ghost"'
+    assert daemon.ask("!admin version") == "supervisor 0.1.0, protocol 1"     # carries on
 
 
 def test_admin_rate_limit(daemon):

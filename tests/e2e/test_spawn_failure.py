@@ -93,7 +93,10 @@ def test_spawn_failure_is_a_crash_and_retried(daemon):
                   timeout=5, what="victim RUNNING again")
     assert st["pid"] and st["pid"] != first
     r = daemon.ctl("crashes", "victim", check=0)
-    assert "spawn" in r.stdout and "Too many open files" in r.stdout, r.stdout
+    rows = [l.split() for l in r.stdout.splitlines() if " spawn " in l]
+    assert rows and "Too many open files" in r.stdout, r.stdout
+    # TIME (date and time), PID, REASON, EXIT/SIGNAL: no pid, no exit status.
+    assert rows[0][2:5] == ["-", "spawn", "-"], r.stdout
 
 
 def test_restart_that_cannot_spawn_goes_backoff(daemon):

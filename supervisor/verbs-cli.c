@@ -1,0 +1,764 @@
+/*
+ * verbs-cli.c: a verb's JSON result as text for people at a terminal, for
+ * supervisorctl: tables, "key: value" lines and sparklines. Each printer is
+ * named in its verb's VERB_LIST entry and returns supervisorctl's exit
+ * status; a verb without one prints its chat text (verb_cli). Text coming
+ * from plugins is printed with control characters as '?'.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "metrics/metrics.h"
+#include "supervisor/verbs.h"
+
+/* Columns of the widest table (status). */
+#define CLI_TABLE_COLS		9
+
+/* A text table: cells added row by row, columns sized to fit, then printed. */
+struct cli_table {
+	size_t		 ncols;
+	const char	*align;		/* 'l' or 'r' per column */
+	char		**cells;
+	size_t		 ncells;
+	size_t		 cap;
+	size_t		 width[CLI_TABLE_COLS];
+};
+
+/* Print text wrapped at 79 columns, continuation lines indented by indent. */
+static void
+cli_wrap(FILE *f, const char *text, size_t col, size_t indent)
+{
+	const char	*p = text, *sp;
+	size_t		 n;
+
+	while (*p != '\0') {
+		sp = strchr(p, ' ');
+		n = sp != NULL ? (size_t)(sp - p) : strlen(p);
+		if (col > indent && col + 1 + n > 79) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, n, f);
+		col += n;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', f);
+}
+
+/* One verb's line of the usage: mark, name, arguments, what it does. */
+void
+verb_cli_usage(FILE *f, const struct verb *ce, char mark)
+{
+	char	 left[128];
+	int	 n;
+
+	n = snprintf(left, sizeof left, "%c %s %s", mark,
+	    verb_cli_name(ce), verb_cli_args(ce));
+	if (n < 28) {
+		fprintf(f, "%-28s", left);
+		cli_wrap(f, ce->usage, 28, 28);
+	} else {
+		fprintf(f, "%s\n%28s", left, "");
+		cli_wrap(f, ce->usage, 28, 28);
+	}
+}
+
+
+/* A number with prec decimals, or "-" if it is null or missing. */
+static const char *
+cli_fmt_num(json_t *o, const char *key, int prec, char *buf, size_t size)
+{
+	json_t	*v = json_object_get(o, key);
+
+	if (!json_is_number(v))
+		return "-";
+	snprintf(buf, size, "%.*f", prec, json_number_value(v));
+	return buf;
+}
+
+/* Local time of a wall clock time: "2024-11-23 19:30:01", or just the time. */
+static const char *
+cli_fmt_time(double t, int with_date, char *buf, size_t size)
+{
+	struct tm	tm;
+	time_t		secs = (time_t)t;
+
+	if (!(t > 0) || localtime_r(&secs, &tm) == NULL)
+		return "-";
+	strftime(buf, size, with_date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S",
+	    &tm);
+	return buf;
+}
+
+/* A duration: "3.2 s" under a minute, else "5m", "3h 5m", "2d 4h". */
+static const char *
+cli_fmt_duration(double secs, char *buf, size_t size)
+{
+	if (secs < 60)
+		snprintf(buf, size, "%.1f s", secs < 0 ? 0 : secs);
+	else
+		metrics_format_uptime(secs, buf, size);
+	return buf;
+}
+
+/*
+ * Print text from a plugin (stderr lines, crash details) with control
+ * characters shown as '?', so a plugin cannot send escape sequences to the
+ * operator's terminal.
+ */
+void
+verb_cli_put_safe(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			fputc('?', f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void
+cli_table_init(struct cli_table *t, size_t ncols, const char *align)
+{
+	memset(t, 0, sizeof *t);
+	if (ncols > CLI_TABLE_COLS)
+		fatalx("cli_table_init: %zu columns", ncols);
+	t->ncols = ncols;
+	t->align = align;
+}
+
+static void	cli_cell(struct cli_table *, const char *, ...) printflike(2, 3);
+
+/* Add the next cell, left to right and row by row. */
+static void
+cli_cell(struct cli_table *t, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (t->ncells == t->cap) {
+		t->cap = t->cap == 0 ? 64 : t->cap * 2;
+		t->cells = xreallocarray(t->cells, t->cap, sizeof *t->cells);
+	}
+	t->cells[t->ncells++] = s;
+}
+
+/* Display width of a UTF-8 string: its code points. */
+static size_t
+cli_width(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s != '\0'; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	}
+	return n;
+}
+
+/* Print the table, columns two spaces apart, then free it. */
+static void
+cli_table_print(struct cli_table *t, int indent)
+{
+	size_t	 i, col, w, pad;
+	char	*s;
+
+	for (i = 0; i < t->ncells; i++) {
+		w = cli_width(t->cells[i]);
+		if (w > t->width[i % t->ncols])
+			t->width[i % t->ncols] = w;
+	}
+	for (i = 0; i < t->ncells; i++) {
+		col = i % t->ncols;
+		s = t->cells[i];
+		pad = t->width[col] - cli_width(s);
+		if (col == 0)
+			printf("%*s", indent, "");
+		if (t->align[col] == 'r')
+			printf("%*s", (int)pad, "");
+		verb_cli_put_safe(stdout, s);
+		if (col + 1 == t->ncols)
+			putchar('\n');
+		else {
+			if (t->align[col] != 'r')
+				printf("%*s", (int)pad, "");
+			fputs("  ", stdout);
+		}
+		free(s);
+	}
+	if (t->ncells % t->ncols != 0)
+		putchar('\n');
+	free(t->cells);
+	t->cells = NULL;
+	t->ncells = t->cap = 0;
+}
+
+/* A sparkline of a series: ▁ to █ scaled min..max, a space for a null. */
+static char *
+cli_sparkline(json_t *series, double *lo, double *hi, int *have)
+{
+	static const char	*blocks[] = { "▁", "▂", "▃", "▄", "▅", "▆",
+				    "▇", "█" };
+	json_t			*v;
+	char			*out;
+	size_t			 i, off = 0;
+	double			 x;
+	int			 level;
+
+	*have = 0;
+	*lo = *hi = 0;
+	json_array_foreach(series, i, v) {
+		if (!json_is_number(v))
+			continue;
+		x = json_number_value(v);
+		if (!*have || x < *lo)
+			*lo = x;
+		if (!*have || x > *hi)
+			*hi = x;
+		*have = 1;
+	}
+	out = xmalloc(json_array_size(series) * 3 + 1);
+	json_array_foreach(series, i, v) {
+		if (!json_is_number(v)) {
+			out[off++] = ' ';
+			continue;
+		}
+		x = json_number_value(v);
+		level = *hi > *lo ?
+		    (int)round_nearest((x - *lo) / (*hi - *lo) * 7) : 0;
+		if (level < 0)
+			level = 0;
+		if (level > 7)
+			level = 7;
+		memcpy(out + off, blocks[level], 3);
+		off += 3;
+	}
+	out[off] = '\0';
+	return out;
+}
+
+/*
+ * The exit status of status: 1 if a plugin shown is not RUNNING. Rows
+ * without a state (--fields without state) say nothing either way.
+ */
+int
+verb_cli_status_exit(json_t *res)
+{
+	json_t	*p;
+	size_t	 i;
+
+	if (json_object_get(res, "plugins") == NULL)
+		return strcmp(verb_str(res, "state", "RUNNING"), "RUNNING") == 0 ?
+		    VERB_EXIT_OK : VERB_EXIT_FAILED;
+	json_array_foreach(json_object_get(res, "plugins"), i, p) {
+		if (strcmp(verb_str(p, "state", "RUNNING"), "RUNNING") != 0)
+			return VERB_EXIT_FAILED;
+	}
+	return VERB_EXIT_OK;
+}
+
+/* status: the table of every plugin and the system line; 1 if any not RUNNING. */
+static int
+cli_status_all(json_t *res)
+{
+	struct cli_table	 t;
+	json_t			*plugins = json_object_get(res, "plugins"), *p;
+	json_t			*sys = json_object_get(res, "system"), *d;
+	char			 b1[32], b2[32];
+	size_t			 i;
+
+	cli_table_init(&t, 9, "llrlrrrrr");
+	cli_cell(&t, "NAME");
+	cli_cell(&t, "STATE");
+	cli_cell(&t, "PID");
+	cli_cell(&t, "UPTIME");
+	cli_cell(&t, "CPU%%");
+	cli_cell(&t, "MEM(MB)");
+	cli_cell(&t, "EVENTS");
+	cli_cell(&t, "RESTARTS");
+	cli_cell(&t, "CRASHES");
+	json_array_foreach(plugins, i, p) {
+		int	has_pid = json_is_integer(json_object_get(p, "pid"));
+
+		cli_cell(&t, "%s", verb_str(p, "name", "?"));
+		cli_cell(&t, "%s", verb_str(p, "state", "?"));
+		cli_cell(&t, "%s", cli_fmt_num(p, "pid", 0, b1, sizeof b1));
+		cli_cell(&t, "%s", has_pid ? verb_str(p, "uptime_human", "-") :
+		    "-");
+		cli_cell(&t, "%s", cli_fmt_num(p, "cpu_percent", 1, b1,
+		    sizeof b1));
+		cli_cell(&t, "%s", cli_fmt_num(p, "memory_mb", 1, b2,
+		    sizeof b2));
+		cli_cell(&t, "%lld", verb_int(json_object_get(p, "events"),
+		    "routed", 0));
+		cli_cell(&t, "%lld", verb_int(p, "restarts", 0));
+		cli_cell(&t, "%lld", verb_int(p, "crashes", 0));
+	}
+	cli_table_print(&t, 0);
+
+	d = json_object_get(sys, "daemon");
+	printf("system: up %s, %lld plugins (%lld running, %lld crashed), "
+	    "%lld events, plugins %.1f MB, daemon pid %lld cpu %s%% mem %s MB\n",
+	    verb_str(sys, "bot_uptime_human", "?"),
+	    verb_int(sys, "total_plugins", 0), verb_int(sys, "plugins_running", 0),
+	    verb_int(sys, "plugins_crashed", 0), verb_int(sys, "total_events", 0),
+	    verb_num(sys, "total_memory_mb", 0), verb_int(d, "pid", 0),
+	    cli_fmt_num(d, "cpu_percent", 1, b1, sizeof b1),
+	    cli_fmt_num(d, "memory_mb", 1, b2, sizeof b2));
+	return verb_cli_status_exit(res);
+}
+
+/* status NAME: one plugin as "key: value" lines; 1 if it is not RUNNING. */
+static int
+cli_status_one(json_t *p)
+{
+	json_t		*v, *ev = json_object_get(p, "events");
+	char		 b1[64], b2[64];
+	size_t		 i;
+	double		 since = verb_num(p, "state_since", 0);
+
+	printf("%-17s%s\n", "name:", verb_str(p, "name", "?"));
+	printf("%-17s%s\n", "role:", verb_str(p, "role", "?"));
+	printf("%-17s%s since %s (%s ago)\n", "state:", verb_str(p, "state", "?"),
+	    cli_fmt_time(since, 1, b1, sizeof b1),
+	    cli_fmt_duration(clock_wall() - since, b2, sizeof b2));
+	printf("%-17s%s\n", "pid:", cli_fmt_num(p, "pid", 0, b1, sizeof b1));
+	if (json_is_integer(json_object_get(p, "pid")))
+		printf("%-17s%s (%.1f s)\n", "uptime:",
+		    verb_str(p, "uptime_human", "?"),
+		    verb_num(p, "uptime_seconds", 0));
+	else
+		printf("%-17s-\n", "uptime:");
+	printf("%-17s%s\n", "version:", verb_str(p, "version", "-"));
+	printf("%-17s", "commands:");
+	v = json_object_get(p, "commands");
+	if (json_array_size(v) == 0)
+		printf("-");
+	for (i = 0; i < json_array_size(v); i++)
+		printf("%s%s", i ? ", " : "",
+		    json_string_value(json_array_get(v, i)) ?
+		    json_string_value(json_array_get(v, i)) : "?");
+	putchar('\n');
+	printf("%-17s%lld (%lld starts)\n", "restarts:", verb_int(p, "restarts", 0),
+	    verb_int(p, "starts", 0));
+	printf("%-17s%lld\n", "crashes:", verb_int(p, "crashes", 0));
+	printf("%-17s%s\n", "breaker:", verb_str(p, "breaker", "?"));
+	printf("%-17s%s%s\n", "cpu:", cli_fmt_num(p, "cpu_percent", 2, b1,
+	    sizeof b1), json_is_number(json_object_get(p, "cpu_percent")) ?
+	    "%" : "");
+	printf("%-17s%s%s\n", "memory:", cli_fmt_num(p, "memory_mb", 2, b1,
+	    sizeof b1), json_is_number(json_object_get(p, "memory_mb")) ?
+	    " MB" : "");
+	printf("%-17s%lld routed, %lld replies, %lld dropped, %lld protocol "
+	    "errors\n", "events:", verb_int(ev, "routed", 0),
+	    verb_int(ev, "replies", 0), verb_int(ev, "dropped", 0),
+	    verb_int(ev, "protocol_errors", 0));
+	printf("%-17s%lld\n", "queued:", verb_int(p, "queued", 0));
+	if (json_object_get(p, "chat_lines") != NULL)
+		printf("%-17s%lld\n", "chat lines:", verb_int(p, "chat_lines", 0));
+	return verb_cli_status_exit(p);
+}
+
+int
+verb_cli_status(const struct verb *verb, json_t *res)
+{
+	if (json_object_get(res, "plugins") != NULL)
+		return cli_status_all(res);
+	return cli_status_one(res);
+}
+
+/* One row of the aggregates table: label, then avg min max p95. */
+static void
+cli_stats_row(struct cli_table *t, const char *label, json_t *stats)
+{
+	char	b[32];
+
+	cli_cell(t, "%s", label);
+	cli_cell(t, "%s", cli_fmt_num(stats, "avg", 2, b, sizeof b));
+	cli_cell(t, "%s", cli_fmt_num(stats, "min", 2, b, sizeof b));
+	cli_cell(t, "%s", cli_fmt_num(stats, "max", 2, b, sizeof b));
+	cli_cell(t, "%s", cli_fmt_num(stats, "p95", 2, b, sizeof b));
+}
+
+/* "label:    ▁▂▃█  lo..hi unit" for one series. */
+static void
+cli_sparkline_line(const char *label, json_t *series, const char *unit)
+{
+	char	*line;
+	double	 lo, hi;
+	int	 have;
+
+	line = cli_sparkline(series, &lo, &hi, &have);
+	if (have)
+		printf("%-10s%s  %.2f..%.2f %s\n", label, line, lo, hi, unit);
+	else
+		printf("%-10s(no data)\n", label);
+	free(line);
+}
+
+/* metrics: aggregates table, counts, current sample and two sparklines. */
+int
+verb_cli_metrics(const struct verb *verb, json_t *res)
+{
+	struct cli_table	 t;
+	json_t			*st = json_object_get(res, "status");
+	json_t			*agg = json_object_get(res, "aggregates");
+	json_t			*cur = json_object_get(res, "current");
+	json_t			*series = json_object_get(res, "series");
+	char			 b1[64], b2[64], b3[64], b4[64];
+	double			 span;
+
+	printf("%s: %s", verb_str(res, "plugin", "?"), verb_str(st, "state", "?"));
+	if (json_is_integer(json_object_get(st, "pid")))
+		printf(", pid %lld, up %s", verb_int(st, "pid", 0),
+		    verb_str(st, "uptime_human", "?"));
+	if (json_is_number(json_object_get(res, "window_seconds")))
+		printf("; window %s\n", cli_fmt_duration(verb_num(res,
+		    "window_seconds", 0), b1, sizeof b1));
+	else
+		printf("; window: all retained\n");
+
+	if (!json_is_object(agg))
+		printf("no samples in this window\n");
+	else {
+		cli_table_init(&t, 5, "lrrrr");
+		cli_cell(&t, "%s", "");
+		cli_cell(&t, "avg");
+		cli_cell(&t, "min");
+		cli_cell(&t, "max");
+		cli_cell(&t, "p95");
+		cli_stats_row(&t, "CPU %", json_object_get(agg, "cpu"));
+		cli_stats_row(&t, "MEM MB", json_object_get(agg, "memory_mb"));
+		cli_table_print(&t, 0);
+		span = verb_num(agg, "time_span_seconds", 0);
+		printf("%-10s%lld (%lld with CPU) over %.1f s", "samples:",
+		    verb_int(agg, "sample_count", 0),
+		    verb_int(agg, "cpu_samples", 0), span);
+		if (span >= 60)
+			printf(" (%s)", cli_fmt_duration(span, b1, sizeof b1));
+		putchar('\n');
+		printf("%-10s%lld in window, %.2f/min\n", "events:",
+		    verb_int(agg, "events", 0),
+		    verb_num(agg, "events_per_minute", 0));
+	}
+	if (json_is_object(cur)) {
+		printf("%-10s%s %s pid %s cpu %s%s mem %s%s threads %lld\n",
+		    "current:", cli_fmt_time(verb_num(cur, "time", 0), 0, b1,
+		    sizeof b1), verb_str(cur, "state", "?"),
+		    cli_fmt_num(cur, "pid", 0, b2, sizeof b2),
+		    cli_fmt_num(cur, "cpu_percent", 2, b3, sizeof b3),
+		    json_is_number(json_object_get(cur, "cpu_percent")) ?
+		    "%" : "",
+		    cli_fmt_num(cur, "memory_mb", 2, b4, sizeof b4),
+		    json_is_number(json_object_get(cur, "memory_mb")) ?
+		    " MB" : "", verb_int(cur, "threads", 0));
+	}
+	if (json_array_size(json_object_get(series, "cpu")) > 0) {
+		cli_sparkline_line("cpu:", json_object_get(series, "cpu"), "%");
+		cli_sparkline_line("memory:", json_object_get(series,
+		    "memory_mb"), "MB");
+	}
+	return VERB_EXIT_OK;
+}
+
+/* history: one line per sample, oldest first. */
+int
+verb_cli_history(const struct verb *verb, json_t *res)
+{
+	struct cli_table	 t;
+	json_t			*samples = json_object_get(res, "samples"), *s;
+	char			 b[64];
+	size_t			 i;
+
+	if (json_array_size(samples) == 0)
+		printf("%s: no samples\n", verb_str(res, "plugin", "?"));
+	else {
+		cli_table_init(&t, 5, "llrrr");
+		cli_cell(&t, "TIME");
+		cli_cell(&t, "STATE");
+		cli_cell(&t, "PID");
+		cli_cell(&t, "CPU%%");
+		cli_cell(&t, "MEM(MB)");
+		json_array_foreach(samples, i, s) {
+			cli_cell(&t, "%s", cli_fmt_time(verb_num(s, "time", 0),
+			    1, b, sizeof b));
+			cli_cell(&t, "%s", verb_str(s, "state", "?"));
+			cli_cell(&t, "%s", verb_int(s, "pid", 0) > 0 ?
+			    cli_fmt_num(s, "pid", 0, b, sizeof b) : "-");
+			cli_cell(&t, "%s", cli_fmt_num(s, "cpu_percent", 2, b,
+			    sizeof b));
+			cli_cell(&t, "%s", cli_fmt_num(s, "memory_mb", 2, b,
+			    sizeof b));
+		}
+		cli_table_print(&t, 0);
+	}
+	printf("%zu samples of %lld kept, one every %g s\n",
+	    json_array_size(samples), verb_int(res, "capacity", 0),
+	    verb_num(res, "poll_interval", 0));
+	return VERB_EXIT_OK;
+}
+
+/* "SIGKILL (9) core" or "exit 3" for a crash record. */
+static const char *
+cli_fmt_exit(json_t *cr, char *buf, size_t size)
+{
+	const char	*core = json_is_true(json_object_get(cr, "core_dumped")) ?
+			    " core" : "";
+
+	if (json_is_integer(json_object_get(cr, "signal")))
+		snprintf(buf, size, "%s (%lld)%s",
+		    verb_str(cr, "signal_name", "?"), verb_int(cr, "signal", 0),
+		    core);
+	else if (json_is_integer(json_object_get(cr, "exit_code")))
+		snprintf(buf, size, "exit %lld%s", verb_int(cr, "exit_code", 0),
+		    core);
+	else
+		snprintf(buf, size, "-");
+	return buf;
+}
+
+/* crashes: a table of the records, then the newest one's stderr lines. */
+int
+verb_cli_crashes(const struct verb *verb, json_t *res)
+{
+	struct cli_table	 t;
+	json_t			*list = json_object_get(res, "crashes"), *cr;
+	json_t			*lines;
+	char			 b[64];
+	size_t			 i, n = json_array_size(list);
+
+	if (n == 0) {
+		printf("%s: no crashes (breaker %s)\n", verb_str(res, "plugin",
+		    "?"), verb_str(res, "breaker", "?"));
+		return VERB_EXIT_OK;
+	}
+	printf("%s: %lld crash%s, %zu kept (at most %lld); breaker %s\n",
+	    verb_str(res, "plugin", "?"), verb_int(res, "total", 0),
+	    verb_int(res, "total", 0) == 1 ? "" : "es", n,
+	    verb_int(res, "kept", 0), verb_str(res, "breaker", "?"));
+	cli_table_init(&t, 6, "lrllrl");
+	cli_cell(&t, "TIME");
+	cli_cell(&t, "PID");
+	cli_cell(&t, "REASON");
+	cli_cell(&t, "EXIT/SIGNAL");
+	cli_cell(&t, "UPTIME");
+	cli_cell(&t, "DETAIL");
+	json_array_foreach(list, i, cr) {
+		cli_cell(&t, "%s", cli_fmt_time(verb_num(cr, "time", 0), 1, b,
+		    sizeof b));
+		cli_cell(&t, "%s", cli_fmt_num(cr, "pid", 0, b, sizeof b));
+		cli_cell(&t, "%s", verb_str(cr, "reason", "?"));
+		cli_cell(&t, "%s", cli_fmt_exit(cr, b, sizeof b));
+		cli_cell(&t, "%s", cli_fmt_duration(verb_num(cr,
+		    "uptime_seconds", 0), b, sizeof b));
+		cli_cell(&t, "%s", verb_str(cr, "detail", "-"));
+	}
+	cli_table_print(&t, 0);
+
+	cr = json_array_get(list, n - 1);
+	lines = json_object_get(cr, "stderr");
+	if (!json_is_integer(json_object_get(cr, "pid"))) {
+		/* A failed spawn: there was no process to write anything. */
+		printf("the newest crash started no process: %s\n",
+		    verb_str(cr, "detail", "see the daemon's log"));
+		return VERB_EXIT_OK;
+	}
+	if (json_array_size(lines) == 0) {
+		printf("no stderr lines from pid %lld\n", verb_int(cr, "pid", 0));
+		return VERB_EXIT_OK;
+	}
+	printf("last stderr lines at the crash of pid %lld:\n",
+	    verb_int(cr, "pid", 0));
+	json_array_foreach(lines, i, cr) {
+		fputs("    ", stdout);
+		verb_cli_put_safe(stdout, json_is_string(cr) ? json_string_value(cr) : "?");
+		putchar('\n');
+	}
+	return VERB_EXIT_OK;
+}
+
+/* tail: the lines, as they were. */
+int
+verb_cli_tail(const struct verb *verb, json_t *res)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(res, "lines"), i, v) {
+		verb_cli_put_safe(stdout, json_is_string(v) ? json_string_value(v) : "?");
+		putchar('\n');
+	}
+	return VERB_EXIT_OK;
+}
+
+/* system: "key: value" lines. */
+int
+verb_cli_system(const struct verb *verb, json_t *res)
+{
+	json_t	*d = json_object_get(res, "daemon");
+	json_t	*cpu = json_object_get(d, "cpu");
+	json_t	*mem = json_object_get(d, "memory_mb_stats");
+	char	 b1[32], b2[32];
+
+	printf("%-17s%s (%.1f s)\n", "uptime:", verb_str(res, "bot_uptime_human",
+	    "?"), verb_num(res, "bot_uptime_seconds", 0));
+	printf("%-17s%lld total, %lld running, %lld crashed\n", "plugins:",
+	    verb_int(res, "total_plugins", 0), verb_int(res, "plugins_running", 0),
+	    verb_int(res, "plugins_crashed", 0));
+	printf("%-17s%lld routed, %lld chat lines, %lld unknown commands\n",
+	    "events:", verb_int(res, "total_events", 0),
+	    verb_int(res, "chat_lines", 0), verb_int(res, "unknown_commands", 0));
+	printf("%-17s%.2f MB\n", "plugin memory:",
+	    verb_num(res, "total_memory_mb", 0));
+	printf("%-17spid %lld, version %s\n", "daemon:", verb_int(d, "pid", 0),
+	    verb_str(d, "version", "?"));
+	printf("%-17s%s%s", "daemon cpu:", cli_fmt_num(d, "cpu_percent", 2, b1,
+	    sizeof b1), json_is_number(json_object_get(d, "cpu_percent")) ?
+	    "%" : "");
+	if (json_is_object(cpu))
+		printf(" (avg %.2f%%, max %.2f%%, p95 %.2f%%)", verb_num(cpu, "avg",
+		    0), verb_num(cpu, "max", 0), verb_num(cpu, "p95", 0));
+	printf("\n%-17s%s%s", "daemon memory:", cli_fmt_num(d, "memory_mb", 2,
+	    b2, sizeof b2), json_is_number(json_object_get(d, "memory_mb")) ?
+	    " MB" : "");
+	if (json_is_object(mem))
+		printf(" (avg %.2f, max %.2f, p95 %.2f MB)", verb_num(mem, "avg",
+		    0), verb_num(mem, "max", 0), verb_num(mem, "p95", 0));
+	printf("\n%-17severy %g s, %s; %lld bytes of history per plugin\n",
+	    "metrics:", verb_num(res, "poll_interval", 0),
+	    json_is_true(json_object_get(res, "metrics_enabled")) ? "enabled" :
+	    "disabled", verb_int(d, "ring_bytes_per_plugin", 0));
+	return VERB_EXIT_OK;
+}
+
+int
+verb_cli_version(const struct verb *verb, json_t *res)
+{
+	printf("supervisor %s, protocol %lld (supervisorctl %s)\n",
+	    verb_str(res, "version", "?"), verb_int(res, "protocol", 0),
+	    SUPERVISOR_VERSION);
+	return VERB_EXIT_OK;
+}
+
+/* Print one list of names from a reload result, if it has any. */
+static void
+cli_names(json_t *res, const char *key, const char *label)
+{
+	json_t	*v;
+	size_t	 i;
+
+	if (json_array_size(json_object_get(res, key)) == 0)
+		return;
+	printf("%-12s ", label);
+	json_array_foreach(json_object_get(res, key), i, v)
+		printf("%s%s", i ? ", " : "", json_string_value(v));
+	printf("\n");
+}
+
+/* reload: what changed. */
+int
+verb_cli_reload(const struct verb *verb, json_t *res)
+{
+	printf("reloaded: %zu added, %zu removed, %zu changed, %lld unchanged\n",
+	    json_array_size(json_object_get(res, "added")),
+	    json_array_size(json_object_get(res, "removed")),
+	    json_array_size(json_object_get(res, "changed")),
+	    verb_int(res, "unchanged", 0));
+	cli_names(res, "added", "added:");
+	cli_names(res, "removed", "removed:");
+	cli_names(res, "changed", "changed:");
+	cli_names(res, "not_applied", "not applied (restart the daemon):");
+	return VERB_EXIT_OK;
+}
+
+/* help: the daemon's verbs, with the names and arguments as typed here. */
+int
+verb_cli_help(const struct verb *verb, json_t *res)
+{
+	struct verb		 entry;
+	const struct verb	*known;
+	json_t			*e;
+	size_t			 i;
+
+	printf("verbs (* also in chat as !admin VERB):\n");
+	json_array_foreach(json_object_get(res, "verbs"), i, e) {
+		memset(&entry, 0, sizeof entry);
+		entry.name = verb_str(e, "name", "?");
+		entry.args = verb_str(e, "args", "");
+		entry.usage = verb_str(e, "usage", "");
+		/* The daemon may be newer: keep its args unless we know it. */
+		if ((known = verb_find(entry.name)) != NULL) {
+			entry.cli_name = known->cli_name;
+			if (strcmp(known->args, entry.args) == 0)
+				entry.cli_args = known->cli_args;
+		}
+		verb_cli_usage(stdout, &entry, json_is_true(json_object_get(e,
+		    "chat")) ? '*' : ' ');
+	}
+	return VERB_EXIT_OK;
+}
+
+/* One subscribe event as a human line. */
+void
+verb_cli_event(json_t *ev, const char *raw)
+{
+	json_t		*cr, *s;
+	const char	*type = verb_str(ev, "event", "");
+	char		 t[32], b1[64], b2[32];
+
+	if (strcmp(type, "state") == 0) {
+		printf("%s %s %s -> %s", cli_fmt_time(verb_num(ev, "time", 0), 0,
+		    t, sizeof t), verb_str(ev, "plugin", "?"),
+		    verb_str(ev, "from", "?"), verb_str(ev, "to", "?"));
+		if (json_is_integer(json_object_get(ev, "pid")))
+			printf(" pid %lld", verb_int(ev, "pid", 0));
+		fputs(" (", stdout);
+		verb_cli_put_safe(stdout, verb_str(ev, "reason", ""));
+		puts(")");
+	} else if (strcmp(type, "crash") == 0) {
+		cr = json_object_get(ev, "crash");
+		printf("%s %s crashed: %s", cli_fmt_time(verb_num(cr, "time", 0),
+		    0, t, sizeof t), verb_str(ev, "plugin", "?"),
+		    verb_str(cr, "reason", "?"));
+		if (json_is_integer(json_object_get(cr, "signal")) ||
+		    strcmp(verb_str(cr, "reason", ""), "exit") != 0)
+			printf(" %s", cli_fmt_exit(cr, b1, sizeof b1));
+		else
+			printf(" code %lld%s", verb_int(cr, "exit_code", 0),
+			    json_is_true(json_object_get(cr, "core_dumped")) ?
+			    " core" : "");
+		printf(" after %s", cli_fmt_duration(verb_num(cr,
+		    "uptime_seconds", 0), b2, sizeof b2));
+		if (json_is_string(json_object_get(cr, "detail"))) {
+			fputs(": ", stdout);
+			verb_cli_put_safe(stdout, verb_str(cr, "detail", ""));
+		}
+		putchar('\n');
+	} else if (strcmp(type, "sample") == 0) {
+		s = json_object_get(ev, "sample");
+		printf("%s %s sample", cli_fmt_time(verb_num(s, "time", 0), 0, t,
+		    sizeof t), verb_str(ev, "plugin", "?"));
+		if (verb_int(s, "pid", 0) == 0)
+			printf(" no process (%s)\n", verb_str(s, "state", "?"));
+		else
+			printf(" cpu %s%s mem %s MB\n",
+			    cli_fmt_num(s, "cpu_percent", 1, b1, sizeof b1),
+			    json_is_number(json_object_get(s, "cpu_percent")) ?
+			    "%" : "", cli_fmt_num(s, "memory_mb", 1, b2,
+			    sizeof b2));
+	} else {
+		verb_cli_put_safe(stdout, raw);
+		putchar('\n');
+	}
+}
