@@ -281,8 +281,8 @@ ipc_read_ready(const struct msg *m, struct ipc_ready *r, char **cause)
 				return -1;
 			for (j = 0; j < i; j++) {
 				if (strcmp(r->commands[i], r->commands[j]) == 0) {
-					xasprintf(cause, "command \"%s\" listed "
-					    "twice", r->commands[i]);
+					xasprintf(cause, "ready: command \"%s\" "
+					    "listed twice", r->commands[i]);
 					return -1;
 				}
 			}
