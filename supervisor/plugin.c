@@ -541,89 +541,51 @@ plugin_flush_queue(struct plugin *p)
 static void
 plugin_handle_ready(struct plugin *p, const struct msg *m)
 {
-	const char	*cmds[PLUGIN_MAX_COMMANDS];
-	size_t		 lens[PLUGIN_MAX_COMMANDS], i, j;
-	char		*names[PLUGIN_MAX_COMMANDS], *cause = NULL;
-	char		 detail[PLUGIN_MAX_COMMANDS * (PLUGIN_COMMAND_MAX + 2) + 256];
-	char		 list[PLUGIN_MAX_COMMANDS * (PLUGIN_COMMAND_MAX + 2) + 1];
-	char		 version[sizeof p->version];
-	uint64_t	 proto;
-	int		 n, chat = 0;
+	struct ipc_ready ready;
+	const char	*names[IPC_MAX_COMMANDS];
+	char		*cause = NULL;
+	char		 detail[IPC_MAX_COMMANDS * (IPC_MAX_COMMAND + 2) + 256];
+	char		 list[IPC_MAX_COMMANDS * (IPC_MAX_COMMAND + 2) + 1];
+	size_t		 i;
 
-	if (msg_get_uint(m, "protocol", &proto) != 0) {
-		plugin_kill(p, KILL_PROTOCOL, "ready without a protocol version");
+	/* A ready the daemon cannot read leaves the plugin unusable: kill it. */
+	if (ipc_read_ready(m, &ready, &cause) != 0) {
+		plugin_kill(p, KILL_PROTOCOL, cause);
+		free(cause);
 		return;
 	}
-	if (proto != PROTOCOL_VERSION) {
+	if (ready.protocol != PROTOCOL_VERSION) {
 		snprintf(detail, sizeof detail, "speaks protocol version %llu, "
-		    "the daemon speaks %d", (unsigned long long)proto,
+		    "the daemon speaks %d", (unsigned long long)ready.protocol,
 		    PROTOCOL_VERSION);
 		plugin_kill(p, KILL_PROTOCOL, detail);
 		return;
 	}
-	version[0] = '\0';
-	if (msg_has(m, "version") &&
-	    msg_copy_str(m, "version", version, sizeof version) != 0) {
-		plugin_kill(p, KILL_PROTOCOL, "ready: version is not a string "
-		    "of at most 64 bytes");
-		return;
-	}
-	n = 0;
-	if (msg_has(m, "commands") && (n = msg_get_strv(m, "commands", cmds,
-	    lens, PLUGIN_MAX_COMMANDS)) == -1) {
-		plugin_kill(p, KILL_PROTOCOL, "ready: commands is not an array "
-		    "of at most 32 strings");
-		return;
-	}
-	if (msg_has(m, "chat") && msg_get_bool(m, "chat", &chat) != 0) {
-		plugin_kill(p, KILL_PROTOCOL, "ready: chat is not a boolean");
-		return;
-	}
-	for (i = 0; i < (size_t)n; i++) {
-		int	ok = lens[i] > 0 && lens[i] <= PLUGIN_COMMAND_MAX;
-
-		for (j = 0; ok && j < lens[i]; j++) {
-			char	c = cmds[i][j];
-
-			ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    c == '-' || c == '_';
-		}
-		if (!ok) {
-			snprintf(detail, sizeof detail, "ready: invalid command "
-			    "name \"%.*s\" (1-32 of a-z 0-9 - _)",
-			    (int)(lens[i] > 40 ? 40 : lens[i]), cmds[i]);
-			plugin_kill(p, KILL_PROTOCOL, detail);
-			return;
-		}
-	}
-	for (i = 0; i < (size_t)n; i++)
-		names[i] = xstrndup(cmds[i], lens[i]);
+	for (i = 0; i < ready.ncommands; i++)
+		names[i] = ready.commands[i];
 	/* A new ready replaces what the previous process claimed. */
 	router_release(p);
 	plugin_clear_ready(p);
-	strlcpy_(p->version, version, sizeof p->version);
+	strlcpy_(p->version, ready.version, sizeof p->version);
 	utf8_sanitize(p->version);
-	if (router_claim(p, (const char *const *)names, n, &cause) != 0) {
-		for (i = 0; i < (size_t)n; i++)
-			free(names[i]);
+	if (router_claim(p, names, ready.ncommands, ready.chat, &cause) != 0) {
 		plugin_kill(p, KILL_PROTOCOL, cause);
 		free(cause);
 		return;
 	}
 	list[0] = '\0';
-	for (i = 0; i < (size_t)n; i++) {
-		p->commands[i] = names[i];
+	for (i = 0; i < ready.ncommands; i++) {
+		p->commands[i] = xstrdup(ready.commands[i]);
 		if (i > 0)
 			strcat(list, ", ");
-		strcat(list, names[i]);
+		strcat(list, ready.commands[i]);
 	}
-	p->ncommands = n;
-	p->wants_chat = chat;
+	p->ncommands = ready.ncommands;
 
 	snprintf(detail, sizeof detail, "ready in %.0f ms; version %s; "
 	    "commands: %s%s", (clock_mono() - p->started_mono) * 1000,
-	    p->version[0] ? p->version : "?", n ? list : "none",
-	    chat ? "; all chat" : "");
+	    p->version[0] ? p->version : "?", ready.ncommands ? list : "none",
+	    ready.chat ? "; all chat" : "");
 	plugin_set_state(p, PLUGIN_RUNNING, detail);
 	plugin_flush_queue(p);
 	p->next_ping = plugin_next_ping(clock_mono(), p->conf->restart.ping_interval);
@@ -634,30 +596,34 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 static void
 plugin_handle_log(struct plugin *p, const struct msg *m)
 {
-	const char	*level, *text;
-	size_t		 llen, tlen;
+	struct ipc_log	 l;
+	char		*cause = NULL;
 
-	if (msg_get_str(m, "text", &text, &tlen) != 0 || tlen > IPC_MAX_TEXT) {
-		plugin_protocol_error(p, "log without a text of at most %d bytes",
-		    IPC_MAX_TEXT);
+	if (ipc_read_log(m, &l, &cause) != 0) {
+		plugin_protocol_error(p, "%s", cause);
+		free(cause);
 		return;
 	}
-	if (msg_get_str(m, "level", &level, &llen) != 0)
-		level = "info", llen = 4;
-	if (llen == 4 && memcmp(level, "warn", 4) == 0)
-		log_warnx("%s: %.*s", p->name, (int)tlen, text);
-	else if (llen == 5 && memcmp(level, "debug", 5) == 0)
-		log_debug("%s: %.*s", p->name, (int)tlen, text);
-	else
-		log_info("%s: %.*s", p->name, (int)tlen, text);
+	switch (l.level) {
+	case IPC_LOG_WARN:
+		log_warnx("%s: %.*s", p->name, (int)l.text_len, l.text);
+		break;
+	case IPC_LOG_DEBUG:
+		log_debug("%s: %.*s", p->name, (int)l.text_len, l.text);
+		break;
+	case IPC_LOG_INFO:
+		log_info("%s: %.*s", p->name, (int)l.text_len, l.text);
+		break;
+	}
 }
 
 /* Dispatch one message from a plugin. */
 static void
 plugin_dispatch(struct plugin *p, const struct msg *m)
 {
-	struct plugin_input	in;
-	uint64_t		seq;
+	struct plugin_input	 in;
+	struct ipc_pong		 pong;
+	char			*cause = NULL;
 
 	if (p->state == PLUGIN_STARTING && m->type != MSG_READY &&
 	    m->type != MSG_LOG) {
@@ -687,11 +653,12 @@ plugin_dispatch(struct plugin *p, const struct msg *m)
 		router_say(p, m);
 		break;
 	case MSG_PONG:
-		if (msg_get_uint(m, "seq", &seq) != 0) {
-			plugin_protocol_error(p, "pong without seq");
+		if (ipc_read_pong(m, &pong, &cause) != 0) {
+			plugin_protocol_error(p, "%s", cause);
+			free(cause);
 			break;
 		}
-		if (seq == p->ping_seq)
+		if (pong.seq == p->ping_seq)
 			p->ping_sent = 0;
 		break;
 	case MSG_LOG:

@@ -4,8 +4,11 @@
  * A connector's chat line that starts with the prefix is a command; its first
  * word selects the plugin that claimed it in ready (a hash lookup). The event
  * gets an id; the reply carrying that id goes back, as a say, to the
- * connector and channel the line came from. Plain lines go to plugins that
- * asked for all chat. Every step is counted per plugin.
+ * connector and channel the line came from. Plain lines go to the plugins
+ * on the chat list: those whose running process asked for all chat in its
+ * ready, so a plain line costs nothing per plugin that did not. Every step
+ * is counted per plugin. The messages' fields are checked by ipc/'s typed
+ * readers; the line's command word is found by ipc_parse_line.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@ router_init(void)
 	server->commands = hmap_new();
 	server->pending = hmap_new();
 	server->next_event_id = 1;
+	TAILQ_INIT(&server->chat_plugins);
 }
 
 void
@@ -36,9 +40,31 @@ router_owner(const char *command)
 	return hmap_sget(server->commands, command);
 }
 
-/* Claim command words for a plugin; all or none. */
+/* The plugin is on the chat list. */
+static int
+router_chat_listed(const struct plugin *p)
+{
+	return p->chat_entry.tqe_prev != NULL;
+}
+
+/* Take the plugin off the chat list: no more plain lines for it. */
+static void
+router_chat_leave(struct plugin *p)
+{
+	if (router_chat_listed(p)) {
+		TAILQ_REMOVE(&server->chat_plugins, p, chat_entry);
+		p->chat_entry.tqe_prev = NULL;
+	}
+	p->wants_chat = 0;
+}
+
+/*
+ * Claim command words (distinct, valid: ipc_read_ready checked them) and,
+ * with chat, every plain chat line for a plugin; all or none.
+ */
 int
-router_claim(struct plugin *p, const char *const *cmds, size_t n, char **cause)
+router_claim(struct plugin *p, const char *const *cmds, size_t n, int chat,
+    char **cause)
 {
 	struct plugin	*owner;
 	size_t		 i, j;
@@ -51,13 +77,6 @@ router_claim(struct plugin *p, const char *const *cmds, size_t n, char **cause)
 				return -1;
 			}
 		}
-		for (j = 0; j < i; j++) {
-			if (strcmp(cmds[i], cmds[j]) == 0) {
-				xasprintf(cause, "command \"%s\" listed twice",
-				    cmds[i]);
-				return -1;
-			}
-		}
 		owner = hmap_sget(server->commands, cmds[i]);
 		if (owner != NULL && owner != p) {
 			xasprintf(cause, "command \"%s\" is already owned by "
@@ -67,10 +86,13 @@ router_claim(struct plugin *p, const char *const *cmds, size_t n, char **cause)
 	}
 	for (i = 0; i < n; i++)
 		hmap_sput(server->commands, cmds[i], p);
+	if (chat && !router_chat_listed(p))
+		TAILQ_INSERT_TAIL(&server->chat_plugins, p, chat_entry);
+	p->wants_chat = chat;
 	return 0;
 }
 
-/* Give up a plugin's commands (it stopped or crashed). */
+/* Give up a plugin's commands and plain chat (a new ready, removal, free). */
 void
 router_release(struct plugin *p)
 {
@@ -80,6 +102,7 @@ router_release(struct plugin *p)
 		if (hmap_sget(server->commands, p->commands[i]) == p)
 			hmap_sdel(server->commands, p->commands[i]);
 	}
+	router_chat_leave(p);
 }
 
 static void
@@ -101,12 +124,17 @@ router_pending_remove(struct pending_event *pe)
 	router_pending_free(pe);
 }
 
-/* Forget events waiting for a plugin's replies (it is gone). */
+/*
+ * The plugin's process is gone: forget the events waiting for its replies,
+ * and send it no plain chat until a new process asks again in its ready.
+ * Its commands stay claimed (plugin_exited says why).
+ */
 void
 router_forget(struct plugin *p)
 {
 	struct pending_event	*pe;
 
+	router_chat_leave(p);
 	while ((pe = TAILQ_FIRST(&p->pending)) != NULL)
 		router_pending_remove(pe);
 }
@@ -220,96 +248,81 @@ void
 router_chat(struct plugin *c, const struct msg *m)
 {
 	struct plugin		*p;
-	const char		*text;
-	char			 platform[33], channel[257], user[257];
-	char			 line[IPC_MAX_TEXT + 1], word[PLUGIN_COMMAND_MAX + 1];
-	char			 args[IPC_MAX_TEXT + 1];
-	size_t			 tlen, plen, wlen, len, i;
+	struct ipc_chat		 chat;
+	struct ipc_command_line	 cl;
+	enum ipc_line_kind	 kind;
+	char			 line[IPC_MAX_TEXT + 1], args[IPC_MAX_TEXT + 1];
+	char			*cause = NULL;
+	const char		*prefix = server->config->prefix;
+	size_t			 i;
 
-	if (msg_copy_str(m, "platform", platform, sizeof platform) != 0 ||
-	    msg_copy_str(m, "channel", channel, sizeof channel) != 0 ||
-	    msg_copy_str(m, "user", user, sizeof user) != 0 ||
-	    msg_get_str(m, "text", &text, &tlen) != 0) {
-		plugin_protocol_error(c, "chat needs platform (<= 32 bytes), "
-		    "channel and user (<= 256 bytes) and text strings");
+	if (ipc_read_chat(m, &chat, &cause) != 0) {
+		plugin_protocol_error(c, "%s", cause);
+		free(cause);
 		return;
 	}
-	if (tlen > server->config->max_line) {
+	if (chat.text_len > server->config->max_line) {
 		c->events_dropped++;
 		log_warnx("plugin %s: chat line of %zu bytes from %s:%s is over "
-		    "chat.max_line (%zu); dropped", c->name, tlen, platform,
-		    user, server->config->max_line);
+		    "chat.max_line (%zu); dropped", c->name, chat.text_len,
+		    chat.platform, chat.user, server->config->max_line);
 		return;
 	}
 	/* One line: control characters (CR, LF, NUL, ...) become spaces. */
-	for (i = 0; i < tlen; i++)
-		line[i] = (unsigned char)text[i] < 0x20 ? ' ' : text[i];
-	line[tlen] = '\0';
+	for (i = 0; i < chat.text_len; i++)
+		line[i] = (unsigned char)chat.text[i] < 0x20 ? ' ' : chat.text[i];
+	line[chat.text_len] = '\0';
 	c->chat_lines++;
 	server->total_chat_lines++;
-	if (c->platform == NULL || strcmp(c->platform, platform) != 0) {
+	if (c->platform == NULL || strcmp(c->platform, chat.platform) != 0) {
 		free(c->platform);
-		c->platform = xstrdup(platform);
+		c->platform = xstrdup(chat.platform);
 	}
 
-	plen = strlen(server->config->prefix);
-	if (tlen <= plen || strncmp(line, server->config->prefix, plen) != 0) {
+	kind = ipc_parse_line(line, chat.text_len, prefix, &cl);
+	if (kind == IPC_LINE_CHAT) {
 		/* A plain line: to every plugin that asked for all chat. */
-		TAILQ_FOREACH(p, &server->plugins, entry) {
-			if (p->wants_chat && p != c)
-				router_route(c, p, "", "", line, tlen, platform,
-				    channel, user);
+		TAILQ_FOREACH(p, &server->chat_plugins, chat_entry) {
+			if (p != c)
+				router_route(c, p, "", "", line, chat.text_len,
+				    chat.platform, chat.channel, chat.user);
 		}
 		return;
 	}
-
-	/* The command word: up to the first space, lower-cased. */
-	for (wlen = 0; plen + wlen < tlen && line[plen + wlen] != ' '; wlen++) {
-		if (wlen == PLUGIN_COMMAND_MAX)
-			break;
-		word[wlen] = line[plen + wlen];
-		if (word[wlen] >= 'A' && word[wlen] <= 'Z')
-			word[wlen] += 'a' - 'A';
-	}
-	word[wlen] = '\0';
-	if (plen + wlen < tlen && line[plen + wlen] != ' ') {
+	if (kind == IPC_LINE_OVERLONG) {
 		/* Longer than any command can be. */
 		server->unknown_commands++;
 		return;
 	}
-	i = plen + wlen;
-	while (i < tlen && line[i] == ' ')
-		i++;
-	len = tlen - i;
-	while (len > 0 && line[i + len - 1] == ' ')
-		len--;
-	memcpy(args, line + i, len);
-	args[len] = '\0';
+	memcpy(args, cl.args, cl.args_len);
+	args[cl.args_len] = '\0';
 
-	if (strcmp(word, "help") == 0) {
-		router_help(c, platform, channel, user);
+	if (strcmp(cl.command, "help") == 0) {
+		router_help(c, chat.platform, chat.channel, chat.user);
 		return;
 	}
-	if (strcmp(word, "admin") == 0) {
-		admin_command(c, platform, channel, user, args);
+	if (strcmp(cl.command, "admin") == 0) {
+		admin_command(c, chat.platform, chat.channel, chat.user, args);
 		return;
 	}
-	if ((p = router_owner(word)) == NULL) {
+	if ((p = router_owner(cl.command)) == NULL) {
 		server->unknown_commands++;
-		log_debug("unknown command %s%s from %s:%s",
-		    server->config->prefix, word, platform, user);
-		if (server->config->unknown_command == UNKNOWN_REPLY && wlen > 0) {
+		log_debug("unknown command %s%s from %s:%s", prefix, cl.command,
+		    chat.platform, chat.user);
+		if (server->config->unknown_command == UNKNOWN_REPLY &&
+		    cl.command_len > 0) {
 			char	msg[128];
 
 			snprintf(msg, sizeof msg, "unknown command %s%s; try "
-			    "%shelp", server->config->prefix, word,
-			    server->config->prefix);
-			router_send_say(c, platform, channel, user, msg);
+			    "%shelp", prefix, cl.command, prefix);
+			router_send_say(c, chat.platform, chat.channel,
+			    chat.user, msg);
 		}
 		return;
 	}
 
-	router_route(c, p, word, args, line, tlen, platform, channel, user);
+	router_route(c, p, cl.command, args, line, chat.text_len,
+	    chat.platform, chat.channel, chat.user);
 }
 
 /* A reply: find the event, send the text to where it came from. */
@@ -318,34 +331,23 @@ router_reply(struct plugin *p, const struct msg *m)
 {
 	struct pending_event	*pe;
 	struct plugin		*c;
-	const char		*text;
-	char			 buf[IPC_MAX_TEXT + 1];
-	size_t			 tlen;
-	uint64_t		 id;
+	struct ipc_reply	 reply;
+	char			 buf[IPC_MAX_TEXT + 1], *cause = NULL;
 
-	if (msg_get_uint(m, "id", &id) != 0 ||
-	    msg_get_str(m, "text", &text, &tlen) != 0) {
-		plugin_protocol_error(p, "reply needs an integer id and a text "
-		    "string");
+	if (ipc_read_reply(m, &reply, &cause) != 0) {
+		plugin_protocol_error(p, "%s", cause);
+		free(cause);
 		return;
 	}
-	if (tlen > IPC_MAX_TEXT) {
-		plugin_protocol_error(p, "reply text of %zu bytes is over the "
-		    "%d-byte limit", tlen, IPC_MAX_TEXT);
-		return;
-	}
-	if (memchr(text, '\0', tlen) != NULL) {
-		plugin_protocol_error(p, "reply text contains a NUL byte");
-		return;
-	}
-	if ((pe = hmap_iget(server->pending, id)) == NULL || pe->target != p) {
+	if ((pe = hmap_iget(server->pending, reply.id)) == NULL ||
+	    pe->target != p) {
 		log_debug("plugin %s: reply to unknown event %llu dropped",
-		    p->name, (unsigned long long)id);
+		    p->name, (unsigned long long)reply.id);
 		return;
 	}
 	p->replies++;
-	memcpy(buf, text, tlen);
-	buf[tlen] = '\0';
+	memcpy(buf, reply.text, reply.text_len);
+	buf[reply.text_len] = '\0';
 	if ((c = server_find_plugin(pe->connector)) != NULL)
 		router_send_say(c, pe->platform, pe->channel, pe->user, buf);
 	router_pending_remove(pe);
@@ -356,29 +358,30 @@ void
 router_say(struct plugin *p, const struct msg *m)
 {
 	struct plugin	*c, *found = NULL;
-	char		 platform[33], channel[257], buf[IPC_MAX_TEXT + 1];
+	struct ipc_say	 say;
+	char		 buf[IPC_MAX_TEXT + 1], *cause = NULL;
 
-	if (msg_copy_str(m, "platform", platform, sizeof platform) != 0 ||
-	    msg_copy_str(m, "channel", channel, sizeof channel) != 0 ||
-	    msg_copy_str(m, "text", buf, sizeof buf) != 0) {
-		plugin_protocol_error(p, "say needs platform (<= 32 bytes), "
-		    "channel (<= 256 bytes) and text (<= %d bytes) strings",
-		    IPC_MAX_TEXT);
+	if (ipc_read_say(m, &say, &cause) != 0) {
+		plugin_protocol_error(p, "%s", cause);
+		free(cause);
 		return;
 	}
 	TAILQ_FOREACH(c, &server->plugins, entry) {
 		if (c->conf->role != ROLE_CONNECTOR)
 			continue;
-		if ((c->platform != NULL && strcmp(c->platform, platform) == 0) ||
-		    strcmp(c->name, platform) == 0) {
+		if ((c->platform != NULL &&
+		    strcmp(c->platform, say.platform) == 0) ||
+		    strcmp(c->name, say.platform) == 0) {
 			found = c;
 			break;
 		}
 	}
 	if (found == NULL) {
 		log_warnx("plugin %s: say to platform \"%s\": no connector for "
-		    "it; dropped", p->name, platform);
+		    "it; dropped", p->name, say.platform);
 		return;
 	}
-	router_send_say(found, platform, channel, NULL, buf);
+	memcpy(buf, say.text, say.text_len);
+	buf[say.text_len] = '\0';
+	router_send_say(found, say.platform, say.channel, NULL, buf);
 }

@@ -23,9 +23,9 @@
 
 /* Longest line of plugin stdout/stderr kept; longer ones are cut. */
 #define PLUGIN_LINE_MAX		1024
-/* Commands one plugin may own. */
-#define PLUGIN_MAX_COMMANDS	32
-#define PLUGIN_COMMAND_MAX	32
+/* Commands one plugin may own (the protocol's bounds, ipc/ipc.h). */
+#define PLUGIN_MAX_COMMANDS	IPC_MAX_COMMANDS
+#define PLUGIN_COMMAND_MAX	IPC_MAX_COMMAND
 /* Events waiting for a reply from one plugin before the oldest is forgotten. */
 #define PLUGIN_MAX_PENDING	4096
 /* Seconds an event waits for its reply before it is forgotten. */
@@ -112,7 +112,8 @@ struct plugin {
 	char				 version[65];
 	char				*commands[PLUGIN_MAX_COMMANDS];
 	size_t				 ncommands;
-	int				 wants_chat;
+	int				 wants_chat;	/* set by router_claim */
+	TAILQ_ENTRY(plugin)		 chat_entry;	/* on the router's chat list */
 	char				*platform;	/* connectors: learned from chat */
 
 	/* Health. */
@@ -174,6 +175,7 @@ struct server {
 	struct hmap		*by_pid;
 	struct hmap		*commands;	/* command word → plugin */
 	struct hmap		*pending;	/* event id → pending_event */
+	struct plugin_list	 chat_plugins;	/* running, wanting plain chat */
 	struct msg_builder	*builder;
 	uint64_t		 next_event_id;
 	double			 started_wall;
@@ -240,7 +242,8 @@ const char *proc_describe_status(int status, char *, size_t);
 /* router.c */
 void	 router_init(void);
 void	 router_free(void);
-int	 router_claim(struct plugin *, const char *const *, size_t, char **cause);
+int	 router_claim(struct plugin *, const char *const *, size_t, int chat,
+	     char **cause);
 void	 router_release(struct plugin *);
 void	 router_chat(struct plugin *connector, const struct msg *);
 void	 router_reply(struct plugin *, const struct msg *);

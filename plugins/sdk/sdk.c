@@ -23,7 +23,7 @@
 #include "ipc/ipc.h"
 #include "plugins/sdk/sdk.h"
 
-#define SDK_MAX_COMMANDS	32
+#define SDK_MAX_COMMANDS	IPC_MAX_COMMANDS
 #define SDK_MAX_WATCHES		16
 
 /*
@@ -234,6 +234,10 @@ sdk_command(const char *name, sdk_event_cb cb, void *arg)
 {
 	if (sdk.ncommands == SDK_MAX_COMMANDS)
 		fatalx("more than %d commands", SDK_MAX_COMMANDS);
+	/* The daemon would refuse the ready: say so where it is the bug. */
+	if (!ipc_command_valid(name, strlen(name)))
+		fatalx("invalid command name \"%s\" (1-%d of a-z 0-9 - _)",
+		    name, IPC_MAX_COMMAND);
 	sdk.commands[sdk.ncommands].name = xstrdup(name);
 	sdk.commands[sdk.ncommands].cb = cb;
 	sdk.commands[sdk.ncommands].arg = arg;
@@ -299,8 +303,8 @@ sdk_say(const char *platform, const char *channel, const char *fmt, ...)
 	va_list	ap;
 
 	msg_begin(sdk.builder, MSG_SAY);
-	sdk_add_text("platform", platform, 32);
-	sdk_add_text("channel", channel, 256);
+	sdk_add_text("platform", platform, IPC_MAX_PLATFORM);
+	sdk_add_text("channel", channel, IPC_MAX_CHANNEL);
 	va_start(ap, fmt);
 	sdk_add_vtext(fmt, ap);
 	va_end(ap);
@@ -312,9 +316,9 @@ sdk_chat(const char *platform, const char *channel, const char *user,
     const char *text)
 {
 	msg_begin(sdk.builder, MSG_CHAT);
-	sdk_add_text("platform", platform, 32);
-	sdk_add_text("channel", channel, 256);
-	sdk_add_text("user", user, 256);
+	sdk_add_text("platform", platform, IPC_MAX_PLATFORM);
+	sdk_add_text("channel", channel, IPC_MAX_CHANNEL);
+	sdk_add_text("user", user, IPC_MAX_USER);
 	sdk_add_text("text", text, IPC_MAX_TEXT);
 	sdk_send();
 }
@@ -655,27 +659,38 @@ sdk_stop(void)
 	sdk.stop = 1;
 }
 
-/* Handle hello: keep it for config lookups, call on_ready, send ready. */
+/*
+ * Handle hello: keep it for config lookups, call on_ready, send ready. A
+ * hello the plugin cannot read leaves it nothing to go by: it exits 1.
+ */
 static void
 sdk_handle_hello(struct msg *m)
 {
-	const char	*commands[SDK_MAX_COMMANDS];
-	uint64_t	 protocol;
-	size_t		 i;
+	const char		*commands[SDK_MAX_COMMANDS];
+	struct ipc_hello	 hello;
+	char			*cause = NULL;
+	size_t			 i;
 
 	if (sdk.have_hello) {
 		log_warnx("daemon sent a second hello: ignored");
 		msg_release(m);
 		return;
 	}
+	if (ipc_read_hello(m, &hello, &cause) != 0) {
+		log_warnx("bad hello from daemon: %s", cause);
+		free(cause);
+		msg_release(m);
+		sdk.dead = 1;
+		return;
+	}
 	sdk.hello = *m;
 	sdk.have_hello = 1;
-	if (msg_get_uint(m, "protocol", &protocol) == 0 &&
-	    protocol != PROTOCOL_VERSION)
+	if (hello.protocol != PROTOCOL_VERSION)
 		log_warnx("daemon speaks protocol %llu, this plugin %d",
-		    (unsigned long long)protocol, PROTOCOL_VERSION);
-	sdk.plugin_name = msg_dup_str(m, "name", 64);
-	sdk.role = msg_dup_str(m, "role", 32);
+		    (unsigned long long)hello.protocol, PROTOCOL_VERSION);
+	sdk.plugin_name = xstrdup(hello.name);
+	sdk.role = xstrdup(hello.role == IPC_ROLE_CONNECTOR ? "connector" :
+	    "plugin");
 	sdk_config_load();
 	log_debug("hello: name %s, role %s", sdk_name(), sdk_role());
 
@@ -694,36 +709,30 @@ sdk_handle_hello(struct msg *m)
 	sdk_flush();
 }
 
-/* Handle event: copy its fields NUL-terminated and call its callback. */
+/* Handle event: copy its texts NUL-terminated and call its callback. */
 static void
 sdk_handle_event(struct msg *m)
 {
+	struct ipc_event	 in;
 	struct sdk_event	 ev;
-	char			*f[6];
-	static const char	*keys[6] = {
-		"platform", "channel", "user", "command", "args", "text"
-	};
+	char			*args, *text, *cause = NULL;
 	size_t			 i;
 
-	memset(&ev, 0, sizeof ev);
-	memset(f, 0, sizeof f);
-	if (msg_get_uint(m, "id", &ev.id) != 0) {
-		log_warnx("event without an id: ignored");
+	if (ipc_read_event(m, &in, &cause) != 0) {
+		log_warnx("bad event: %s; ignored", cause);
+		free(cause);
 		return;
 	}
-	for (i = 0; i < nitems(keys); i++) {
-		if ((f[i] = msg_dup_str(m, keys[i], IPC_MAX_MESSAGE)) == NULL) {
-			log_warnx("event %llu without \"%s\": ignored",
-			    (unsigned long long)ev.id, keys[i]);
-			goto out;
-		}
-	}
-	ev.platform = f[0];
-	ev.channel = f[1];
-	ev.user = f[2];
-	ev.command = f[3];
-	ev.args = f[4];
-	ev.text = f[5];
+	args = xstrndup(in.args, in.args_len);
+	text = xstrndup(in.text, in.text_len);
+	memset(&ev, 0, sizeof ev);
+	ev.id = in.id;
+	ev.platform = in.platform;
+	ev.channel = in.channel;
+	ev.user = in.user;
+	ev.command = in.command;
+	ev.args = args;
+	ev.text = text;
 
 	if (*ev.command == '\0') {
 		if (sdk.chat_cb != NULL)
@@ -738,30 +747,28 @@ sdk_handle_event(struct msg *m)
 	}
 	log_warnx("event for a command not ours: \"%s\"", ev.command);
 out:
-	for (i = 0; i < nitems(f); i++)
-		free(f[i]);
+	free(args);
+	free(text);
 }
 
 /* Handle say (connectors): deliver the text to the chat platform. */
 static void
 sdk_handle_say(struct msg *m)
 {
-	char	*platform, *channel, *user, *text;
+	struct ipc_say	 say;
+	char		*text, *cause = NULL;
 
-	platform = msg_dup_str(m, "platform", IPC_MAX_MESSAGE);
-	channel = msg_dup_str(m, "channel", IPC_MAX_MESSAGE);
-	text = msg_dup_str(m, "text", IPC_MAX_MESSAGE);
-	if ((user = msg_dup_str(m, "user", IPC_MAX_MESSAGE)) == NULL)
-		user = xstrdup("");
-	if (platform == NULL || channel == NULL || text == NULL)
-		log_warnx("say without platform, channel or text: ignored");
-	else if (sdk.say_cb == NULL)
+	if (ipc_read_say(m, &say, &cause) != 0) {
+		log_warnx("bad say: %s; ignored", cause);
+		free(cause);
+		return;
+	}
+	if (sdk.say_cb == NULL) {
 		log_warnx("say received, but this plugin is not a connector");
-	else
-		sdk.say_cb(platform, channel, user, text, sdk.say_arg);
-	free(platform);
-	free(channel);
-	free(user);
+		return;
+	}
+	text = xstrndup(say.text, say.text_len);
+	sdk.say_cb(say.platform, say.channel, say.user, text, sdk.say_arg);
 	free(text);
 }
 
@@ -769,7 +776,8 @@ sdk_handle_say(struct msg *m)
 static void
 sdk_dispatch(struct msg *m)
 {
-	uint64_t	seq;
+	struct ipc_ping	 ping;
+	char		*cause = NULL;
 
 	if (m->type != MSG_HELLO && !sdk.have_hello &&
 	    m->type != MSG_SHUTDOWN && m->type != MSG_PING) {
@@ -788,12 +796,13 @@ sdk_dispatch(struct msg *m)
 		sdk_handle_say(m);
 		break;
 	case MSG_PING:
-		if (msg_get_uint(m, "seq", &seq) != 0) {
-			log_warnx("ping without seq: ignored");
+		if (ipc_read_ping(m, &ping, &cause) != 0) {
+			log_warnx("bad ping: %s; ignored", cause);
+			free(cause);
 			break;
 		}
 		msg_begin(sdk.builder, MSG_PONG);
-		msg_add_uint(sdk.builder, "seq", seq);
+		msg_add_uint(sdk.builder, "seq", ping.seq);
 		sdk_send();
 		break;
 	case MSG_SHUTDOWN:

@@ -49,7 +49,10 @@ typedef void	(*sdk_shutdown_cb)(void *);
 
 /* Name (for logs) and version (sent in ready). Call first. */
 void	 sdk_init(const char *name, const char *version);
-/* Own a command word (without the prefix). At most 32 commands. */
+/*
+ * Own a command word (without the prefix): 1 to 32 of a-z 0-9 - _, else the
+ * plugin exits with the reason. At most 32 commands.
+ */
 void	 sdk_command(const char *name, sdk_event_cb, void *);
 /* Also receive every chat line that is not a command. */
 void	 sdk_on_chat(sdk_event_cb, void *);

@@ -74,6 +74,66 @@ def test_events_and_replies_are_counted_per_plugin(daemon):
     assert daemon.status("console")["chat_lines"] == 8
 
 
+def listener(name="listener"):
+    """The echo test plugin asking for all chat: it answers "heard: LINE"."""
+    return {"name": name, "exec": [tplugin("echo")], "config": {"chat": True}}
+
+
+def test_plain_chat_reaches_the_plugins_that_asked_for_it(daemon):
+    daemon.start(DEFAULT + [listener()])
+    assert daemon.ask("just chatting") == "heard: just chatting"
+    # Tabs and control characters arrive as spaces; commands are not chat.
+    assert daemon.ask("a\tb") == "heard: a b"
+    assert daemon.ask("!flip") in ("🪙 heads", "🪙 tails")
+    # The prefix alone is a plain line too.
+    assert daemon.ask("!") == "heard: !"
+    st = daemon.status("listener")
+    assert st["events"] == {"routed": 3, "replies": 3, "dropped": 0, "protocol_errors": 0}
+    # Plugins that did not ask see none of it.
+    assert daemon.status("dice-roller")["events"]["routed"] == 1
+
+
+def test_plain_chat_follows_the_plugin_through_restart_and_stop(daemon):
+    daemon.start([CONSOLE, DICE, listener()])
+    assert daemon.ask("before") == "heard: before"
+    old = daemon.status("listener")["pid"]
+
+    # A restart: the new process asks again in its ready, and hears again.
+    daemon.result("restart", plugin="listener")
+    wait_for(lambda: daemon.status("listener")["pid"] not in (None, 0, old)
+             and daemon.state("listener") == "RUNNING", what="listener restarted")
+    assert daemon.ask("after restart") == "heard: after restart"
+
+    # Stopped: no plain line is routed to it, nor counted as dropped for it.
+    daemon.result("stop", plugin="listener")
+    daemon.wait_state("listener", "STOPPED")
+    before = daemon.status("listener")["events"]
+    daemon.say("anyone there?")
+    assert daemon.ask("!roll 1d2") in ("🎲 [1] = 1", "🎲 [2] = 2")   # the line was handled
+    daemon.no_reply()
+    assert daemon.status("listener")["events"] == before
+    assert daemon.status("console")["chat_lines"] == 4
+
+    # Started again by hand: it hears again.
+    daemon.result("start", plugin="listener")
+    daemon.wait_state("listener", "RUNNING")
+    assert daemon.ask("back again") == "heard: back again"
+
+
+def test_plain_chat_stops_when_the_plugin_crashes(daemon):
+    crashy = {"name": "crashy", "exec": [tplugin("crasher")],
+              "config": {"exit_code": 3, "on_command": True, "chat": True,
+                         "commands": ["crash"]},
+              "restart": {"autorestart": "never"}}
+    daemon.start([CONSOLE, DICE, crashy])
+    daemon.say("!crash")
+    daemon.wait_state("crashy", "STOPPED")
+    routed = daemon.status("crashy")["events"]["routed"]
+    daemon.say("hello?")
+    assert daemon.ask("!roll 1d2") in ("🎲 [1] = 1", "🎲 [2] = 2")
+    assert daemon.status("crashy")["events"]["routed"] == routed
+
+
 def test_overlong_chat_line_is_dropped_and_logged(daemon):
     cfg = daemon.config(DEFAULT, chat={"max_line": 64})
     daemon.start(config=cfg)

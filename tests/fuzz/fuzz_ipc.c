@@ -10,8 +10,11 @@
  *     the limit;
  *  3. whole through a stream with the protocol's limit, which must agree
  *     with msg_decode about a lone message.
- * Every accepted message is rebuilt field by field with msg_add_object and
- * must decode again to the same values.
+ * Every accepted message goes through every typed reader (only the one of
+ * its type may accept it, and what it accepts must keep the protocol's
+ * bounds; chat and event texts also through ipc_parse_line), and is rebuilt
+ * field by field with msg_add_object and must decode again to the same
+ * values.
  */
 #include <math.h>
 #include <stdint.h>
@@ -233,6 +236,184 @@ rebuild(const struct msg *m)
 	msg_release(&copy);
 }
 
+/* A NUL-terminated field within its bound. */
+static void
+check_cstr(const char *s, size_t max)
+{
+	CHECK(strnlen(s, max + 1) <= max);
+	touch(s, strlen(s));
+}
+
+/* A text span within its bound, NUL-free unless nul_ok. */
+static void
+check_span(const char *s, size_t len, size_t max, int nul_ok)
+{
+	CHECK(s != NULL && len <= max);
+	CHECK(nul_ok || memchr(s, '\0', len) == NULL);
+	touch(s, len);
+}
+
+/* The line parser on a text: spans inside it, the word within its bound. */
+static void
+check_parse_line(const char *text, size_t len)
+{
+	static const char *const prefixes[] = { "!", "?", "bot: ", "" };
+	struct ipc_command_line	 cl;
+	size_t			 i, plen;
+
+	for (i = 0; i < nitems(prefixes); i++) {
+		plen = strlen(prefixes[i]);
+		switch (ipc_parse_line(text, len, prefixes[i], &cl)) {
+		case IPC_LINE_CHAT:
+			CHECK(len <= plen || memcmp(text, prefixes[i], plen) != 0);
+			break;
+		case IPC_LINE_OVERLONG:
+			CHECK(len > plen + IPC_MAX_COMMAND);
+			break;
+		case IPC_LINE_COMMAND:
+			CHECK(cl.command_len <= IPC_MAX_COMMAND);
+			CHECK(strlen(cl.command) == cl.command_len);
+			CHECK(cl.args >= text + plen + cl.command_len &&
+			    cl.args + cl.args_len <= text + len);
+			CHECK(cl.args_len == 0 ||
+			    ((unsigned char)cl.args[0] > 0x20 &&
+			    (unsigned char)cl.args[cl.args_len - 1] > 0x20));
+			break;
+		}
+	}
+}
+
+/*
+ * Every typed reader on the message: only the one of its type may accept
+ * it, and what it accepts keeps every bound the protocol states.
+ */
+static void
+exercise_typed(const struct msg *m)
+{
+	struct ipc_hello	 hello;
+	struct ipc_ready	 ready;
+	struct ipc_chat		 chat;
+	struct ipc_event	 event;
+	struct ipc_reply	 reply;
+	struct ipc_say		 say;
+	struct ipc_ping		 ping;
+	struct ipc_pong		 pong;
+	struct ipc_log		 log;
+	char			*cause = NULL;
+	size_t			 i;
+	int			 r[MSG_TYPE_COUNT];
+
+	r[MSG_HELLO] = ipc_read_hello(m, &hello, &cause);
+	if (r[MSG_HELLO] == 0) {
+		check_cstr(hello.name, IPC_MAX_NAME);
+		CHECK(hello.name[0] != '\0');
+		CHECK(hello.role == IPC_ROLE_PLUGIN ||
+		    hello.role == IPC_ROLE_CONNECTOR);
+		CHECK(hello.config == NULL ||
+		    hello.config->type == MSGPACK_OBJECT_MAP);
+	} else {
+		CHECK(cause != NULL && *cause != '\0');
+		free(cause);
+		cause = NULL;
+	}
+	r[MSG_READY] = ipc_read_ready(m, &ready, &cause);
+	if (r[MSG_READY] == 0) {
+		check_cstr(ready.version, IPC_MAX_VERSION);
+		CHECK(ready.ncommands <= IPC_MAX_COMMANDS);
+		for (i = 0; i < ready.ncommands; i++)
+			CHECK(ipc_command_valid(ready.commands[i],
+			    strlen(ready.commands[i])));
+		CHECK(ready.chat == 0 || ready.chat == 1);
+	} else {
+		CHECK(cause != NULL && *cause != '\0');
+		free(cause);
+		cause = NULL;
+	}
+	r[MSG_CHAT] = ipc_read_chat(m, &chat, &cause);
+	if (r[MSG_CHAT] == 0) {
+		check_cstr(chat.platform, IPC_MAX_PLATFORM);
+		check_cstr(chat.channel, IPC_MAX_CHANNEL);
+		check_cstr(chat.user, IPC_MAX_USER);
+		check_span(chat.text, chat.text_len, IPC_MAX_TEXT, 1);
+		check_parse_line(chat.text, chat.text_len);
+	} else {
+		CHECK(cause != NULL && *cause != '\0');
+		free(cause);
+		cause = NULL;
+	}
+	r[MSG_EVENT] = ipc_read_event(m, &event, &cause);
+	if (r[MSG_EVENT] == 0) {
+		check_cstr(event.platform, IPC_MAX_PLATFORM);
+		check_cstr(event.channel, IPC_MAX_CHANNEL);
+		check_cstr(event.user, IPC_MAX_USER);
+		CHECK(event.command[0] == '\0' ||
+		    ipc_command_valid(event.command, strlen(event.command)));
+		check_span(event.args, event.args_len, IPC_MAX_TEXT, 0);
+		check_span(event.text, event.text_len, IPC_MAX_TEXT, 0);
+		check_parse_line(event.text, event.text_len);
+	} else {
+		CHECK(cause != NULL && *cause != '\0');
+		free(cause);
+		cause = NULL;
+	}
+	r[MSG_REPLY] = ipc_read_reply(m, &reply, &cause);
+	if (r[MSG_REPLY] == 0)
+		check_span(reply.text, reply.text_len, IPC_MAX_TEXT, 0);
+	else {
+		CHECK(cause != NULL && *cause != '\0');
+		free(cause);
+		cause = NULL;
+	}
+	r[MSG_SAY] = ipc_read_say(m, &say, &cause);
+	if (r[MSG_SAY] == 0) {
+		check_cstr(say.platform, IPC_MAX_PLATFORM);
+		check_cstr(say.channel, IPC_MAX_CHANNEL);
+		check_cstr(say.user, IPC_MAX_USER);
+		check_span(say.text, say.text_len, IPC_MAX_TEXT, 0);
+	} else {
+		CHECK(cause != NULL && *cause != '\0');
+		free(cause);
+		cause = NULL;
+	}
+	r[MSG_PING] = ipc_read_ping(m, &ping, &cause);
+	if (r[MSG_PING] == 0)
+		fuzz_sink += (unsigned)ping.seq;
+	else {
+		CHECK(cause != NULL && *cause != '\0');
+		free(cause);
+		cause = NULL;
+	}
+	r[MSG_PONG] = ipc_read_pong(m, &pong, &cause);
+	if (r[MSG_PONG] == 0)
+		fuzz_sink += (unsigned)pong.seq;
+	else {
+		CHECK(cause != NULL && *cause != '\0');
+		free(cause);
+		cause = NULL;
+	}
+	r[MSG_LOG] = ipc_read_log(m, &log, &cause);
+	if (r[MSG_LOG] == 0) {
+		CHECK(log.level == IPC_LOG_DEBUG || log.level == IPC_LOG_INFO ||
+		    log.level == IPC_LOG_WARN);
+		check_span(log.text, log.text_len, IPC_MAX_TEXT, 1);
+	} else {
+		CHECK(cause != NULL && *cause != '\0');
+		free(cause);
+		cause = NULL;
+	}
+	r[MSG_SHUTDOWN] = ipc_read_shutdown(m, &cause);
+	if (r[MSG_SHUTDOWN] != 0) {
+		CHECK(cause != NULL && *cause != '\0');
+		free(cause);
+		cause = NULL;
+	}
+	/* No reader takes a message of another type; shutdown always reads. */
+	for (i = 0; i < MSG_TYPE_COUNT; i++)
+		CHECK(r[i] == -1 || i == (size_t)m->type);
+	if (m->type == MSG_SHUTDOWN)
+		CHECK(r[MSG_SHUTDOWN] == 0);
+}
+
 /* Everything a handler could do with a message it was given. */
 static void
 exercise(const struct msg *m)
@@ -265,6 +446,7 @@ exercise(const struct msg *m)
 		key[k->via.str.size] = '\0';
 		exercise_key(m, key);
 	}
+	exercise_typed(m);
 	rebuild(m);
 }
 

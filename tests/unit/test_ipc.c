@@ -2,8 +2,9 @@
  * test_ipc.c: the msgpack message codec and the stream framing (ipc/).
  *
  * Every message is built with msg_builder, framed by ipc_stream (or decoded by
- * msg_decode) and read back with the msg_get_* accessors; bad input must give
- * -1 with the exact cause an operator would read in the log.
+ * msg_decode) and read back with the msg_get_* accessors and the typed
+ * readers (ipc_read_*); bad input must give -1 with the exact cause an
+ * operator would read in the log. Chat lines are split by ipc_parse_line.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -1761,6 +1762,927 @@ test_decode_framing(void **state)
 	msg_builder_free(mb);
 }
 
+/* --- typed readers (proto.c) ---------------------------------------------- */
+
+/* What a reader fills, for any message type. */
+union typed {
+	struct ipc_hello	hello;
+	struct ipc_ready	ready;
+	struct ipc_chat		chat;
+	struct ipc_event	event;
+	struct ipc_reply	reply;
+	struct ipc_say		say;
+	struct ipc_ping		ping;
+	struct ipc_pong		pong;
+	struct ipc_log		log;
+};
+
+/* Call the reader of type t on m. */
+static int
+read_typed(enum msg_type t, const struct msg *m, union typed *u, char **cause)
+{
+	switch (t) {
+	case MSG_HELLO:
+		return ipc_read_hello(m, &u->hello, cause);
+	case MSG_READY:
+		return ipc_read_ready(m, &u->ready, cause);
+	case MSG_CHAT:
+		return ipc_read_chat(m, &u->chat, cause);
+	case MSG_EVENT:
+		return ipc_read_event(m, &u->event, cause);
+	case MSG_REPLY:
+		return ipc_read_reply(m, &u->reply, cause);
+	case MSG_SAY:
+		return ipc_read_say(m, &u->say, cause);
+	case MSG_PING:
+		return ipc_read_ping(m, &u->ping, cause);
+	case MSG_PONG:
+		return ipc_read_pong(m, &u->pong, cause);
+	case MSG_LOG:
+		return ipc_read_log(m, &u->log, cause);
+	case MSG_SHUTDOWN:
+		return ipc_read_shutdown(m, cause);
+	case MSG_TYPE_COUNT:
+		break;
+	}
+	fail();
+	return -1;
+}
+
+/* One field of a good message, and what the reader demands of it. */
+enum fkind { F_UINT, F_STR, F_BOOL, F_STRV, F_MAP };
+
+struct fspec {
+	const char	*key;
+	enum fkind	 kind;
+	const char	*s;		/* F_STR: the good value */
+	uint64_t	 u;		/* F_UINT */
+	int		 optional;
+	size_t		 max;		/* F_STR: bound; 0 none */
+	int		 nul_ok;	/* F_STR: a NUL byte is accepted */
+};
+
+static const struct fspec hello_fields[] = {
+	{ "protocol", F_UINT, NULL, 1, 0, 0, 0 },
+	{ "name", F_STR, "dice-roller", 0, 0, IPC_MAX_NAME, 0 },
+	{ "role", F_STR, "plugin", 0, 0, 0, 0 },
+	{ "config", F_MAP, NULL, 0, 1, 0, 0 },
+};
+static const struct fspec ready_fields[] = {
+	{ "protocol", F_UINT, NULL, 1, 0, 0, 0 },
+	{ "version", F_STR, "1.2.3", 0, 1, IPC_MAX_VERSION, 0 },
+	{ "commands", F_STRV, NULL, 0, 1, 0, 0 },
+	{ "chat", F_BOOL, NULL, 0, 1, 0, 0 },
+};
+static const struct fspec chat_fields[] = {
+	{ "platform", F_STR, "irc", 0, 0, IPC_MAX_PLATFORM, 0 },
+	{ "channel", F_STR, "#bots", 0, 0, IPC_MAX_CHANNEL, 0 },
+	{ "user", F_STR, "alice!al@example.org", 0, 0, IPC_MAX_USER, 0 },
+	{ "text", F_STR, "!roll 2d6", 0, 0, IPC_MAX_TEXT, 1 },
+};
+static const struct fspec event_fields[] = {
+	{ "id", F_UINT, NULL, 42, 0, 0, 0 },
+	{ "platform", F_STR, "irc", 0, 0, IPC_MAX_PLATFORM, 0 },
+	{ "channel", F_STR, "#bots", 0, 0, IPC_MAX_CHANNEL, 0 },
+	{ "user", F_STR, "alice!al@example.org", 0, 0, IPC_MAX_USER, 0 },
+	{ "command", F_STR, "roll", 0, 0, IPC_MAX_COMMAND, 0 },
+	{ "args", F_STR, "2d6", 0, 0, IPC_MAX_TEXT, 0 },
+	{ "text", F_STR, "!roll 2d6", 0, 0, IPC_MAX_TEXT, 0 },
+};
+static const struct fspec reply_fields[] = {
+	{ "id", F_UINT, NULL, 42, 0, 0, 0 },
+	{ "text", F_STR, "[3, 4] = 7", 0, 0, IPC_MAX_TEXT, 0 },
+};
+static const struct fspec say_fields[] = {
+	{ "platform", F_STR, "console", 0, 0, IPC_MAX_PLATFORM, 0 },
+	{ "channel", F_STR, "console", 0, 0, IPC_MAX_CHANNEL, 0 },
+	{ "user", F_STR, "console", 0, 1, IPC_MAX_USER, 0 },
+	{ "text", F_STR, "tick", 0, 0, IPC_MAX_TEXT, 0 },
+};
+static const struct fspec ping_fields[] = {
+	{ "seq", F_UINT, NULL, 7, 0, 0, 0 },
+};
+static const struct fspec log_fields[] = {
+	{ "level", F_STR, "warn", 0, 1, 0, 1 },
+	{ "text", F_STR, "disk almost full", 0, 0, IPC_MAX_TEXT, 1 },
+};
+
+static const struct {
+	enum msg_type		 type;
+	const struct fspec	*fields;
+	size_t			 n;
+} typed_messages[] = {
+	{ MSG_HELLO, hello_fields, nitems(hello_fields) },
+	{ MSG_READY, ready_fields, nitems(ready_fields) },
+	{ MSG_CHAT, chat_fields, nitems(chat_fields) },
+	{ MSG_EVENT, event_fields, nitems(event_fields) },
+	{ MSG_REPLY, reply_fields, nitems(reply_fields) },
+	{ MSG_SAY, say_fields, nitems(say_fields) },
+	{ MSG_PING, ping_fields, nitems(ping_fields) },
+	{ MSG_PONG, ping_fields, nitems(ping_fields) },
+	{ MSG_LOG, log_fields, nitems(log_fields) },
+	{ MSG_SHUTDOWN, NULL, 0 },
+};
+
+/* What to put in place of one field. */
+enum fbad {
+	BAD_NONE,	/* the good value */
+	BAD_OMIT,	/* leave it out */
+	BAD_TYPE,	/* a value of another type */
+	BAD_LONG,	/* a string one byte over its bound */
+	BAD_EXACT,	/* a string exactly at its bound */
+	BAD_NUL,	/* a string with a NUL byte inside */
+};
+
+/* Add one field of spec f, as good or spoilt by bad. */
+static void
+add_field(struct msg_builder *mb, const struct fspec *f, enum fbad bad)
+{
+	static const char *const cmds[] = { "roll", "flip" };
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	char			*s;
+
+	if (bad == BAD_OMIT)
+		return;
+	if (bad == BAD_TYPE) {
+		/* A string for numbers and booleans, a boolean for the rest. */
+		if (f->kind == F_UINT || f->kind == F_BOOL)
+			msg_add_str(mb, f->key, "7");
+		else
+			msg_add_bool(mb, f->key, 1);
+		return;
+	}
+	if (bad == BAD_LONG || bad == BAD_EXACT) {
+		s = xmalloc(f->max + 2);
+		memset(s, 'x', f->max + 1);
+		msg_add_strn(mb, f->key, s, bad == BAD_LONG ? f->max + 1 : f->max);
+		free(s);
+		return;
+	}
+	if (bad == BAD_NUL) {
+		msg_add_strn(mb, f->key, "a\0b", 3);
+		return;
+	}
+	switch (f->kind) {
+	case F_UINT:
+		msg_add_uint(mb, f->key, f->u);
+		break;
+	case F_STR:
+		msg_add_str(mb, f->key, f->s);
+		break;
+	case F_BOOL:
+		msg_add_bool(mb, f->key, 1);
+		break;
+	case F_STRV:
+		msg_add_strv(mb, f->key, cmds, nitems(cmds));
+		break;
+	case F_MAP:
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_str(&pk, 5);
+		msgpack_pack_str_body(&pk, "sides", 5);
+		msgpack_pack_uint64(&pk, 6);
+		msg_add_raw(mb, f->key, sb.data, sb.size);
+		msgpack_sbuffer_destroy(&sb);
+		break;
+	}
+}
+
+/*
+ * Build a message of type t from its fields, field number which spoilt by
+ * bad, and decode it into m (its strings point into out).
+ */
+static void
+build_typed(enum msg_type t, const struct fspec *fields, size_t n,
+    size_t which, enum fbad bad, struct bytes *out, struct msg *m)
+{
+	struct msg_builder	*mb = msg_builder_new();
+	char			*cause = NULL;
+	size_t			 i;
+
+	msg_begin(mb, t);
+	for (i = 0; i < n; i++)
+		add_field(mb, &fields[i], i == which ? bad : BAD_NONE);
+	bytes_free(out);
+	build_into(mb, out);
+	msg_builder_free(mb);
+	assert_int_equal(msg_decode(out->data, out->len, m, &cause), 0);
+	assert_null(cause);
+}
+
+/* Read a message of type t spoilt as said; expect want (NULL: success). */
+static void
+expect_typed(enum msg_type t, const struct fspec *fields, size_t n,
+    size_t which, enum fbad bad, const char *want)
+{
+	struct bytes	 b = { NULL, 0 };
+	struct msg	 m;
+	union typed	 u;
+	char		*cause = NULL;
+	int		 r;
+
+	build_typed(t, fields, n, which, bad, &b, &m);
+	r = read_typed(t, &m, &u, &cause);
+	if (want == NULL) {
+		if (r != 0)
+			fail_msg("%s field %s (%d): unexpected \"%s\"",
+			    msg_type_name(t), fields[which].key, (int)bad,
+			    cause);
+	} else {
+		assert_int_equal(r, -1);
+		assert_non_null(cause);
+		assert_string_equal(cause, want);
+	}
+	free(cause);
+	msg_release(&m);
+	bytes_free(&b);
+}
+
+/*
+ * Every reader: the good message reads; each required field missing, each
+ * field of the wrong type, each bounded string one byte over its bound (and
+ * exactly at it), each string with a NUL byte give -1 and a cause naming
+ * the message, the field and the bound.
+ */
+static void
+test_read_fields(void **state)
+{
+	char	want[256];
+	size_t	i, j, n;
+
+	for (i = 0; i < nitems(typed_messages); i++) {
+		enum msg_type		 t = typed_messages[i].type;
+		const struct fspec	*fs = typed_messages[i].fields;
+		const char		*name = msg_type_name(t);
+
+		n = typed_messages[i].n;
+		expect_typed(t, fs, n, SIZE_MAX, BAD_NONE, NULL);
+		for (j = 0; j < n; j++) {
+			const struct fspec	*f = &fs[j];
+
+			/* Missing. */
+			if (f->optional)
+				expect_typed(t, fs, n, j, BAD_OMIT, NULL);
+			else {
+				if (f->kind == F_UINT)
+					snprintf(want, sizeof want, "%s needs "
+					    "an integer %s", name, f->key);
+				else
+					snprintf(want, sizeof want, "%s needs "
+					    "a %s string", name, f->key);
+				expect_typed(t, fs, n, j, BAD_OMIT, want);
+			}
+
+			/* Of the wrong type; the log level is only advice. */
+			if (t == MSG_LOG && strcmp(f->key, "level") == 0) {
+				expect_typed(t, fs, n, j, BAD_TYPE, NULL);
+				continue;
+			}
+			switch (f->kind) {
+			case F_UINT:
+				snprintf(want, sizeof want, "%s needs an "
+				    "integer %s, not a string", name, f->key);
+				break;
+			case F_STR:
+				snprintf(want, sizeof want, "%s needs a %s "
+				    "string, not a boolean", name, f->key);
+				break;
+			case F_BOOL:
+				snprintf(want, sizeof want, "%s needs a %s "
+				    "boolean, not a string", name, f->key);
+				break;
+			case F_STRV:
+				snprintf(want, sizeof want, "%s needs a %s "
+				    "array, not a boolean", name, f->key);
+				break;
+			case F_MAP:
+				snprintf(want, sizeof want, "%s needs a %s "
+				    "map, not a boolean", name, f->key);
+				break;
+			}
+			expect_typed(t, fs, n, j, BAD_TYPE, want);
+			if (f->kind != F_STR)
+				continue;
+
+			/* Over the bound, and at it. */
+			if (f->max > 0) {
+				snprintf(want, sizeof want, "%s %s of %zu bytes "
+				    "is over the %zu-byte limit", name, f->key,
+				    f->max + 1, f->max);
+				expect_typed(t, fs, n, j, BAD_LONG, want);
+				/* A command word of x's is valid. */
+				expect_typed(t, fs, n, j, BAD_EXACT, NULL);
+			}
+
+			/* A NUL byte inside. */
+			if (f->nul_ok)
+				expect_typed(t, fs, n, j, BAD_NUL, NULL);
+			else {
+				snprintf(want, sizeof want, "%s %s contains a "
+				    "NUL byte", name, f->key);
+				expect_typed(t, fs, n, j, BAD_NUL, want);
+			}
+		}
+	}
+}
+
+/* The causes an operator reads, spelt out once without the table. */
+static void
+test_read_causes_exact(void **state)
+{
+	static const struct {
+		enum msg_type		 type;
+		const struct fspec	*fields;
+		size_t			 n, which;
+		enum fbad		 bad;
+		const char		*want;
+	} cases[] = {
+		{ MSG_REPLY, reply_fields, 2, 0, BAD_TYPE,
+		    "reply needs an integer id, not a string" },
+		{ MSG_REPLY, reply_fields, 2, 0, BAD_OMIT,
+		    "reply needs an integer id" },
+		{ MSG_REPLY, reply_fields, 2, 1, BAD_LONG,
+		    "reply text of 2049 bytes is over the 2048-byte limit" },
+		{ MSG_REPLY, reply_fields, 2, 1, BAD_NUL,
+		    "reply text contains a NUL byte" },
+		{ MSG_CHAT, chat_fields, 4, 0, BAD_OMIT,
+		    "chat needs a platform string" },
+		{ MSG_CHAT, chat_fields, 4, 0, BAD_LONG,
+		    "chat platform of 33 bytes is over the 32-byte limit" },
+		{ MSG_CHAT, chat_fields, 4, 2, BAD_LONG,
+		    "chat user of 257 bytes is over the 256-byte limit" },
+		{ MSG_SAY, say_fields, 4, 1, BAD_TYPE,
+		    "say needs a channel string, not a boolean" },
+		{ MSG_READY, ready_fields, 4, 0, BAD_OMIT,
+		    "ready needs an integer protocol" },
+		{ MSG_READY, ready_fields, 4, 1, BAD_LONG,
+		    "ready version of 65 bytes is over the 64-byte limit" },
+		{ MSG_READY, ready_fields, 4, 2, BAD_TYPE,
+		    "ready needs a commands array, not a boolean" },
+		{ MSG_READY, ready_fields, 4, 3, BAD_TYPE,
+		    "ready needs a chat boolean, not a string" },
+		{ MSG_PONG, ping_fields, 1, 0, BAD_OMIT,
+		    "pong needs an integer seq" },
+		{ MSG_LOG, log_fields, 2, 1, BAD_LONG,
+		    "log text of 2049 bytes is over the 2048-byte limit" },
+		{ MSG_HELLO, hello_fields, 4, 1, BAD_LONG,
+		    "hello name of 65 bytes is over the 64-byte limit" },
+		{ MSG_EVENT, event_fields, 7, 4, BAD_LONG,
+		    "event command of 33 bytes is over the 32-byte limit" },
+	};
+	size_t	i;
+
+	for (i = 0; i < nitems(cases); i++)
+		expect_typed(cases[i].type, cases[i].fields, cases[i].n,
+		    cases[i].which, cases[i].bad, cases[i].want);
+}
+
+/* A reader given another type of message says so. */
+static void
+test_read_wrong_message(void **state)
+{
+	struct bytes	 b = { NULL, 0 };
+	struct msg	 m;
+	union typed	 u;
+	char		*cause = NULL;
+	size_t		 i, j;
+
+	for (i = 0; i < nitems(typed_messages); i++) {
+		build_typed(typed_messages[i].type, typed_messages[i].fields,
+		    typed_messages[i].n, SIZE_MAX, BAD_NONE, &b, &m);
+		for (j = 0; j < nitems(typed_messages); j++) {
+			char	want[64];
+
+			if (i == j)
+				continue;
+			snprintf(want, sizeof want, "not a %s message but %s",
+			    msg_type_name(typed_messages[j].type),
+			    msg_type_name(typed_messages[i].type));
+			assert_int_equal(read_typed(typed_messages[j].type, &m,
+			    &u, &cause), -1);
+			assert_string_equal(cause, want);
+			free(cause);
+			cause = NULL;
+		}
+		msg_release(&m);
+	}
+	bytes_free(&b);
+	/* Exact text once, without the table. */
+	build_typed(MSG_PING, ping_fields, 1, SIZE_MAX, BAD_NONE, &b, &m);
+	assert_int_equal(ipc_read_pong(&m, &u.pong, &cause), -1);
+	assert_string_equal(cause, "not a pong message but ping");
+	free(cause);
+	msg_release(&m);
+	bytes_free(&b);
+}
+
+/* Decode a message built by mb (finished here) into m, strings in b. */
+static void
+decode_built(struct msg_builder *mb, struct bytes *b, struct msg *m)
+{
+	char	*cause = NULL;
+
+	bytes_free(b);
+	build_into(mb, b);
+	assert_int_equal(msg_decode(b->data, b->len, m, &cause), 0);
+}
+
+/* The values a good message gives, field by field. */
+static void
+test_read_values(void **state)
+{
+	struct msg_builder	*mb = msg_builder_new();
+	struct bytes		 b = { NULL, 0 };
+	struct msg		 m;
+	union typed		 u;
+	char			*cause = NULL;
+
+	build_typed(MSG_HELLO, hello_fields, nitems(hello_fields), SIZE_MAX,
+	    BAD_NONE, &b, &m);
+	assert_int_equal(ipc_read_hello(&m, &u.hello, &cause), 0);
+	assert_true(u.hello.protocol == 1);
+	assert_string_equal(u.hello.name, "dice-roller");
+	assert_int_equal(u.hello.role, IPC_ROLE_PLUGIN);
+	assert_non_null(u.hello.config);
+	assert_int_equal(u.hello.config->type, MSGPACK_OBJECT_MAP);
+	assert_int_equal(u.hello.config->via.map.size, 1);
+	msg_release(&m);
+
+	build_typed(MSG_READY, ready_fields, nitems(ready_fields), SIZE_MAX,
+	    BAD_NONE, &b, &m);
+	assert_int_equal(ipc_read_ready(&m, &u.ready, &cause), 0);
+	assert_true(u.ready.protocol == 1);
+	assert_string_equal(u.ready.version, "1.2.3");
+	assert_int_equal(u.ready.ncommands, 2);
+	assert_string_equal(u.ready.commands[0], "roll");
+	assert_string_equal(u.ready.commands[1], "flip");
+	assert_int_equal(u.ready.chat, 1);
+	msg_release(&m);
+
+	/* Optional fields absent: "", none, no chat. */
+	msg_begin(mb, MSG_READY);
+	msg_add_uint(mb, "protocol", 99);
+	decode_built(mb, &b, &m);
+	assert_int_equal(ipc_read_ready(&m, &u.ready, &cause), 0);
+	assert_true(u.ready.protocol == 99);	/* the caller compares */
+	assert_string_equal(u.ready.version, "");
+	assert_int_equal(u.ready.ncommands, 0);
+	assert_int_equal(u.ready.chat, 0);
+	msg_release(&m);
+
+	/* The chat text may hold any bytes: the router makes it one line. */
+	msg_begin(mb, MSG_CHAT);
+	msg_add_str(mb, "platform", "console");
+	msg_add_str(mb, "channel", "");
+	msg_add_str(mb, "user", "console");
+	msg_add_strn(mb, "text", "a\0b\n", 4);
+	decode_built(mb, &b, &m);
+	assert_int_equal(ipc_read_chat(&m, &u.chat, &cause), 0);
+	assert_string_equal(u.chat.platform, "console");
+	assert_string_equal(u.chat.channel, "");
+	assert_string_equal(u.chat.user, "console");
+	assert_int_equal(u.chat.text_len, 4);
+	assert_memory_equal(u.chat.text, "a\0b\n", 4);
+	msg_release(&m);
+
+	build_typed(MSG_EVENT, event_fields, nitems(event_fields), SIZE_MAX,
+	    BAD_NONE, &b, &m);
+	assert_int_equal(ipc_read_event(&m, &u.event, &cause), 0);
+	assert_true(u.event.id == 42);
+	assert_string_equal(u.event.platform, "irc");
+	assert_string_equal(u.event.channel, "#bots");
+	assert_string_equal(u.event.user, "alice!al@example.org");
+	assert_string_equal(u.event.command, "roll");
+	assert_int_equal(u.event.args_len, 3);
+	assert_memory_equal(u.event.args, "2d6", 3);
+	assert_int_equal(u.event.text_len, 9);
+	assert_memory_equal(u.event.text, "!roll 2d6", 9);
+	msg_release(&m);
+
+	/* A plain chat line's event: command "" and args "". */
+	msg_begin(mb, MSG_EVENT);
+	msg_add_uint(mb, "id", 0);
+	msg_add_str(mb, "platform", "console");
+	msg_add_str(mb, "channel", "console");
+	msg_add_str(mb, "user", "console");
+	msg_add_str(mb, "command", "");
+	msg_add_str(mb, "args", "");
+	msg_add_str(mb, "text", "hello there");
+	decode_built(mb, &b, &m);
+	assert_int_equal(ipc_read_event(&m, &u.event, &cause), 0);
+	assert_string_equal(u.event.command, "");
+	assert_int_equal(u.event.args_len, 0);
+	assert_non_null(u.event.args);
+	msg_release(&m);
+
+	build_typed(MSG_REPLY, reply_fields, nitems(reply_fields), SIZE_MAX,
+	    BAD_NONE, &b, &m);
+	assert_int_equal(ipc_read_reply(&m, &u.reply, &cause), 0);
+	assert_true(u.reply.id == 42);
+	assert_int_equal(u.reply.text_len, 10);
+	assert_memory_equal(u.reply.text, "[3, 4] = 7", 10);
+	msg_release(&m);
+
+	/* say: user optional, "" when absent. */
+	build_typed(MSG_SAY, say_fields, nitems(say_fields), 2, BAD_OMIT, &b,
+	    &m);
+	assert_int_equal(ipc_read_say(&m, &u.say, &cause), 0);
+	assert_string_equal(u.say.platform, "console");
+	assert_string_equal(u.say.channel, "console");
+	assert_string_equal(u.say.user, "");
+	assert_int_equal(u.say.text_len, 4);
+	msg_release(&m);
+
+	build_typed(MSG_PING, ping_fields, 1, SIZE_MAX, BAD_NONE, &b, &m);
+	assert_int_equal(ipc_read_ping(&m, &u.ping, &cause), 0);
+	assert_true(u.ping.seq == 7);
+	msg_release(&m);
+	build_typed(MSG_PONG, ping_fields, 1, SIZE_MAX, BAD_NONE, &b, &m);
+	assert_int_equal(ipc_read_pong(&m, &u.pong, &cause), 0);
+	assert_true(u.pong.seq == 7);
+	msg_release(&m);
+
+	build_typed(MSG_SHUTDOWN, NULL, 0, SIZE_MAX, BAD_NONE, &b, &m);
+	assert_int_equal(ipc_read_shutdown(&m, &cause), 0);
+	msg_release(&m);
+
+	assert_null(cause);
+	bytes_free(&b);
+	msg_builder_free(mb);
+}
+
+/* Build {type: t, key: integer v (negative allowed)} and read it. */
+static void
+expect_int_field(enum msg_type t, const char *key, int64_t v, const char *want)
+{
+	struct msg_builder	*mb = msg_builder_new();
+	struct bytes		 b = { NULL, 0 };
+	struct msg		 m;
+	union typed		 u;
+	char			*cause = NULL;
+
+	msg_begin(mb, t);
+	msg_add_int(mb, key, v);
+	msg_add_str(mb, "text", "x");
+	decode_built(mb, &b, &m);
+	assert_int_equal(read_typed(t, &m, &u, &cause), -1);
+	assert_string_equal(cause, want);
+	free(cause);
+	msg_release(&m);
+	bytes_free(&b);
+	msg_builder_free(mb);
+}
+
+/* Log levels: debug, info, warn; anything else, or none, is info. */
+static void
+test_read_log_levels(void **state)
+{
+	static const struct {
+		const char		*level;
+		enum ipc_log_level	 want;
+	} cases[] = {
+		{ "debug", IPC_LOG_DEBUG }, { "info", IPC_LOG_INFO },
+		{ "warn", IPC_LOG_WARN }, { "WARN", IPC_LOG_INFO },
+		{ "error", IPC_LOG_INFO }, { "", IPC_LOG_INFO },
+		{ NULL, IPC_LOG_INFO },
+	};
+	struct msg_builder	*mb = msg_builder_new();
+	struct bytes		 b = { NULL, 0 };
+	struct msg		 m;
+	struct ipc_log		 l;
+	char			*cause = NULL;
+	size_t			 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		msg_begin(mb, MSG_LOG);
+		if (cases[i].level != NULL)
+			msg_add_str(mb, "level", cases[i].level);
+		msg_add_str(mb, "text", "line");
+		decode_built(mb, &b, &m);
+		assert_int_equal(ipc_read_log(&m, &l, &cause), 0);
+		assert_int_equal(l.level, cases[i].want);
+		assert_int_equal(l.text_len, 4);
+		msg_release(&m);
+	}
+	/* Integers: a negative one is named as such. */
+	expect_int_field(MSG_REPLY, "id", -1,
+	    "reply needs an integer id, not a negative one");
+	expect_int_field(MSG_PONG, "seq", -5,
+	    "pong needs an integer seq, not a negative one");
+	bytes_free(&b);
+	msg_builder_free(mb);
+}
+
+/* Build a ready with these commands (strings) and read it. */
+static int
+read_ready_commands(const char *const *cmds, size_t n, struct ipc_ready *r,
+    char **cause)
+{
+	struct msg_builder	*mb = msg_builder_new();
+	struct bytes		 b = { NULL, 0 };
+	struct msg		 m;
+	int			 ret;
+
+	msg_begin(mb, MSG_READY);
+	msg_add_uint(mb, "protocol", PROTOCOL_VERSION);
+	msg_add_strv(mb, "commands", cmds, n);
+	decode_built(mb, &b, &m);
+	ret = ipc_read_ready(&m, r, cause);
+	msg_release(&m);
+	bytes_free(&b);
+	msg_builder_free(mb);
+	return ret;
+}
+
+static void
+expect_ready_commands(const char *const *cmds, size_t n, const char *want)
+{
+	struct ipc_ready	 r;
+	char			*cause = NULL;
+
+	if (want == NULL) {
+		assert_int_equal(read_ready_commands(cmds, n, &r, &cause), 0);
+		assert_int_equal(r.ncommands, n);
+		return;
+	}
+	assert_int_equal(read_ready_commands(cmds, n, &r, &cause), -1);
+	assert_string_equal(cause, want);
+	free(cause);
+}
+
+/* ready's command words: count, length, characters, duplicates. */
+static void
+test_read_ready_commands(void **state)
+{
+	const char	*cmds[IPC_MAX_COMMANDS + 1];
+	char		 names[IPC_MAX_COMMANDS + 1][8];
+	const char	*one[1], *two[2];
+	size_t		 i;
+
+	for (i = 0; i < nitems(cmds); i++) {
+		snprintf(names[i], sizeof names[i], "c%zu", i);
+		cmds[i] = names[i];
+	}
+	expect_ready_commands(cmds, IPC_MAX_COMMANDS, NULL);
+	expect_ready_commands(cmds, IPC_MAX_COMMANDS + 1,
+	    "ready commands has 33 entries, over the 32-entry limit");
+	expect_ready_commands(cmds, 0, NULL);
+
+	one[0] = "roll-2_d6";
+	expect_ready_commands(one, 1, NULL);
+	one[0] = "abcdefghijklmnopqrstuvwxyz012345";	/* 32 */
+	expect_ready_commands(one, 1, NULL);
+	one[0] = "abcdefghijklmnopqrstuvwxyz0123456";	/* 33 */
+	expect_ready_commands(one, 1, "ready: invalid command name "
+	    "\"abcdefghijklmnopqrstuvwxyz0123456\" (1-32 of a-z 0-9 - _)");
+	one[0] = "";
+	expect_ready_commands(one, 1,
+	    "ready: invalid command name \"\" (1-32 of a-z 0-9 - _)");
+	one[0] = "Roll";
+	expect_ready_commands(one, 1,
+	    "ready: invalid command name \"Roll\" (1-32 of a-z 0-9 - _)");
+	one[0] = "ro ll";
+	expect_ready_commands(one, 1,
+	    "ready: invalid command name \"ro ll\" (1-32 of a-z 0-9 - _)");
+	one[0] = "w\xc3\xbcrfel";
+	expect_ready_commands(one, 1, "ready: invalid command name "
+	    "\"w\xc3\xbcrfel\" (1-32 of a-z 0-9 - _)");
+	one[0] = "a\tb\x7f";
+	expect_ready_commands(one, 1,
+	    "ready: invalid command name \"a?b?\" (1-32 of a-z 0-9 - _)");
+	/* A long bad name is quoted to 40 bytes. */
+	one[0] = "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
+	expect_ready_commands(one, 1, "ready: invalid command name "
+	    "\"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\" (1-32 of a-z 0-9 - _)");
+	two[0] = "roll";
+	two[1] = "roll";
+	expect_ready_commands(two, 2, "ready: command \"roll\" listed twice");
+
+	/* An entry that is not a string. */
+	{
+		struct msg_builder	*mb = msg_builder_new();
+		struct bytes		 b = { NULL, 0 };
+		struct msg		 m;
+		struct ipc_ready	 r;
+		char			*cause = NULL;
+
+		msg_begin(mb, MSG_READY);
+		msg_add_uint(mb, "protocol", 1);
+		msg_add_raw(mb, "commands", "\x92\xa4roll\x05", 7);
+		decode_built(mb, &b, &m);
+		assert_int_equal(ipc_read_ready(&m, &r, &cause), -1);
+		assert_string_equal(cause, "ready commands entry 1 is an "
+		    "integer, not a string");
+		free(cause);
+		msg_release(&m);
+		bytes_free(&b);
+		msg_builder_free(mb);
+	}
+
+	assert_true(ipc_command_valid("roll", 4));
+	assert_false(ipc_command_valid("roll", 0));
+	assert_false(ipc_command_valid("ro.l", 4));
+	assert_false(ipc_command_valid("ROLL", 4));
+}
+
+/* hello: role is plugin or connector; name not empty; config a map. */
+static void
+test_read_hello_fields(void **state)
+{
+	static const struct {
+		const char	*role;
+		const char	*name;
+		const char	*config;	/* raw msgpack, or NULL */
+		size_t		 config_len;
+		const char	*want;		/* NULL: reads */
+	} cases[] = {
+		{ "connector", "console", NULL, 0, NULL },
+		{ "plugin", "a", "\x80", 1, NULL },
+		{ "Plugin", "a", NULL, 0,
+		    "hello role \"Plugin\" is neither plugin nor connector" },
+		{ "", "a", NULL, 0,
+		    "hello role \"\" is neither plugin nor connector" },
+		{ "plugin", "", NULL, 0, "hello name is empty" },
+		{ "plugin", "a", "\xc0", 1, "hello needs a config map, not nil" },
+		{ "plugin", "a", "\x91\x01", 2,
+		    "hello needs a config map, not an array" },
+	};
+	struct msg_builder	*mb = msg_builder_new();
+	struct bytes		 b = { NULL, 0 };
+	struct msg		 m;
+	struct ipc_hello	 h;
+	char			*cause = NULL;
+	size_t			 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		msg_begin(mb, MSG_HELLO);
+		msg_add_uint(mb, "protocol", 1);
+		msg_add_str(mb, "name", cases[i].name);
+		msg_add_str(mb, "role", cases[i].role);
+		if (cases[i].config != NULL)
+			msg_add_raw(mb, "config", cases[i].config,
+			    cases[i].config_len);
+		decode_built(mb, &b, &m);
+		if (cases[i].want == NULL) {
+			assert_int_equal(ipc_read_hello(&m, &h, &cause), 0);
+			assert_string_equal(h.name, cases[i].name);
+			assert_int_equal(h.role, strcmp(cases[i].role,
+			    "connector") == 0 ? IPC_ROLE_CONNECTOR :
+			    IPC_ROLE_PLUGIN);
+			assert_true((h.config == NULL) ==
+			    (cases[i].config == NULL));
+		} else {
+			assert_int_equal(ipc_read_hello(&m, &h, &cause), -1);
+			assert_string_equal(cause, cases[i].want);
+			free(cause);
+			cause = NULL;
+		}
+		msg_release(&m);
+	}
+	bytes_free(&b);
+	msg_builder_free(mb);
+}
+
+/* event: the command word is "" (plain chat) or a valid command name. */
+static void
+test_read_event_command(void **state)
+{
+	static const struct {
+		const char	*command;
+		const char	*want;
+	} cases[] = {
+		{ "", NULL },
+		{ "8ball", NULL },
+		{ "ROLL", "event: invalid command name \"ROLL\" (1-32 of a-z "
+		    "0-9 - _)" },
+		{ "r oll", "event: invalid command name \"r oll\" (1-32 of "
+		    "a-z 0-9 - _)" },
+	};
+	struct msg_builder	*mb = msg_builder_new();
+	struct bytes		 b = { NULL, 0 };
+	struct msg		 m;
+	struct ipc_event	 ev;
+	char			*cause = NULL;
+	size_t			 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		msg_begin(mb, MSG_EVENT);
+		msg_add_uint(mb, "id", 1);
+		msg_add_str(mb, "platform", "console");
+		msg_add_str(mb, "channel", "console");
+		msg_add_str(mb, "user", "console");
+		msg_add_str(mb, "command", cases[i].command);
+		msg_add_str(mb, "args", "");
+		msg_add_str(mb, "text", "x");
+		decode_built(mb, &b, &m);
+		if (cases[i].want == NULL) {
+			assert_int_equal(ipc_read_event(&m, &ev, &cause), 0);
+			assert_string_equal(ev.command, cases[i].command);
+		} else {
+			assert_int_equal(ipc_read_event(&m, &ev, &cause), -1);
+			assert_string_equal(cause, cases[i].want);
+			free(cause);
+			cause = NULL;
+		}
+		msg_release(&m);
+	}
+	bytes_free(&b);
+	msg_builder_free(mb);
+}
+
+/* --- chat lines: ipc_parse_line ------------------------------------------- */
+
+/* Parse line with prefix; expect kind, and for a command its word and args. */
+static void
+expect_line(const char *line, const char *prefix, enum ipc_line_kind kind,
+    const char *command, const char *args)
+{
+	struct ipc_command_line	cl;
+
+	assert_int_equal(ipc_parse_line(line, strlen(line), prefix, &cl), kind);
+	if (kind != IPC_LINE_COMMAND)
+		return;
+	assert_string_equal(cl.command, command);
+	assert_int_equal(cl.command_len, strlen(command));
+	assert_int_equal(cl.args_len, strlen(args));
+	assert_memory_equal(cl.args, args, cl.args_len);
+	/* args is a span of the line itself. */
+	assert_true(cl.args >= line && cl.args + cl.args_len <= line +
+	    strlen(line));
+}
+
+static void
+test_parse_line(void **state)
+{
+	char	line[64];
+
+	/* Plain chat: no prefix, the prefix alone, another prefix. */
+	expect_line("hello there", "!", IPC_LINE_CHAT, NULL, NULL);
+	expect_line("", "!", IPC_LINE_CHAT, NULL, NULL);
+	expect_line("!", "!", IPC_LINE_CHAT, NULL, NULL);
+	expect_line("?roll", "!", IPC_LINE_CHAT, NULL, NULL);
+	expect_line(" !roll", "!", IPC_LINE_CHAT, NULL, NULL);
+	expect_line("!roll", "?", IPC_LINE_CHAT, NULL, NULL);
+
+	/* Commands. */
+	expect_line("!roll", "!", IPC_LINE_COMMAND, "roll", "");
+	expect_line("!roll 2d6", "!", IPC_LINE_COMMAND, "roll", "2d6");
+	expect_line("!roll   2d6  +  1   ", "!", IPC_LINE_COMMAND, "roll",
+	    "2d6  +  1");
+	expect_line("?pick tea, coffee", "?", IPC_LINE_COMMAND, "pick",
+	    "tea, coffee");
+	expect_line("bot: roll d20", "bot: ", IPC_LINE_COMMAND, "roll", "d20");
+	expect_line("bot:", "bot:", IPC_LINE_CHAT, NULL, NULL);
+	/* Upper case is lowered, in the word only. */
+	expect_line("!FLIP", "!", IPC_LINE_COMMAND, "flip", "");
+	expect_line("!RoLl 2D6", "!", IPC_LINE_COMMAND, "roll", "2D6");
+	/* The prefix and spaces: an empty word (an unknown command). */
+	expect_line("! ", "!", IPC_LINE_COMMAND, "", "");
+	expect_line("!   roll 2d6", "!", IPC_LINE_COMMAND, "", "roll 2d6");
+	/* Tabs and other control bytes separate like spaces. */
+	expect_line("!roll\t2d6\t", "!", IPC_LINE_COMMAND, "roll", "2d6");
+	expect_line("!roll\r\n", "!", IPC_LINE_COMMAND, "roll", "");
+	/* Words of 32 bytes are commands; of 33 over-long. */
+	expect_line("!abcdefghijklmnopqrstuvwxyz012345 x", "!",
+	    IPC_LINE_COMMAND, "abcdefghijklmnopqrstuvwxyz012345", "x");
+	expect_line("!abcdefghijklmnopqrstuvwxyz0123456 x", "!",
+	    IPC_LINE_OVERLONG, NULL, NULL);
+	expect_line("!abcdefghijklmnopqrstuvwxyz0123456", "!",
+	    IPC_LINE_OVERLONG, NULL, NULL);
+	/* UTF-8 stays as it is, in the word and in the args. */
+	expect_line("!w\xc3\xbcrfel \xf0\x9f\x8e\xb2 2", "!", IPC_LINE_COMMAND,
+	    "w\xc3\xbcrfel", "\xf0\x9f\x8e\xb2 2");
+	expect_line("!\xc3\x9c", "!", IPC_LINE_COMMAND, "\xc3\x9c", "");
+	/* A multibyte prefix. */
+	expect_line("\xc2\xa7roll 1", "\xc2\xa7", IPC_LINE_COMMAND, "roll",
+	    "1");
+	/* A 16-byte UTF-8 word of 8 two-byte letters fits, 17 bytes do not. */
+	expect_line("!\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+	    "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+	    "\xc3\xa4", "!", IPC_LINE_COMMAND, "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+	    "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+	    "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4", "");
+	expect_line("!\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+	    "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+	    "\xc3\xa4x", "!", IPC_LINE_OVERLONG, NULL, NULL);
+
+	/* The length given counts, not a NUL: the span ends where it says. */
+	{
+		struct ipc_command_line	cl;
+
+		memcpy(line, "!roll 2d6 trailing", 19);
+		assert_int_equal(ipc_parse_line(line, 9, "!", &cl),
+		    IPC_LINE_COMMAND);
+		assert_string_equal(cl.command, "roll");
+		assert_int_equal(cl.args_len, 3);
+		assert_memory_equal(cl.args, "2d6", 3);
+		assert_int_equal(ipc_parse_line(line, 1, "!", &cl),
+		    IPC_LINE_CHAT);
+	}
+}
+
 int
 main(void)
 {
@@ -1788,6 +2710,15 @@ main(void)
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_stream_huge_containers),
 		cmocka_unit_test(test_decode_framing),
+		cmocka_unit_test(test_read_fields),
+		cmocka_unit_test(test_read_causes_exact),
+		cmocka_unit_test(test_read_wrong_message),
+		cmocka_unit_test(test_read_values),
+		cmocka_unit_test(test_read_log_levels),
+		cmocka_unit_test(test_read_ready_commands),
+		cmocka_unit_test(test_read_hello_fields),
+		cmocka_unit_test(test_read_event_command),
+		cmocka_unit_test(test_parse_line),
 	};
 
 	log_init("test_ipc", 0);
