@@ -256,7 +256,8 @@ config_clean_cause(char *cause)
 /*
  * The directory a config file's relative paths resolve against: the one it
  * was named in, made absolute; a symlinked file is not followed to its
- * target's directory. Also the file's own absolute path.
+ * target's directory. Also, unless abspath is NULL, the file's own
+ * absolute path.
  */
 static int
 config_file_dir(const char *path, char **dir, char **abspath, char **cause)
@@ -276,8 +277,9 @@ config_file_dir(const char *path, char **dir, char **abspath, char **cause)
 	free(given);
 	if (*dir == NULL)
 		return -1;
-	xasprintf(abspath, "%s%s%s", *dir, strcmp(*dir, "/") == 0 ? "" : "/",
-	    base);
+	if (abspath != NULL)
+		xasprintf(abspath, "%s%s%s", *dir,
+		    strcmp(*dir, "/") == 0 ? "" : "/", base);
 	return 0;
 }
 
@@ -304,6 +306,7 @@ config_load_text(const char *text, size_t len, const char *origin, char *dir,
 	return 0;
 }
 
+/* config_load_string, its cause not yet cleaned. */
 static int
 config_load_string_raw(const char *text, size_t len, const char *origin,
     const char *basedir, const char *plugin_dir, struct config **out,
@@ -321,6 +324,7 @@ config_load_string_raw(const char *text, size_t len, const char *origin,
 	    cause);
 }
 
+/* config_load_file, its cause not yet cleaned. */
 static int
 config_load_file_raw(const char *path, const char *plugin_dir,
     struct config **out, char **cause)
@@ -348,11 +352,12 @@ config_load_file_raw(const char *path, const char *plugin_dir,
 	return rc;
 }
 
+/* Read a file, parse what names the socket, resolve it; nothing else. */
 static int
 config_load_socket_raw(const char *path, char **socket_path, char **cause)
 {
 	struct config	*cf;
-	char		*text, *dir, *abspath;
+	char		*text, *dir;
 	size_t		 len;
 	int		 rc;
 
@@ -360,11 +365,10 @@ config_load_socket_raw(const char *path, char **socket_path, char **cause)
 	*cause = NULL;
 	if (config_read_file(path, &text, &len, cause) == -1)
 		return -1;
-	if (config_file_dir(path, &dir, &abspath, cause) == -1) {
+	if (config_file_dir(path, &dir, NULL, cause) == -1) {
 		free(text);
 		return -1;
 	}
-	free(abspath);
 	rc = config_parse_text(text, len, path, CONFIG_PART_SOCKET, &cf, cause);
 	free(text);
 	if (rc == -1) {

@@ -1321,6 +1321,7 @@ test_parse_then_resolve(void **state)
 			assert_string_equal(p->argv[j],
 			    loaded->plugins[i].argv[j]);
 	}
+	free(path);
 	xasprintf(&path, "%s/scripts/tool.sh", etc);
 	assert_string_equal(cf->plugins[3].argv[0], path);
 	config_free(loaded);
