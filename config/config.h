@@ -2,6 +2,12 @@
  * config.h: the daemon's JSON configuration, loaded and validated with
  * jansson before anything starts. Every error names the file, the line and
  * column, and the JSON path of the offending value (docs/config.md).
+ *
+ * A load is a parse (the text alone: shape, types, ranges; no file system
+ * access) then a resolution (relative paths against the config's directory,
+ * executables in the plugin directory or PATH). config_load_* do both;
+ * config_parse and config_resolve are the two steps apart, and
+ * config_load_socket reads only the socket a file names (supervisorctl).
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -53,7 +59,8 @@ struct plugin_limits {
 struct plugin_config {
 	char		 *name;		/* [a-z0-9][a-z0-9_-]{0,31} */
 	enum plugin_role  role;
-	char		**argv;		/* NULL-terminated; argv[0] resolved to a path */
+	char		**argv;		/* NULL-terminated; argv[0] as written until
+					   resolved, then an absolute path */
 	size_t		  argc;
 	char		**env;		/* NULL-terminated "KEY=VALUE" to add */
 	size_t		  nenv;
@@ -64,10 +71,14 @@ struct plugin_config {
 	struct plugin_limits  limits;
 };
 
+struct config_source;
+
 struct config {
 	char		 *path;		/* file loaded, or "(built-in default)" */
-	char		 *dir;		/* directory relative paths resolve against */
-	char		 *socket_path;	/* control socket, resolved against dir */
+	char		 *dir;		/* directory relative paths resolve against;
+					   NULL until resolved */
+	char		 *socket_path;	/* control socket: as written until
+					   resolved, then absolute against dir */
 	char		 *prefix;	/* command prefix, "!" */
 	char		**admins;	/* identity patterns, NULL-terminated */
 	size_t		  nadmins;
@@ -80,6 +91,8 @@ struct config {
 	struct restart_policy restart;	/* global defaults */
 	struct plugin_config *plugins;
 	size_t		  nplugins;
+	struct config_source *source;	/* private: the text parsed, kept
+					   until resolved (error positions) */
 };
 
 /*
@@ -94,6 +107,27 @@ int	 config_load_string(const char *text, size_t len, const char *origin,
 	     const char *basedir, const char *plugin_dir, struct config **,
 	     char **cause);
 void	 config_free(struct config *);
+
+/*
+ * The two steps of a load apart. config_parse checks the text alone and
+ * touches no file system: paths stay as written, dir is NULL. Its errors are
+ * those of config_load_string, but for the ones resolution finds (socket
+ * path too long, executable not found). config_resolve then resolves a
+ * parsed config once, as config_load_string would with basedir and
+ * plugin_dir; on error the config is only fit for config_free.
+ */
+int	 config_parse(const char *text, size_t len, const char *origin,
+	     struct config **, char **cause);
+int	 config_resolve(struct config *, const char *basedir,
+	     const char *plugin_dir, char **cause);
+
+/*
+ * The control socket a config file names, absolute, resolved as the daemon
+ * resolves it: the file is read and its top level and "socket" checked, the
+ * rest of it is not looked at (its plugins' executables may be gone).
+ */
+int	 config_load_socket(const char *path, char **socket_path,
+	     char **cause);
 
 /* One plugin's config on its own: a deep copy, freed alone, compared. */
 struct plugin_config *config_plugin_dup(const struct plugin_config *);

@@ -20,7 +20,6 @@
 #include <sys/un.h>
 
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -388,33 +387,24 @@ ctl_build_generic(const struct verb *ce, struct ctl_opts *o, json_t *req)
 /*
  * Where the socket is: -s, else the socket of -c's config, else
  * $SUPERVISOR_SOCKET, else run/supervisor.sock in the current directory (where
- * the daemon puts it when started there with its built-in config).
+ * the daemon puts it when started there with its built-in config). Of the
+ * config only the socket is read: status is most wanted when a plugin's
+ * executable has gone, and that would fail a whole load.
  */
 static char *
 ctl_socket_path(const struct ctl_opts *o)
 {
-	struct config	*cf;
-	char		 exe[PATH_MAX], *plugin_dir = NULL, *cause = NULL, *path;
+	char		*cause = NULL, *path;
 	const char	*env;
-	ssize_t		 n;
 
 	if (o->socket != NULL)
 		return xstrdup(o->socket);
 	if (o->config != NULL) {
-		/* Resolve bare plugin names as the daemon does by default. */
-		if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) != -1) {
-			exe[n] = '\0';
-			xasprintf(&plugin_dir, "%s/../plugins", dirname(exe));
-		}
-		if (config_load_file(o->config, plugin_dir, &cf, &cause) != 0) {
+		if (config_load_socket(o->config, &path, &cause) != 0) {
 			fprintf(stderr, "supervisorctl: %s\n", cause);
 			free(cause);
-			free(plugin_dir);
 			exit(CTL_EXIT_USAGE);
 		}
-		path = xstrdup(cf->socket_path);
-		config_free(cf);
-		free(plugin_dir);
 		return path;
 	}
 	if ((env = getenv(CTL_SOCKET_ENV)) != NULL && *env != '\0')

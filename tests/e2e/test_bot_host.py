@@ -180,6 +180,11 @@ def test_config_missing_executable_is_refused(tmp_path):
     r = subprocess.run([SUPERVISOR, "-c", str(cfg)], capture_output=True, text=True)
     assert r.returncode == 2
     assert "plugins[0].exec[0]" in r.stderr and "no-such-plugin" in r.stderr
+    # -n checks all a start checks, the executables included.
+    r = subprocess.run([SUPERVISOR, "-n", "-c", str(cfg)], capture_output=True, text=True)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith('supervisor: %s:1:41: plugins[0].exec[0]: cannot find executable '
+                               '"no-such-plugin" (tried: ' % cfg), r.stderr
 
 
 def test_check_mode_accepts_the_default_config():

@@ -25,8 +25,8 @@ import time
 
 import pytest
 
-from conftest import (CONSOLE, DICE, ROOT, SLOW, SUPERVISOR, SUPERVISORCTL, Conn, Daemon,
-                      Subscriber, connectable, ctl, plugin, wait_for)
+from conftest import (BUILD, CONSOLE, DICE, ROOT, SLOW, SUPERVISOR, SUPERVISORCTL, Conn,
+                      Daemon, Subscriber, connectable, ctl, plugin, wait_for)
 
 # Fast sampling so metrics and sample events show up within a second.
 FAST = {"poll_interval": 0.1, "history_duration": 30}
@@ -1198,6 +1198,87 @@ def test_ctl_finds_the_socket_from_config_env_and_cwd(daemon, tmp_path):
     assert (r.returncode, r.stdout) == (0, want), r.stderr
     r = ctl("-s", "/nonexistent.sock", "version", env={"SUPERVISOR_SOCKET": daemon.sock})
     assert r.returncode == 3 and "/nonexistent.sock" in r.stderr
+
+
+def test_ctl_c_status_after_a_plugin_binary_was_deleted(daemon, tmp_path):
+    # A plugin run from a copy beside the config; the copy is deleted while
+    # the plugin runs (an upgrade gone wrong, a cleaned-up temp dir): the
+    # operator's first question is status, and -c must still find the socket.
+    bindir = os.path.join(daemon.dir, "bin")
+    os.mkdir(bindir)
+    shutil.copy(os.path.join(BUILD, "plugins", "8ball"), bindir)
+    cfg = daemon.config([DICE, {"name": "copy", "exec": ["bin/8ball"]}],
+                        metrics=FAST, chat=ADMINS)
+    cfg["socket"] = "run/supervisor.sock"     # relative to the config's directory
+    daemon.start(config=cfg)
+    pid = daemon.status("copy")["pid"]
+    os.unlink(os.path.join(bindir, "8ball"))
+    other = str(tmp_path / "elsewhere")
+    os.mkdir(other)
+    r = ctl("-c", daemon.config_path, "status", cwd=other)
+    assert (r.returncode, r.stderr) == (0, ""), r
+    rows = {x.split()[0]: x.split() for x in r.stdout.splitlines()[1:-1]}
+    assert rows["copy"][:3] == ["copy", "RUNNING", str(pid)], r.stdout
+    assert rows["dice-roller"][1] == "RUNNING", r.stdout
+    assert r.stdout.splitlines()[-1].startswith("system: up ")
+    # status keeps its exit status: 1 once a plugin shown is not RUNNING.
+    daemon.result("stop", plugin="copy")
+    daemon.wait_state("copy", "STOPPED")
+    r = ctl("-c", daemon.config_path, "status", "copy", cwd=other)
+    assert r.returncode == 1 and r.stderr == "", r
+    assert "state:           STOPPED since " in r.stdout
+    r = ctl("-c", daemon.config_path, "status", "--json", cwd=other)
+    assert r.returncode == 1 and r.stderr == "", r
+    assert [p["name"] for p in json.loads(r.stdout)["plugins"]] == ["dice-roller", "copy"]
+    # The daemon itself refuses the file now, and says why.
+    r = subprocess.run([SUPERVISOR, "-n", "-c", daemon.config_path], capture_output=True,
+                       text=True, timeout=20 * SLOW)
+    assert r.returncode == 2 and r.stdout == ""
+    assert re.fullmatch(r"supervisor: %s:\d+:\d+: plugins\[1\]\.exec\[0\]: cannot find "
+                        r"executable \"bin/8ball\" \(tried: %s/8ball \(no such "
+                        r"file\)\)\n" % (re.escape(daemon.config_path), re.escape(bindir)),
+                        r.stderr), r.stderr
+
+
+def test_ctl_c_reads_the_socket_and_reports_a_broken_config(daemon, tmp_path):
+    start(daemon, [DICE])
+    want = "supervisor 0.1.0, protocol 1 (supervisorctl 0.1.0)\n"
+    # Only the socket matters to supervisorctl: plugins it cannot find do not.
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"socket": daemon.sock, "plugins": [
+        {"name": "gone", "exec": ["/nonexistent/bin"]},
+        {"name": "bare", "exec": ["no-such-plugin-anywhere"]}]}))
+    r = ctl("-c", str(other), "version")
+    assert (r.returncode, r.stdout, r.stderr) == (0, want, "")
+    # Text that is not JSON: one line with the file, line and column, exit 2.
+    for text, where in (('{"socket": "run/s.sock",\n "plugins": [}\n', "2:14"),
+                        ("", "1:1"), ('{"socket": "a"} x', "1:17")):
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        r = ctl("-c", str(bad), "status")
+        assert (r.returncode, r.stdout) == (2, ""), r
+        assert r.stderr.startswith("supervisorctl: %s:%s: invalid JSON: " % (bad, where)), r
+        assert len(r.stderr.splitlines()) == 1
+    # The socket itself wrong: the config's own error, as the daemon gives it.
+    long_sock = "%s/%s" % (tmp_path, "x" * 120)
+    for text, msg in (
+            ('[1]', "1:1: (top level): must be an object, got an array"),
+            ('{"socket": ""}', '1:12: socket: must be a non-empty path without control '
+             'characters, got ""'),
+            ('{"sokcet": "x.sock", "plugins": []}',
+             "1:2: sokcet: unknown key (expected one of: socket, chat, metrics, restart, "
+             "plugins)"),
+            ('{"socket": "%s"}' % ("x" * 120),
+             '1:12: socket: socket path "%s..." is %d bytes, longer than the 107 a Unix '
+             'socket allows' % (long_sock[:48], len(long_sock)))):
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        r = ctl("-c", str(bad), "status")
+        assert (r.returncode, r.stdout, r.stderr) == (2, "", "supervisorctl: %s:%s\n" % (bad, msg))
+    r = ctl("-c", str(tmp_path / "missing.json"), "status")
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == ("supervisorctl: %s: cannot open: No such file or directory\n"
+                        % (tmp_path / "missing.json"))
 
 
 class Lines:

@@ -9,13 +9,17 @@
  *     slots below, so the mutator spends its time on the validation of each
  *     key rather than on rediscovering the shape of a config.
  *
- * Either way the text goes through config_load_string, as the daemon loads
- * it, with a plugin directory holding one executable ("plugin") so bare exec
- * names resolve. A config that loads must hold what docs/config.md promises
- * (checked below) and is freed, after each plugin's config has been copied
- * and compared as reload does; a refused one must come with a cause that
- * names the origin (docs/config.md: "FILE:LINE:COL: PATH: what").
- * Leaks are found by LeakSanitizer at each input.
+ * Either way the text goes through config_parse, the pure step of a load
+ * (no file system): a config it accepts must hold what docs/config.md
+ * promises of its shape, paths still as written. Then config_resolve, with
+ * a plugin directory holding one executable ("plugin") so bare exec names
+ * resolve; a config that resolves must hold the rest (absolute socket and
+ * executables) and is freed, after each plugin's config has been copied and
+ * compared as reload does. The two steps must agree with
+ * config_load_string, which the daemon uses: the same config, or the same
+ * cause. A refused text must come with a cause that names the origin
+ * (docs/config.md: "FILE:LINE:COL: PATH: what"). Leaks are found by
+ * LeakSanitizer at each input.
  */
 #include <sys/stat.h>
 
@@ -126,16 +130,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* What a loaded config must hold. */
+/* What a parsed config must hold, resolved or not. */
 static void
-check_config(const struct config *cf)
+check_parsed(const struct config *cf)
 {
 	struct plugin_config	*copy;
 	size_t			 i, j;
 
 	CHECK(cf->path != NULL && strcmp(cf->path, ORIGIN) == 0);
 	CHECK(cf->socket_path != NULL && cf->socket_path[0] != '\0');
-	CHECK(strlen(cf->socket_path) <= 107);
 	/* 1 to 8 characters (UTF-8 code points), no spaces or controls. */
 	CHECK(cf->prefix != NULL);
 	for (i = 0, j = 0; cf->prefix[i] != '\0'; i++) {
@@ -163,8 +166,8 @@ check_config(const struct config *cf)
 			CHECK(strcmp(cf->plugins[j].name, p->name) != 0);
 		CHECK(p->argc >= 1 && p->argv != NULL &&
 		    p->argv[p->argc] == NULL);
-		CHECK(p->argv[0][0] == '/');
-		CHECK(access(p->argv[0], X_OK) == 0);
+		for (j = 0; j < p->argc; j++)
+			CHECK(p->argv[j][0] != '\0');
 		CHECK(p->env != NULL && p->env[p->nenv] == NULL);
 		CHECK(p->nenv <= 256);
 		for (j = 0; j < p->nenv; j++) {
@@ -183,14 +186,104 @@ check_config(const struct config *cf)
 	}
 }
 
+/* 1 if path is dir "/" rel. */
+static int
+is_joined(const char *path, const char *dir, const char *rel)
+{
+	size_t	n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && path[n] == '/' &&
+	    strcmp(path + n + 1, rel) == 0;
+}
+
+/*
+ * What a parse leaves for resolution: no directory, paths as written, which
+ * the load (a resolved config of the same text) made absolute.
+ */
+static void
+check_unresolved(const struct config *cf, const struct config *loaded)
+{
+	const char	*a, *b;
+	size_t		 i, n;
+
+	CHECK(cf->dir == NULL);
+	a = cf->socket_path;
+	CHECK(a[0] == '/' ? strcmp(a, loaded->socket_path) == 0 :
+	    is_joined(loaded->socket_path, loaded->dir, a));
+	CHECK(cf->nplugins == loaded->nplugins);
+	for (i = 0; i < cf->nplugins; i++) {
+		a = cf->plugins[i].argv[0];
+		b = loaded->plugins[i].argv[0];
+		if (a[0] == '/')
+			CHECK(strcmp(a, b) == 0);
+		else if (strchr(a, '/') != NULL)
+			CHECK(is_joined(b, loaded->dir, a));
+		else {
+			/* Found in some directory: the plugin dir or PATH. */
+			n = strlen(b) - strlen(a);
+			CHECK(strlen(b) > strlen(a) && b[n - 1] == '/' &&
+			    strcmp(b + n, a) == 0);
+		}
+	}
+}
+
+/* What a resolved config must hold besides. */
+static void
+check_resolved(const struct config *cf)
+{
+	size_t	i;
+
+	CHECK(cf->dir != NULL && cf->dir[0] == '/');
+	CHECK(cf->socket_path[0] == '/');
+	CHECK(strlen(cf->socket_path) <= 107);
+	for (i = 0; i < cf->nplugins; i++) {
+		CHECK(cf->plugins[i].argv[0][0] == '/');
+		CHECK(access(cf->plugins[i].argv[0], X_OK) == 0);
+	}
+}
+
+/* The two steps gave what a load gives: the same values, plugin by plugin. */
+static void
+check_same(const struct config *a, const struct config *b)
+{
+	size_t	i, j;
+
+	CHECK(strcmp(a->dir, b->dir) == 0);
+	CHECK(strcmp(a->socket_path, b->socket_path) == 0);
+	CHECK(strcmp(a->prefix, b->prefix) == 0);
+	CHECK(a->nadmins == b->nadmins && a->max_line == b->max_line);
+	CHECK(a->nplugins == b->nplugins);
+	for (i = 0; i < a->nplugins; i++) {
+		CHECK(config_plugin_equal(&a->plugins[i], &b->plugins[i]));
+		for (j = 0; j < a->plugins[i].argc; j++)
+			CHECK(strcmp(a->plugins[i].argv[j],
+			    b->plugins[i].argv[j]) == 0);
+	}
+}
+
+/* A refused text: a cause that names the origin. */
+static void
+check_cause(const char *cause)
+{
+	/*
+	 * "fuzz.json:LINE:COL: ...". Its characters are not checked: some
+	 * causes carry raw bytes of the input, newlines and escape sequences
+	 * included (jansson's "near '...'" text, the list of paths tried for
+	 * an exec), which is reported as a bug rather than made fatal here.
+	 */
+	CHECK(cause != NULL);
+	CHECK(strncmp(cause, ORIGIN ":", strlen(ORIGIN) + 1) == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct slot	*s;
-	struct config		*cf = NULL;
-	char			*cause = NULL, *text;
+	struct config		*cf = NULL, *loaded = NULL;
+	char			*cause = NULL, *lcause = NULL, *text;
 	size_t			 len, nb, na;
 	unsigned		 mode;
+	int			 rl;
 
 	if (size == 0)
 		return 0;
@@ -215,23 +308,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		text[len] = '\0';
 	}
 
-	if (config_load_string(text, len, ORIGIN, fuzz_dir, fuzz_dir, &cf,
-	    &cause) == 0) {
-		CHECK(cf != NULL);
-		check_config(cf);
+	rl = config_load_string(text, len, ORIGIN, fuzz_dir, fuzz_dir, &loaded,
+	    &lcause);
+	if (config_parse(text, len, ORIGIN, &cf, &cause) == 0) {
+		CHECK(cf != NULL && cause == NULL);
+		check_parsed(cf);
+		if (rl == 0)
+			check_unresolved(cf, loaded);
+		if (config_resolve(cf, fuzz_dir, fuzz_dir, &cause) == 0) {
+			CHECK(rl == 0);
+			check_parsed(cf);
+			check_resolved(cf);
+			check_same(cf, loaded);
+		} else {
+			check_cause(cause);
+			CHECK(rl == -1 && strcmp(cause, lcause) == 0);
+			free(cause);
+		}
 		config_free(cf);
 	} else {
-		/*
-		 * "fuzz.json:LINE:COL: ...". Its characters are not checked:
-		 * some causes carry raw bytes of the input, newlines and
-		 * escape sequences included (jansson's "near '...'" text, the
-		 * list of paths tried for an exec), which is reported as a
-		 * bug rather than made fatal here.
-		 */
-		CHECK(cause != NULL);
-		CHECK(strncmp(cause, ORIGIN ":", strlen(ORIGIN) + 1) == 0);
+		CHECK(cf == NULL);
+		check_cause(cause);
+		CHECK(rl == -1 && strcmp(cause, lcause) == 0);
 		free(cause);
 	}
+	config_free(loaded);
+	free(lcause);
 	free(text);
 	return 0;
 }

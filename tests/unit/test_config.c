@@ -5,10 +5,17 @@
  * executables (plugins/), a PATH directory (bin/) and config files. A valid
  * config is read back field by field; each invalid one must give -1 and the
  * exact one-line cause an operator would read: FILE:LINE:COL: PATH: what.
+ *
+ * The parse step must touch no file system: the calls that would (open,
+ * stat, access, realpath, getcwd, getenv, ...) are wrapped at link time
+ * (-Wl,--wrap in the Makefile) and counted while a test forbids them.
  */
 #include <sys/stat.h>
+#include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -32,8 +39,154 @@ static char	*plugindir;
 static char	*bindir;
 static char	*old_path;
 
+/* While set, a file system call fails and is counted in fs_calls. */
+static int		 fs_forbidden;
+static int		 fs_calls;
+static const char	*fs_first;	/* the first call made while forbidden */
+
+/* The real functions, and the wrappers the linker puts in their place. */
+int	 __real_open(const char *, int, ...);
+int	 __real_openat(int, const char *, int, ...);
+FILE	*__real_fopen(const char *, const char *);
+int	 __real_stat(const char *, struct stat *);
+int	 __real_lstat(const char *, struct stat *);
+int	 __real_access(const char *, int);
+char	*__real_realpath(const char *, char *);
+char	*__real_getcwd(char *, size_t);
+char	*__real_getenv(const char *);
+ssize_t	 __real_readlink(const char *, char *, size_t);
+DIR	*__real_opendir(const char *);
+int	 __wrap_open(const char *, int, ...);
+int	 __wrap_openat(int, const char *, int, ...);
+FILE	*__wrap_fopen(const char *, const char *);
+int	 __wrap_stat(const char *, struct stat *);
+int	 __wrap_lstat(const char *, struct stat *);
+int	 __wrap_access(const char *, int);
+char	*__wrap_realpath(const char *, char *);
+char	*__wrap_getcwd(char *, size_t);
+char	*__wrap_getenv(const char *);
+ssize_t	 __wrap_readlink(const char *, char *, size_t);
+DIR	*__wrap_opendir(const char *);
+
+/* 1 (and the call noted, errno EPERM) if file system calls are forbidden. */
+static int
+fs_refuse(const char *name)
+{
+	if (!fs_forbidden)
+		return 0;
+	if (fs_calls++ == 0)
+		fs_first = name;
+	errno = EPERM;
+	return 1;
+}
+
+int
+__wrap_open(const char *path, int flags, ...)
+{
+	va_list	ap;
+	mode_t	mode = 0;
+
+	if (fs_refuse("open"))
+		return -1;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return __real_open(path, flags, mode);
+}
+
+int
+__wrap_openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list	ap;
+	mode_t	mode = 0;
+
+	if (fs_refuse("openat"))
+		return -1;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return __real_openat(dirfd, path, flags, mode);
+}
+
+FILE *
+__wrap_fopen(const char *path, const char *mode)
+{
+	return fs_refuse("fopen") ? NULL : __real_fopen(path, mode);
+}
+
+int
+__wrap_stat(const char *path, struct stat *sb)
+{
+	return fs_refuse("stat") ? -1 : __real_stat(path, sb);
+}
+
+int
+__wrap_lstat(const char *path, struct stat *sb)
+{
+	return fs_refuse("lstat") ? -1 : __real_lstat(path, sb);
+}
+
+int
+__wrap_access(const char *path, int mode)
+{
+	return fs_refuse("access") ? -1 : __real_access(path, mode);
+}
+
+char *
+__wrap_realpath(const char *path, char *resolved)
+{
+	return fs_refuse("realpath") ? NULL : __real_realpath(path, resolved);
+}
+
+char *
+__wrap_getcwd(char *buf, size_t size)
+{
+	return fs_refuse("getcwd") ? NULL : __real_getcwd(buf, size);
+}
+
+char *
+__wrap_getenv(const char *name)
+{
+	return fs_refuse("getenv") ? NULL : __real_getenv(name);
+}
+
+ssize_t
+__wrap_readlink(const char *path, char *buf, size_t size)
+{
+	return fs_refuse("readlink") ? -1 : __real_readlink(path, buf, size);
+}
+
+DIR *
+__wrap_opendir(const char *path)
+{
+	return fs_refuse("opendir") ? NULL : __real_opendir(path);
+}
+
+/* config_parse with the file system forbidden; no call may have been made. */
+static int
+parse_pure(const char *text, const char *origin, struct config **cf,
+    char **cause)
+{
+	int	rc;
+
+	fs_calls = 0;
+	fs_first = NULL;
+	fs_forbidden = 1;
+	rc = config_parse(text, strlen(text), origin, cf, cause);
+	fs_forbidden = 0;
+	if (fs_calls != 0)
+		fail_msg("config_parse made %d file system or environment calls, "
+		    "the first %s()", fs_calls, fs_first);
+	return rc;
+}
+
 /* A minimal valid plugin entry. */
 #define PLUG	"{\"name\": \"a\", \"exec\": [\"dice-roller\"]}"
+#define PLUG_CONFIG	"{\"plugins\": [" PLUG "]}"
 
 /* Write a file under the scratch directory with the given mode. */
 static char *
@@ -1104,6 +1257,234 @@ test_file_paths(void **state)
 	free(path);
 }
 
+/* The guard works: a load, which resolves, is caught by it. */
+static void
+test_fs_guard(void **state)
+{
+	struct config	*cf;
+	char		*cause = NULL;
+
+	fs_calls = 0;
+	fs_forbidden = 1;
+	assert_int_equal(config_load_string(PLUG_CONFIG, strlen(PLUG_CONFIG),
+	    "cfg.json", tmpdir, plugindir, &cf, &cause), -1);
+	fs_forbidden = 0;
+	assert_true(fs_calls > 0);
+	assert_string_equal(fs_first, "realpath");
+	free(cause);
+}
+
+/*
+ * The parse step alone: every value read, paths as written, nothing looked
+ * up; resolving it then gives what a load gives.
+ */
+static void
+test_parse_then_resolve(void **state)
+{
+	const struct plugin_config	*p;
+	struct config			*cf, *loaded;
+	char				*cause = NULL, *etc, *path;
+	size_t				 i, j;
+
+	assert_int_equal(parse_pure(full_config, "cfg.json", &cf, &cause), 0);
+	assert_null(cause);
+	assert_string_equal(cf->path, "cfg.json");
+	assert_null(cf->dir);
+	assert_string_equal(cf->socket_path, "run/sup.sock");
+	assert_string_equal(cf->prefix, "?");
+	assert_int_equal(cf->nadmins, 2);
+	assert_true(cf->poll_interval == 2.5);
+	assert_int_equal(cf->restart.max_crashes, 7);
+	assert_int_equal(cf->nplugins, 5);
+	assert_string_equal(cf->plugins[0].argv[0], "console");
+	assert_string_equal(cf->plugins[0].argv[1], "--color");
+	assert_string_equal(cf->plugins[1].argv[0], "dice-roller");
+	assert_string_equal(cf->plugins[1].env[0], "LANG=C");
+	assert_int_equal(cf->plugins[1].restart.max_crashes, 2);
+	assert_string_equal(cf->plugins[2].argv[0], "pathtool");
+	assert_string_equal(cf->plugins[3].argv[0], "scripts/tool.sh");
+	assert_string_equal(cf->plugins[4].argv[0], "/bin/sh");
+
+	xasprintf(&etc, "%s/etc", tmpdir);
+	assert_int_equal(config_resolve(cf, etc, plugindir, &cause), 0);
+	assert_null(cause);
+	path = write_file("etc/cfg.json", full_config, sizeof full_config - 1,
+	    0644);
+	assert_int_equal(config_load_file(path, plugindir, &loaded, &cause), 0);
+	assert_string_equal(cf->dir, loaded->dir);
+	assert_string_equal(cf->socket_path, loaded->socket_path);
+	assert_int_equal(cf->nplugins, loaded->nplugins);
+	for (i = 0; i < cf->nplugins; i++) {
+		p = &cf->plugins[i];
+		assert_true(config_plugin_equal(p, &loaded->plugins[i]));
+		for (j = 0; j < p->argc; j++)
+			assert_string_equal(p->argv[j],
+			    loaded->plugins[i].argv[j]);
+	}
+	free(path);
+	xasprintf(&path, "%s/scripts/tool.sh", etc);
+	assert_string_equal(cf->plugins[3].argv[0], path);
+	config_free(loaded);
+	config_free(cf);
+	free(path);
+	free(etc);
+}
+
+/*
+ * A plugin whose executable does not exist, in a directory that does not
+ * either: the parse accepts it; resolution refuses it with the message a
+ * load gives.
+ */
+static void
+test_parse_accepts_what_resolution_refuses(void **state)
+{
+	static const char	 text[] = "{\"socket\": \"/nonexistent/dir/s.sock\",\n"
+	    " \"plugins\": [" PLUG ",\n  {\"name\": \"gone\", "
+	    "\"exec\": [\"/nonexistent/bin\"]}]}";
+	struct config		*cf;
+	char			*cause = NULL, *loaded;
+
+	assert_int_equal(parse_pure(text, "cfg.json", &cf, &cause), 0);
+	assert_string_equal(cf->socket_path, "/nonexistent/dir/s.sock");
+	assert_string_equal(cf->plugins[1].argv[0], "/nonexistent/bin");
+	assert_int_equal(config_resolve(cf, tmpdir, plugindir, &cause), -1);
+	assert_string_equal(cause, "cfg.json:3:29: plugins[1].exec[0]: cannot "
+	    "find executable \"/nonexistent/bin\" (tried: /nonexistent/bin "
+	    "(no such file))");
+	loaded = load_err(text);
+	assert_string_equal(cause, loaded);
+	free(loaded);
+	free(cause);
+	config_free(cf);
+
+	/* Resolution against a directory that is not there. */
+	assert_int_equal(parse_pure(text, "cfg.json", &cf, &cause), 0);
+	assert_int_equal(config_resolve(cf, "/nonexistent/dir", plugindir,
+	    &cause), -1);
+	assert_string_equal(cause, "cfg.json: cannot resolve directory "
+	    "/nonexistent/dir: No such file or directory");
+	free(cause);
+	config_free(cf);
+}
+
+/* A socket path too long once resolved: the parse cannot know, resolution says. */
+static void
+test_parse_then_socket_too_long(void **state)
+{
+	struct config	*cf;
+	char		*text, *cause = NULL, *loaded, longname[100];
+
+	memset(longname, 'x', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	/* Given, it points at the value; by default, at the top level. */
+	xasprintf(&text, "{\"socket\": \"%s\", \"plugins\": []}", longname);
+	assert_int_equal(parse_pure(text, "cfg.json", &cf, &cause), 0);
+	assert_string_equal(cf->socket_path, longname);
+	assert_int_equal(config_resolve(cf, tmpdir, NULL, &cause), -1);
+	loaded = load_err(text);
+	assert_string_equal(cause, loaded);
+	assert_non_null(strstr(cause, "cfg.json:1:12: socket: socket path \""));
+	free(loaded);
+	free(cause);
+	config_free(cf);
+	free(text);
+}
+
+/* Shape errors come from the parse alone, as a load gives them. */
+static void
+test_parse_errors(void **state)
+{
+	static const char *const texts[] = {
+		"{\"plugins\": [{\"name\": \"a\", \"exec\": [\"missing\"], "
+		    "\"colour\": 1}]}",
+		"{\"socket\": 5, \"plugins\": []}",
+		"{\"plugins\": [" PLUG ", " PLUG "]}",
+		"[1, 2",
+		"{}",
+	};
+	struct config	*cf = (struct config *)1;
+	char		*cause = NULL, *loaded;
+	size_t		 i;
+
+	for (i = 0; i < nitems(texts); i++) {
+		assert_int_equal(parse_pure(texts[i], "cfg.json", &cf, &cause),
+		    -1);
+		assert_null(cf);
+		loaded = load_err(texts[i]);
+		assert_string_equal(cause, loaded);
+		free(loaded);
+		free(cause);
+	}
+	assert_int_equal(parse_pure("{\"plugins\": []}", NULL, &cf, &cause),
+	    0);
+	assert_string_equal(cf->path, "(string)");
+	config_free(cf);
+}
+
+/* Only the socket of a file, as supervisorctl -c reads it. */
+static void
+test_load_socket(void **state)
+{
+	static const char	 gone[] = "{\"socket\": \"run/s.sock\", "
+	    "\"chat\": 5, \"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"/nonexistent/bin\"]}, {\"name\": \"a\"}]}";
+	static const char	 dflt[] = "{\"plugins\": 1}";
+	static const char	 typo[] = "{\"sockte\": \"s.sock\"}";
+	static const char	 bad[] = "{\"socket\": [\"s.sock\"]}";
+	char			*path, *sock = (char *)1, *cause = NULL, *want;
+
+	/* The rest of the file is not looked at, and not needed. */
+	path = write_file("etc/gone.json", gone, sizeof gone - 1, 0644);
+	assert_int_equal(config_load_socket(path, &sock, &cause), 0);
+	assert_null(cause);
+	xasprintf(&want, "%s/etc/run/s.sock", tmpdir);
+	assert_string_equal(sock, want);
+	free(want);
+	free(sock);
+	free(path);
+	path = write_file("etc/dflt.json", dflt, sizeof dflt - 1, 0644);
+	assert_int_equal(config_load_socket(path, &sock, &cause), 0);
+	xasprintf(&want, "%s/etc/run/supervisor.sock", tmpdir);
+	assert_string_equal(sock, want);
+	free(want);
+	free(sock);
+	free(path);
+
+	/* What names the socket is checked as a load checks it. */
+	path = write_file("etc/typo.json", typo, sizeof typo - 1, 0644);
+	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
+	assert_null(sock);
+	xasprintf(&want, "%s:1:2: sockte: unknown key (expected one of: "
+	    "socket, chat, metrics, restart, plugins)", path);
+	assert_string_equal(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+	path = write_file("etc/bad.json", bad, sizeof bad - 1, 0644);
+	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
+	xasprintf(&want, "%s:1:12: socket: must be a non-empty path without "
+	    "control characters, got an array", path);
+	assert_string_equal(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+	path = write_file("etc/syntax.json", "{\"socket\": }", 12, 0644);
+	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
+	xasprintf(&want, "%s:1:12: invalid JSON: unexpected token near '}'",
+	    path);
+	assert_string_equal(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+	xasprintf(&path, "%s/etc/none.json", tmpdir);
+	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
+	xasprintf(&want, "%s: cannot open: No such file or directory", path);
+	assert_string_equal(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -1127,6 +1508,12 @@ main(void)
 		cmocka_unit_test(test_socket_too_long),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_file_paths),
+		cmocka_unit_test(test_fs_guard),
+		cmocka_unit_test(test_parse_then_resolve),
+		cmocka_unit_test(test_parse_accepts_what_resolution_refuses),
+		cmocka_unit_test(test_parse_then_socket_too_long),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_load_socket),
 	};
 
 	log_init("test_config", 0);

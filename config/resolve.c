@@ -1,0 +1,235 @@
+/*
+ * resolve.c: the part of a load that looks at the file system, run on a
+ * config parse.c has checked: the directory relative paths resolve
+ * against, the control socket's path made absolute (it must fit a Unix
+ * socket address), and each plugin's executable found in the plugin
+ * directory or PATH. Errors point into the text the parse kept, in the
+ * same "FILE:LINE:COL: JSON.PATH: what" form as the parse's.
+ */
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "config/config.h"
+#include "config/config-private.h"
+
+#define CONFIG_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+/* Join base and a relative path; an absolute path stays as it is. */
+static char *
+config_join(const char *base, const char *path)
+{
+	char	*out;
+	size_t	 len;
+
+	if (path[0] == '/' || base == NULL)
+		return xstrdup(path);
+	len = strlen(base);
+	if (len > 0 && base[len - 1] == '/')
+		xasprintf(&out, "%s%s", base, path);
+	else
+		xasprintf(&out, "%s/%s", base, path);
+	return out;
+}
+
+/* Note one tried path and why it did not do, for the error line. */
+static void
+config_tried(char *buf, size_t size, size_t *off, const char *path,
+    const char *why)
+{
+	config_append(buf, size, off, "%s%s (%s)", *off > 0 ? ", " : "",
+	    path, why);
+}
+
+/* 0 if path is an executable regular file, else -1 and why not. */
+static int
+config_check_exec(const char *path, const char **why)
+{
+	struct stat	sb;
+
+	if (stat(path, &sb) == -1) {
+		*why = (errno == ENOENT || errno == ENOTDIR) ?
+		    "no such file" : strerror(errno);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		*why = "not a regular file";
+		return -1;
+	}
+	if (access(path, X_OK) == -1) {
+		*why = "not executable";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Resolve argv[0] of one plugin. With a slash it is a path (relative to the
+ * config's directory); without, it is looked for in plugin_dir, then in each
+ * PATH entry. Empty PATH entries, which would mean the current directory,
+ * are skipped. The result is absolute but a symlink to the program itself
+ * is kept, so a program that looks at its own name still sees it.
+ */
+static int
+config_resolve_exec(struct config_ctx *ctx, struct plugin_config *p,
+    const char *plugin_dir, const char *cwd)
+{
+	const char	*name = p->argv[0], *why, *env;
+	char		*candidate, *base, *search, *entry, *next;
+	char		 tried[4096], quoted[CONFIG_QUOTE_SIZE];
+	size_t		 off = 0;
+
+	tried[0] = '\0';
+	if (strchr(name, '/') != NULL) {
+		candidate = config_join(ctx->cf->dir, name);
+		if (config_check_exec(candidate, &why) == 0)
+			goto found;
+		config_tried(tried, sizeof tried, &off, candidate, why);
+		free(candidate);
+		goto fail;
+	}
+	if (plugin_dir != NULL && plugin_dir[0] != '\0') {
+		/* The directory may be BIN/../plugins: tidy it if it exists. */
+		if ((base = realpath(plugin_dir, NULL)) == NULL)
+			base = config_join(cwd, plugin_dir);
+		candidate = config_join(base, name);
+		free(base);
+		if (config_check_exec(candidate, &why) == 0)
+			goto found;
+		config_tried(tried, sizeof tried, &off, candidate, why);
+		free(candidate);
+	}
+	if ((env = getenv("PATH")) == NULL)
+		env = CONFIG_DEFAULT_PATH;
+	search = xstrdup(env);
+	for (entry = search; entry != NULL; entry = next) {
+		if ((next = strchr(entry, ':')) != NULL)
+			*next++ = '\0';
+		if (*entry == '\0')
+			continue;
+		base = config_join(cwd, entry);
+		candidate = config_join(base, name);
+		free(base);
+		if (config_check_exec(candidate, &why) == 0) {
+			free(search);
+			goto found;
+		}
+		config_tried(tried, sizeof tried, &off, candidate, why);
+		free(candidate);
+	}
+	free(search);
+fail:
+	config_quote(name, quoted, sizeof quoted);
+	return config_error(ctx, AT_VALUE, "cannot find executable %s "
+	    "(tried: %s)", quoted, off > 0 ? tried : "nothing: no plugin "
+	    "directory and PATH is empty");
+found:
+	free(p->argv[0]);
+	p->argv[0] = candidate;
+	return 0;
+}
+
+/* A context for errors that point into the text cf was parsed from. */
+static void
+config_resolve_ctx(struct config_ctx *ctx, struct config *cf)
+{
+	if (cf->source == NULL)
+		fatalx("%s: config resolved already", __func__);
+	memset(ctx, 0, sizeof *ctx);
+	ctx->origin = cf->source->origin;
+	ctx->text = cf->source->text;
+	ctx->len = cf->source->len;
+	ctx->cf = cf;
+}
+
+/*
+ * The directory a config's relative paths resolve against, absolute:
+ * basedir with symlinks resolved, or the current directory if NULL. NULL
+ * and *cause naming origin if there is none.
+ */
+char *
+config_base_dir(const char *origin, const char *basedir, char **cause)
+{
+	char	*dir;
+
+	if (basedir == NULL) {
+		if ((dir = getcwd(NULL, 0)) == NULL)
+			xasprintf(cause, "%s: cannot get the current "
+			    "directory: %s", origin, strerror(errno));
+	} else if ((dir = realpath(basedir, NULL)) == NULL)
+		xasprintf(cause, "%s: cannot resolve directory %s: %s", origin,
+		    basedir, strerror(errno));
+	return dir;
+}
+
+/*
+ * Take dir (from config_base_dir) as the config's directory and make the
+ * socket path absolute against it; it must fit sun_path with its NUL.
+ */
+int
+config_resolve_paths(struct config *cf, char *dir, char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct config_ctx	 ctx;
+	char			*path, quoted[CONFIG_QUOTE_SIZE];
+	size_t			 len;
+
+	config_resolve_ctx(&ctx, cf);
+	free(cf->dir);
+	cf->dir = dir;
+	path = config_join(dir, cf->socket_path);
+	free(cf->socket_path);
+	cf->socket_path = path;
+	if ((len = strlen(path)) >= sizeof sun.sun_path) {
+		config_quote(path, quoted, sizeof quoted);
+		config_push_key(&ctx, "socket");
+		config_error(&ctx, cf->source->socket_given ? AT_VALUE :
+		    AT_PARENT, "socket path %s is %zu bytes, longer than the %zu "
+		    "a Unix socket allows", quoted, len, sizeof sun.sun_path - 1);
+		config_pop(&ctx);
+		*cause = ctx.cause;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Resolve every plugin's executable: the last pass, after the paths (a
+ * relative exec with a slash resolves against cf->dir).
+ */
+int
+config_resolve_execs(struct config *cf, const char *plugin_dir, char **cause)
+{
+	struct config_ctx	 ctx;
+	char			*cwd;
+	size_t			 i;
+	int			 rc = 0;
+
+	config_resolve_ctx(&ctx, cf);
+	if (cf->dir == NULL)
+		fatalx("%s: paths not resolved", __func__);
+	if ((cwd = getcwd(NULL, 0)) == NULL)
+		cwd = xstrdup(cf->dir);
+	config_push_key(&ctx, "plugins");
+	for (i = 0; i < cf->nplugins && rc == 0; i++) {
+		config_push_index(&ctx, i);
+		config_push_key(&ctx, "exec");
+		config_push_index(&ctx, 0);
+		rc = config_resolve_exec(&ctx, &cf->plugins[i], plugin_dir,
+		    cwd);
+		config_pop(&ctx);
+		config_pop(&ctx);
+		config_pop(&ctx);
+	}
+	config_pop(&ctx);
+	free(cwd);
+	if (rc == -1)
+		*cause = ctx.cause;
+	return rc;
+}
