@@ -4,7 +4,7 @@ import os
 import re
 import subprocess
 
-from conftest import (CONSOLE, DICE, EIGHTBALL, PICK, SUPERVISOR, Daemon, tplugin,
+from conftest import (CONSOLE, DICE, EIGHTBALL, PICK, SUPERVISOR, tplugin,
                       wait_for)
 
 DEFAULT = [CONSOLE, DICE, EIGHTBALL, PICK]

@@ -1,6 +1,5 @@
 """Reload: the config file read again and applied, nothing collected lost."""
 import json
-import os
 import signal
 
 from conftest import CONSOLE, DICE, EIGHTBALL, PICK, tplugin, wait_for
