@@ -5,6 +5,8 @@
 #   make test     install missing packages, build, run every test, then again under ASan+UBSan
 #   make bench    run the benchmarks, write docs/benchmarks.md
 #   make check-asan   build into build-asan/ with sanitizers and run every test there
+#   make check-valgrind   the daemon under valgrind memcheck through a short scenario
+#   make chaos    kill -9 storm under load: accounting, containment, log volume
 #   make clean
 
 BUILD	?= build
@@ -72,11 +74,15 @@ TPLUG_C		= $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%,$(wildcard test
 
 UNIT_TESTS	= $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BENCH_BINS	= $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+# Fuzz targets built with tests/fuzz/replay.c instead of libFuzzer: make test
+# replays the corpus kept in tests/fuzz/corpus/ through each.
+FUZZ_TARGETS	= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BINS	= $(patsubst %,$(BUILD)/tests/fuzz/%-replay,$(FUZZ_TARGETS))
 
-.PHONY: all deps run test check check-asan unit e2e bench clean fuzz
+.PHONY: all deps run test check check-asan check-valgrind unit e2e bench clean fuzz
 .DEFAULT_GOAL := all
 
-all: $(BINS) $(PLUGINS) $(TPLUG_C) $(UNIT_TESTS) $(BENCH_BINS)
+all: $(BINS) $(PLUGINS) $(TPLUG_C) $(UNIT_TESTS) $(BENCH_BINS) $(REPLAY_BINS)
 
 deps:
 	@scripts/install-deps
@@ -111,6 +117,12 @@ bench: deps
 fuzz:
 	@scripts/install-deps --fuzz
 	@scripts/fuzz
+
+# The daemon under valgrind memcheck through a short scenario (not in make test).
+check-valgrind:
+	@scripts/install-deps --valgrind
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) scripts/check-valgrind.py $(BUILD)
 
 clean:
 	rm -rf build build-asan
@@ -232,6 +244,24 @@ $(BUILD)/tests/unit/$(1): $(OBJ)/tests/unit/$(1).o $(filter %.o %.a,$(call unit_
 	    $(filter-out %.o %.a,$(call unit_link,$(1))) -lcmocka
 endef
 $(foreach t,$(notdir $(UNIT_TESTS)),$(eval $(call unit_test,$(t))))
+
+# Fuzz targets for corpus replay: each links what its module needs, as a
+# unit test does (FUZZ_LINK_NAME), plus replay.o and libcommon.
+FUZZ_LINK_fuzz_ipc	= $(BUILD)/lib/libipc.a -lmsgpackc -lm
+FUZZ_LINK_fuzz_config	= $(BUILD)/lib/libconfig.a -ljansson
+FUZZ_LINK_fuzz_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
+			  $(OBJ)/plugins/sdk/lines.o
+FUZZ_LINK_fuzz_control	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
+fuzz_link	= $(if $(filter undefined,$(origin FUZZ_LINK_$(1))),$(error tests/fuzz/$(1).c: no link set: set FUZZ_LINK_$(1) in the Makefile),$(FUZZ_LINK_$(1)))
+
+define fuzz_replay
+$(BUILD)/tests/fuzz/$(1)-replay: $(OBJ)/tests/fuzz/$(1).o $(OBJ)/tests/fuzz/replay.o \
+    $(filter %.o %.a,$(call fuzz_link,$(1))) $(BUILD)/lib/libcommon.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(filter %.a,$$^) \
+	    $(filter-out %.o %.a,$(call fuzz_link,$(1)))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_replay,$(t))))
 
 # Benchmarks drive the whole daemon.
 $(BENCH_BINS): $(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIBSUP) $(LIBSDK) $(LIBMOD)

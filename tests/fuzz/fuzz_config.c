@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "tests/fuzz/fuzz.h"
 #include "config/config.h"
 
 #define ORIGIN		"fuzz.json"

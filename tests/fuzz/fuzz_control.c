@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "tests/fuzz/fuzz.h"
 #include "config/config.h"
 #include "ipc/ipc.h"
 #include "metrics/metrics.h"

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "tests/fuzz/fuzz.h"
 #include "ipc/ipc.h"
 
 #define FUZZ_MAX_MSGS	4096
@@ -499,9 +500,6 @@ run_stream(const uint8_t *data, size_t size, size_t limit, size_t chunk,
 	out->pending = out->broken ? 0 : ipc_stream_pending(s);
 	ipc_stream_free(s);
 }
-
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "tests/fuzz/fuzz.h"
 #include "plugins/irc/ircmsg.h"
 /* irc_split cuts lines with it: scripts/fuzz builds lines.c in. */
 #include "plugins/sdk/lines.h"
