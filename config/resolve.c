@@ -180,15 +180,14 @@ static int
 config_check_socket(struct config_ctx *ctx, const char *path, char **cause)
 {
 	struct stat	 sb;
-	char		 quoted[CONFIG_QUOTE_SIZE];
 
 	if (lstat(path, &sb) == -1 || S_ISSOCK(sb.st_mode))
 		return 0;
-	config_quote(path, quoted, sizeof quoted);
+	/* Whole, not cut as config_quote would: it fits a socket address. */
 	config_push_key(ctx, "socket");
 	config_error(ctx, ctx->cf->source->socket_given ? AT_VALUE : AT_PARENT,
-	    "socket path %s is %s, not a socket: refusing to replace it",
-	    quoted, config_file_type(sb.st_mode));
+	    "socket path \"%s\" is %s, not a socket: refusing to replace it",
+	    path, config_file_type(sb.st_mode));
 	config_pop(ctx);
 	*cause = ctx->cause;
 	return -1;
