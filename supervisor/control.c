@@ -8,7 +8,8 @@
  * Nor can clients lock the operator out: a client that leaves a request
  * unfinished (bytes without their newline) and sends nothing more for
  * control.idle_timeout seconds is closed, and when the table of clients is
- * full a new connection takes the place of the client idle the longest
+ * full a new connection takes the place of the one that has held an
+ * unfinished request longest, or else of one long idle between requests
  * (docs/control.md, "Framing and limits"). Since only the daemon's uid and
  * root may connect at all, a share per uid would not help against the
  * owner's own runaway script; making room by idleness does.
@@ -19,8 +20,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
