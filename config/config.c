@@ -175,7 +175,14 @@ config_free(struct config *cf)
 	free(cf);
 }
 
-/* Read at most CONFIG_MAX_SIZE bytes of a regular file. */
+/*
+ * Read at most CONFIG_MAX_SIZE bytes of a regular file. The open must not
+ * block: a FIFO opened for reading waits for a writer, and the daemon loads
+ * its config from its event loop (SIGHUP, reload), so it opens without
+ * waiting (O_NONBLOCK, which a regular file ignores) and refuses anything
+ * but a regular file before reading. O_NOCTTY: a terminal named as the
+ * config must not become the daemon's controlling terminal.
+ */
 static int
 config_read_file(const char *path, char **buf, size_t *len, char **cause)
 {
@@ -185,8 +192,16 @@ config_read_file(const char *path, char **buf, size_t *len, char **cause)
 	char		*data;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		xasprintf(cause, "%s: cannot open: %s", path, strerror(errno));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY)) == -1) {
+		/* A socket cannot be opened at all: say what it is. */
+		if (errno == ENXIO && stat(path, &sb) == 0 &&
+		    !S_ISREG(sb.st_mode))
+			xasprintf(cause, "%s: not a regular file (%s)", path,
+			    config_file_type(sb.st_mode));
+		else
+			xasprintf(cause, "%s: cannot open: %s", path,
+			    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &sb) == -1) {
@@ -195,7 +210,8 @@ config_read_file(const char *path, char **buf, size_t *len, char **cause)
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		xasprintf(cause, "%s: not a regular file", path);
+		xasprintf(cause, "%s: not a regular file (%s)", path,
+		    config_file_type(sb.st_mode));
 		close(fd);
 		return -1;
 	}

@@ -12,6 +12,8 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include <jansson.h>
@@ -79,6 +81,8 @@ struct config {
 					   NULL until resolved */
 	char		 *socket_path;	/* control socket: as written until
 					   resolved, then absolute against dir */
+	double		  control_idle_timeout;	/* s a control client may
+					   leave a request unfinished, 10 */
 	char		 *prefix;	/* command prefix, "!" */
 	char		**admins;	/* identity patterns, NULL-terminated */
 	size_t		  nadmins;
@@ -144,6 +148,8 @@ int	 config_valid_name(const char *);
 
 /* Samples a metrics ring holds: ceil(history_duration / poll_interval). */
 size_t	 config_history_capacity(const struct config *);
+/* What kind of file a stat mode is, with its article: "a FIFO". */
+const char *config_file_type(mode_t);
 /* Names as written in the config: "on-failure", "connector". */
 const char *config_autorestart_name(enum autorestart);
 const char *config_role_name(enum plugin_role);

@@ -83,10 +83,16 @@ static const char *const config_unknown_names[] = {
 
 static const struct config_field config_top_fields[] = {
 	{ "socket", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "control", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "chat", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "metrics", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "restart", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "plugins", CT_CUSTOM, 0, 0, 0, NULL },
+};
+
+static const struct config_field config_control_fields[] = {
+	{ "idle_timeout", CT_NUMBER, CF(control_idle_timeout), 0.1, 3600,
+	    NULL },
 };
 
 static const struct config_field config_chat_fields[] = {
@@ -619,6 +625,16 @@ config_parse_socket(struct config_ctx *ctx, json_t *root)
 	return 0;
 }
 
+/* "control": limits of the control socket's clients. */
+static int
+config_parse_control(struct config_ctx *ctx, json_t *obj)
+{
+	if (config_want_object(ctx, obj) == -1)
+		return -1;
+	return config_read_fields(ctx, obj, config_control_fields,
+	    nitems(config_control_fields), ctx->cf);
+}
+
 /* "chat.prefix": 1 to 8 characters, no spaces. */
 static int
 config_parse_prefix(struct config_ctx *ctx, json_t *v)
@@ -1038,6 +1054,7 @@ config_parse_root(struct config_ctx *ctx, json_t *root, enum config_part part)
 		return -1;
 	if (part == CONFIG_PART_SOCKET)
 		return 0;
+	CONFIG_CUSTOM(ctx, root, "control", config_parse_control(ctx, v_));
 	CONFIG_CUSTOM(ctx, root, "chat", config_parse_chat(ctx, v_));
 	CONFIG_CUSTOM(ctx, root, "metrics", config_parse_metrics(ctx, v_));
 	/* Before the plugins: theirs start from the global policy. */
@@ -1091,6 +1108,7 @@ config_parse_text(const char *text, size_t len, const char *origin,
 	cf->prefix = xstrdup("!");
 	cf->admins = xcalloc(1, sizeof *cf->admins);
 	cf->unknown_command = UNKNOWN_IGNORE;
+	cf->control_idle_timeout = 10;
 	cf->max_line = 512;
 	cf->admin_rate = 2;
 	cf->metrics_enabled = 1;

@@ -169,8 +169,55 @@ config_base_dir(const char *origin, const char *basedir, char **cause)
 }
 
 /*
+ * What is at the socket path must be nothing or a socket: the daemon
+ * removes a stale socket there, and must never remove anything else (a
+ * "socket" naming the config file itself would delete it). A symbolic link
+ * is refused too, whatever it points to: removing it is removing a file the
+ * daemon did not make. An lstat that fails for another reason than a
+ * missing file is left to the daemon, which says why when it binds.
+ */
+static int
+config_check_socket(struct config_ctx *ctx, const char *path, char **cause)
+{
+	struct stat	 sb;
+
+	if (lstat(path, &sb) == -1 || S_ISSOCK(sb.st_mode))
+		return 0;
+	/* Whole, not cut as config_quote would: it fits a socket address. */
+	config_push_key(ctx, "socket");
+	config_error(ctx, ctx->cf->source->socket_given ? AT_VALUE : AT_PARENT,
+	    "socket path \"%s\" is %s, not a socket: refusing to replace it",
+	    path, config_file_type(sb.st_mode));
+	config_pop(ctx);
+	*cause = ctx->cause;
+	return -1;
+}
+
+/* What kind of file a mode is, with its article: "a FIFO". */
+const char *
+config_file_type(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return "a regular file";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	return "a file of unknown type";
+}
+
+/*
  * Take dir (from config_base_dir) as the config's directory and make the
- * socket path absolute against it; it must fit sun_path with its NUL.
+ * socket path absolute against it; it must fit sun_path with its NUL, and
+ * what is there already must be a socket, if anything.
  */
 int
 config_resolve_paths(struct config *cf, char *dir, char **cause)
@@ -196,7 +243,7 @@ config_resolve_paths(struct config *cf, char *dir, char **cause)
 		*cause = ctx.cause;
 		return -1;
 	}
-	return 0;
+	return config_check_socket(&ctx, path, cause);
 }
 
 /*

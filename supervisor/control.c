@@ -4,6 +4,15 @@
  * object per line each way; requests go to the command table. A client that
  * sends a line over 64 KiB or stops reading its replies is dropped; nothing
  * a client does stops the daemon or another client. (relayd's control.c.)
+ *
+ * Nor can clients lock the operator out: a client that leaves a request
+ * unfinished (bytes without their newline) and sends nothing more for
+ * control.idle_timeout seconds is closed, and when the table of clients is
+ * full a new connection takes the place of the one that has held an
+ * unfinished request longest, or else of one long idle between requests
+ * (docs/control.md, "Framing and limits"). Since only the daemon's uid and
+ * root may connect at all, a share per uid would not help against the
+ * owner's own runaway script; making room by idleness does.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,9 +39,25 @@ struct control_client {
 	int				 topics;	/* subscribed, 0 if none */
 	int				 closing;	/* flush, then close */
 	int				 dead;		/* freed by the reaper */
+	int				 idle_armed;	/* the idle timeout runs */
+	double				 last_active;	/* clock_mono of the last
+							   byte read or reply
+							   written out */
 	TAILQ_ENTRY(control_client)	 entry;
 };
 TAILQ_HEAD(control_clients, control_client);
+
+/*
+ * A warning that a flood of clients could repeat a thousand times: the
+ * first is logged whole, the ones after it within CONTROL_LOG_INTERVAL are
+ * counted and summed up in one line at the end of the interval.
+ */
+struct control_tally {
+	const char	*what;		/* "clients closed ...", for the summary */
+	struct event	*ev;		/* end of the interval */
+	unsigned	 held;		/* counted, not logged */
+	int		 open;		/* an interval runs */
+};
 
 static struct evconnlistener	*control_listener;
 static struct event		*control_resume;
@@ -40,10 +66,69 @@ static struct control_clients	 control_clients =
 static size_t			 control_nclients;
 static size_t			 control_nsubscribers;
 static char			*control_path;
+static dev_t			 control_dev;	/* the socket file made, */
+static ino_t			 control_ino;	/* removed only if still there */
 
 static void	control_close(struct control_client *, const char *why);
 static void	control_reap_cb(evutil_socket_t, short, void *);
 static int	control_reap_pending;
+
+static struct control_tally	control_idle_tally = {
+	"clients closed for an unfinished request", NULL, 0, 0 };
+static struct control_tally	control_evict_tally = {
+	"idle clients closed to make room for new ones", NULL, 0, 0 };
+static struct control_tally	control_refuse_tally = {
+	"connections refused with the table of clients full", NULL, 0, 0 };
+
+/* End of a tally's interval: sum up what it held, or close it. */
+static void
+control_tally_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_tally	*t = arg;
+	struct timeval		 tv = { CONTROL_LOG_INTERVAL, 0 };
+
+	if (t->held == 0) {
+		t->open = 0;
+		return;
+	}
+	log_warnx("control: %u more %s in the last %d s", t->held, t->what,
+	    CONTROL_LOG_INTERVAL);
+	t->held = 0;
+	evtimer_add(t->ev, &tv);
+}
+
+/* Log a warning of a kind a flood repeats, or count it for the summary. */
+static void printflike(2, 3)
+control_tally_note(struct control_tally *t, const char *fmt, ...)
+{
+	struct timeval	tv = { CONTROL_LOG_INTERVAL, 0 };
+	va_list		ap;
+
+	if (t->open) {
+		t->held++;
+		return;
+	}
+	va_start(ap, fmt);
+	log_vlog(LOG_LEVEL_WARN, fmt, ap);
+	va_end(ap);
+	if (t->ev == NULL)
+		t->ev = evtimer_new(server->base, control_tally_cb, t);
+	t->open = 1;
+	evtimer_add(t->ev, &tv);
+}
+
+/* At exit: log what a tally still holds, free its timer. */
+static void
+control_tally_free(struct control_tally *t)
+{
+	if (t->held > 0)
+		log_warnx("control: %u more %s", t->held, t->what);
+	if (t->ev != NULL)
+		event_free(t->ev);
+	t->ev = NULL;
+	t->held = 0;
+	t->open = 0;
+}
 
 /*
  * Queue one reply or event line (JSON text, newline added here) for a
@@ -90,6 +175,33 @@ control_reap_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * A last error line to a client about to be closed by the daemon, so it
+ * knows why: written straight to the socket, and only if nothing else is
+ * queued (it must not land inside another reply). Best effort: a client
+ * whose socket buffer is full does not get it.
+ */
+static void printflike(3, 4)
+control_goodbye(struct control_client *c, const char *code, const char *fmt,
+    ...)
+{
+	struct jsonw	 w;
+	char		 message[512];
+	va_list		 ap;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	jw_init(&w);
+	cmd_write_error(&w, code, "%s", message);
+	jw_raw(&w, "\n", 1);
+	(void)send(bufferevent_getfd(c->bev), w.buf, w.len,
+	    MSG_DONTWAIT | MSG_NOSIGNAL);
+	jw_free(&w);
+}
+
 /* Drop a client; why is logged (NULL for an ordinary close). */
 static void
 control_close(struct control_client *c, const char *why)
@@ -108,15 +220,67 @@ control_close(struct control_client *c, const char *why)
 	}
 }
 
-/* Close once what is queued has been written. */
+/* Everything queued is written: close if asked to. */
 static void
 control_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct control_client	*c = arg;
 
-	if (c->closing &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	c->last_active = clock_mono();
+	if (c->closing)
 		control_close(c, NULL);
+}
+
+/*
+ * Run the idle timeout while a partial request waits (a read resets it),
+ * stop it otherwise: a client between requests, or a subscriber, may stay
+ * silent as long as it likes.
+ */
+static void
+control_idle_arm(struct control_client *c)
+{
+	struct timeval	tv;
+	double		t = server->config->control_idle_timeout;
+	int		want;
+
+	want = !c->topics &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0;
+	if (want == c->idle_armed)
+		return;
+	c->idle_armed = want;
+	if (!want) {
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+		return;
+	}
+	tv.tv_sec = (time_t)t;
+	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+}
+
+/* The idle timeout ran out: close a client that left a request unfinished. */
+static void
+control_idle_timeout(struct control_client *c)
+{
+	size_t	held = evbuffer_get_length(bufferevent_get_input(c->bev));
+	double	t = server->config->control_idle_timeout;
+
+	/* Replies still going out, or a subscriber: not idle. */
+	if (c->topics || evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    0) {
+		c->idle_armed = 0;
+		control_idle_arm(c);
+		bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
+	control_goodbye(c, "idle-timeout", "request unfinished (no newline) "
+	    "and nothing more sent for %g s; closing", t);
+	control_tally_note(&control_idle_tally, "control: client pid %ld "
+	    "uid %ld closed: %zu bytes of a request without its newline and "
+	    "nothing more for %g s (control.idle_timeout)", (long)c->pid,
+	    (long)c->uid, held, t);
+	control_close(c, NULL);
 }
 
 /* One request line: parse, run, reply. */
@@ -144,6 +308,7 @@ control_read_cb(struct bufferevent *bev, void *arg)
 	size_t			 len;
 	struct jsonw		 reply;
 
+	c->last_active = clock_mono();
 	while (!c->closing && !c->dead && (line = evbuffer_readln(in, &len,
 	    EVBUFFER_EOL_LF)) != NULL) {
 		if (len > CONTROL_LINE_MAX) {
@@ -160,6 +325,7 @@ control_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (evbuffer_get_length(in) > CONTROL_LINE_MAX)
 		goto too_long;
+	control_idle_arm(c);
 	return;
 
 too_long:
@@ -182,6 +348,8 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_ERROR)
 		control_close(c, NULL);
+	else if (what & BEV_EVENT_TIMEOUT)
+		control_idle_timeout(c);
 	else if (what & BEV_EVENT_EOF) {
 		/* Half-closed: answer what it sent, then close. */
 		c->closing = 1;
@@ -197,15 +365,98 @@ control_resume_cb(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(control_listener);
 }
 
+/* Free the clients already dropped now, not at the next turn of the loop. */
+static void
+control_reap_now(void)
+{
+	struct control_client	*c, *next;
+
+	TAILQ_FOREACH_SAFE(c, &control_clients, entry, next) {
+		if (c->dead)
+			control_free_client(c);
+	}
+}
+
+/*
+ * The client that gives its place to a new one: first the one that has
+ * held an unfinished request the longest (the pattern that locks operators
+ * out), else the one idle longest between requests, if for at least
+ * CONTROL_EVICT_IDLE seconds (a burst of new clients, each about to send
+ * its request, must not push each other out). Never a subscriber, nor a
+ * client with replies still going out; NULL if there is none.
+ */
+static struct control_client *
+control_evictable(double now)
+{
+	struct control_client	*c, *partial = NULL, *idle = NULL;
+
+	TAILQ_FOREACH(c, &control_clients, entry) {
+		if (c->dead || c->closing || c->topics ||
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+			continue;
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+			if (partial == NULL ||
+			    c->last_active < partial->last_active)
+				partial = c;
+		} else if (now - c->last_active >= CONTROL_EVICT_IDLE) {
+			if (idle == NULL || c->last_active < idle->last_active)
+				idle = c;
+		}
+	}
+	return partial != NULL ? partial : idle;
+}
+
+/*
+ * Close the client idle longest to make room, if there is one: its
+ * descriptor is free when this returns. Called outside any callback of the
+ * clients (from the listener), so the client is freed at once.
+ */
+static int
+control_evict(double now, const char *why)
+{
+	struct control_client	*c;
+	size_t			 held;
+	char			 what[128];
+
+	if ((c = control_evictable(now)) == NULL)
+		return -1;
+	held = evbuffer_get_length(bufferevent_get_input(c->bev));
+	if (held > 0)
+		snprintf(what, sizeof what, "holding %zu bytes of an "
+		    "unfinished request, nothing sent for %.1f s", held,
+		    now - c->last_active);
+	else
+		snprintf(what, sizeof what, "idle for %.1f s between requests",
+		    now - c->last_active);
+	control_goodbye(c, "evicted", "%s; this connection was %s, and is "
+	    "closed to make room for a new one", why, what);
+	control_tally_note(&control_evict_tally, "control: %s: closed client "
+	    "pid %ld uid %ld to make room for a new one: %s", why, (long)c->pid,
+	    (long)c->uid, what);
+	control_free_client(c);
+	return 0;
+}
+
 /*
  * accept(2) failed: out of descriptors (EMFILE, ENFILE) would fail again at
- * once and spin the loop, so stop accepting for a moment instead.
+ * once and spin the loop. Make room by closing the client idle longest, so
+ * the next accept succeeds; if none may go, stop accepting for a moment.
  */
 static void
 control_accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	struct timeval	tv = { 0, 100 * 1000 };
+	int		err = EVUTIL_SOCKET_ERROR();
+	char		why[128];
 
+	if (err == EMFILE || err == ENFILE) {
+		snprintf(why, sizeof why, "out of descriptors (%s)",
+		    strerror(err));
+		control_reap_now();
+		if (control_evict(clock_mono(), why) == 0)
+			return;
+	}
+	errno = err;
 	log_warn("control: accept");
 	evconnlistener_disable(l);
 	evtimer_add(control_resume, &tv);
@@ -219,6 +470,8 @@ control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct control_client	*c;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
+	double			 now = clock_mono();
+	char			 why[64];
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_warn("control: SO_PEERCRED");
@@ -237,15 +490,25 @@ control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	if (control_nclients >= CONTROL_MAX_CLIENTS)
+		control_reap_now();
 	if (control_nclients >= CONTROL_MAX_CLIENTS) {
-		log_warnx("control: refused pid %ld: %d clients already",
-		    (long)cred.pid, CONTROL_MAX_CLIENTS);
-		close(fd);
-		return;
+		snprintf(why, sizeof why, "%d clients already",
+		    CONTROL_MAX_CLIENTS);
+		if (control_evict(now, why) == -1) {
+			control_tally_note(&control_refuse_tally, "control: "
+			    "refused pid %ld: %d clients already, none of them "
+			    "holding an unfinished request or idle for %d s",
+			    (long)cred.pid, CONTROL_MAX_CLIENTS,
+			    CONTROL_EVICT_IDLE);
+			close(fd);
+			return;
+		}
 	}
 	c = xcalloc(1, sizeof *c);
 	c->uid = cred.uid;
 	c->pid = cred.pid;
+	c->last_active = now;
 	c->bev = bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->bev, control_read_cb, control_write_cb,
 	    control_event_cb, c);
@@ -291,11 +554,121 @@ control_temp_path(const char *path)
 	return tmp;
 }
 
+/*
+ * Warn when others may write the socket's directory: whoever can write
+ * there can remove the socket and bind one of their own in its place, and
+ * supervisorctl would then talk to them. The daemon makes the directory
+ * 0700 when it is missing; one that already exists is the operator's.
+ */
+void
+control_check_dir(const char *path)
+{
+	struct stat	 sb;
+	char		*copy = xstrdup(path), *dir = dirname(copy);
+	unsigned	 mode;
+
+	if (stat(dir, &sb) == -1) {
+		free(copy);
+		return;
+	}
+	mode = (unsigned)(sb.st_mode & 07777);
+	if ((sb.st_mode & S_IWOTH) && !(sb.st_mode & S_ISVTX))
+		log_warnx("control socket directory %s is writable by every "
+		    "user (mode %04o, no sticky bit): anyone can replace the "
+		    "socket with their own and answer supervisorctl; use a "
+		    "directory only uid %ld can write", dir, mode,
+		    (long)geteuid());
+	else if (sb.st_mode & S_IWOTH)
+		log_warnx("control socket directory %s is writable by every "
+		    "user (mode %04o): the sticky bit keeps them from removing "
+		    "the socket, but any user can take its name while the "
+		    "daemon is down; a directory only uid %ld can write is "
+		    "safer", dir, mode, (long)geteuid());
+	else if (sb.st_mode & S_IWGRP)
+		log_warnx("control socket directory %s is writable by group %ld "
+		    "(mode %04o): its members can replace the socket with their "
+		    "own and answer supervisorctl; use a directory only uid %ld "
+		    "can write", dir, (long)sb.st_gid, mode, (long)geteuid());
+	if (sb.st_uid != geteuid() && sb.st_uid != 0)
+		log_warnx("control socket directory %s belongs to uid %ld, who "
+		    "can replace the socket with their own; use a directory of "
+		    "uid %ld or root", dir, (long)sb.st_uid, (long)geteuid());
+	free(copy);
+}
+
+/*
+ * Make way for the socket at path. Nothing there is fine; a socket that
+ * nobody answers on is a stale one a daemon left behind, and is removed; a
+ * socket that answers is another daemon's. Anything else (a regular file,
+ * a directory, a symbolic link, whatever it points to) the daemon did not
+ * make, and it is never removed: the config's resolution refuses it
+ * already, this is the check at the moment it matters.
+ */
+static int
+control_clear_path(const char *path, const struct sockaddr_un *sun,
+    char **cause)
+{
+	struct stat	sb;
+	int		fd, r, err;
+
+	if (lstat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		xasprintf(cause, "control socket %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(sb.st_mode)) {
+		xasprintf(cause, "control socket %s: the path is %s, not a "
+		    "socket: refusing to replace it", path,
+		    config_file_type(sb.st_mode));
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		fatal("socket");
+	r = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+	err = errno;
+	close(fd);
+	/* A full backlog (EAGAIN) is a daemon too busy to accept. */
+	if (r == 0 || err == EAGAIN) {
+		xasprintf(cause, "another supervisor is running on %s", path);
+		return -1;
+	}
+	if (err != ECONNREFUSED) {
+		xasprintf(cause, "control socket %s: cannot tell whether a "
+		    "daemon answers there: %s", path, strerror(err));
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		xasprintf(cause, "control socket %s: cannot remove the stale "
+		    "socket: %s", path, strerror(errno));
+		return -1;
+	}
+	log_info("control: removed the stale socket %s (nobody answered on "
+	    "it)", path);
+	return 0;
+}
+
+/*
+ * Put the socket bound at tmp in place at path, unless something is there
+ * by now: link(2) never replaces (rename(2) would, whatever the file).
+ */
+static int
+control_place(const char *tmp, const char *path)
+{
+	if (link(tmp, path) == -1)
+		return -1;
+	unlink(tmp);
+	return 0;
+}
+
 /* Listen on the control socket; refuse if another daemon answers there. */
 int
 control_init(const char *path, char **cause)
 {
 	struct sockaddr_un	 sun;
+	struct stat		 sb;
 	mode_t			 old;
 	char			*tmp;
 	int			 fd;
@@ -311,24 +684,19 @@ control_init(const char *path, char **cause)
 	strlcpy_(sun.sun_path, path, sizeof sun.sun_path);
 	if (control_mkdir(path, cause) != 0)
 		return -1;
-
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		fatal("socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
-		close(fd);
-		xasprintf(cause, "another supervisor is running on %s", path);
+	control_check_dir(path);
+	if (control_clear_path(path, &sun, cause) != 0)
 		return -1;
-	}
-	close(fd);
-	unlink(path);
 
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) == -1)
 		fatal("socket");
 	/*
-	 * Bind and listen under a temporary name, then rename it into place:
+	 * Bind and listen under a temporary name, then link it into place:
 	 * whoever sees the socket's path can connect at once (a client
 	 * polling for the path would otherwise race bind against listen).
+	 * Without a temporary name (too long), bind at the path itself,
+	 * which never replaces a file either.
 	 */
 	tmp = control_temp_path(path);
 	strlcpy_(sun.sun_path, tmp != NULL ? tmp : path, sizeof sun.sun_path);
@@ -338,9 +706,14 @@ control_init(const char *path, char **cause)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
 	    chmod(sun.sun_path, 0600) == -1 ||
 	    listen(fd, 128) == -1 ||
-	    (tmp != NULL && rename(tmp, path) == -1)) {
+	    (tmp != NULL && control_place(tmp, path) == -1)) {
 		umask(old);
-		xasprintf(cause, "control socket %s: %s", path, strerror(errno));
+		if (errno == EEXIST || errno == EADDRINUSE)
+			xasprintf(cause, "control socket %s: a file appeared "
+			    "at the path meanwhile; not replacing it", path);
+		else
+			xasprintf(cause, "control socket %s: %s", path,
+			    strerror(errno));
 		close(fd);
 		if (tmp != NULL)
 			unlink(tmp);
@@ -356,6 +729,10 @@ control_init(const char *path, char **cause)
 	evconnlistener_set_error_cb(control_listener, control_accept_error_cb);
 	control_resume = evtimer_new(server->base, control_resume_cb, NULL);
 	control_path = xstrdup(path);
+	if (lstat(path, &sb) == 0) {
+		control_dev = sb.st_dev;
+		control_ino = sb.st_ino;
+	}
 	log_info("control socket listening on %s", path);
 	return 0;
 }
@@ -364,6 +741,7 @@ void
 control_free(void)
 {
 	struct control_client	*c;
+	struct stat		 sb;
 
 	/* Best effort: subscribers get the last events before we go. */
 	while ((c = TAILQ_FIRST(&control_clients)) != NULL) {
@@ -372,14 +750,25 @@ control_free(void)
 			    bufferevent_getfd(c->bev));
 		control_free_client(c);
 	}
+	control_tally_free(&control_idle_tally);
+	control_tally_free(&control_evict_tally);
+	control_tally_free(&control_refuse_tally);
 	if (control_listener != NULL) {
 		evconnlistener_free(control_listener);
 		control_listener = NULL;
 		event_free(control_resume);
 		control_resume = NULL;
 	}
+	/* Whatever took the path meanwhile is not the daemon's to remove. */
 	if (control_path != NULL) {
-		unlink(control_path);
+		if (lstat(control_path, &sb) == -1)
+			;	/* gone already */
+		else if (S_ISSOCK(sb.st_mode) && sb.st_dev == control_dev &&
+		    sb.st_ino == control_ino)
+			unlink(control_path);
+		else
+			log_warnx("control: %s is no longer the daemon's socket; "
+			    "left as it is", control_path);
 		free(control_path);
 		control_path = NULL;
 	}

@@ -106,6 +106,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only) {
+		control_check_dir(cf->socket_path);
 		printf("%s: configuration OK (%zu plugins)\n", cf->path,
 		    cf->nplugins);
 		config_free(cf);

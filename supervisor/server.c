@@ -355,20 +355,35 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
  * Each plugin takes three descriptors and each control client one: raise
  * the soft limit on open files to the hard one (at most 65536), so 1024
  * clients and thousands of plugins fit under the stock soft limit of 1024.
+ * A hard limit too low for that is said at start: the control socket then
+ * runs out of descriptors before its table of clients is full, and makes
+ * room by closing idle clients sooner (docs/control.md).
  */
 static void
-server_raise_fd_limit(void)
+server_raise_fd_limit(size_t nplugins)
 {
-	struct rlimit	rl;
+	struct rlimit		rl;
+	unsigned long long	need;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
-	if (rl.rlim_cur >= 65536 || rl.rlim_cur == rl.rlim_max)
-		return;
-	rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
-		    (unsigned long long)rl.rlim_cur);
+	if (rl.rlim_cur < 65536 && rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
+			    (unsigned long long)rl.rlim_cur);
+			if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+				return;
+		}
+	}
+	/* 64: the loop, the listener, logs, a spawn in progress. */
+	need = CONTROL_MAX_CLIENTS + 3ULL * nplugins + 64;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warnx("open-file limit %llu is below the %llu that %d "
+		    "control clients and %zu plugins need: raise the hard "
+		    "limit (ulimit -Hn, LimitNOFILE=)",
+		    (unsigned long long)rl.rlim_cur, need, CONTROL_MAX_CLIENTS,
+		    nplugins);
 }
 
 /* Set up the loop, signals and the plugins; the server owns the config. */
@@ -393,7 +408,7 @@ server_init(struct config *cf, const char *plugin_dir)
 		fatalx("event_base_new failed");
 	router_init();
 
-	server_raise_fd_limit();
+	server_raise_fd_limit(cf->nplugins);
 
 	/* Plugins' orphans are reparented to us, so nothing escapes. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)

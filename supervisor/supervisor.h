@@ -311,11 +311,16 @@ json_t	*json_aggregates(const char *name, const struct metrics_aggregates *);
 #define CONTROL_LINE_MAX	(64 * 1024)
 #define CONTROL_OUTPUT_MAX	(4 * 1024 * 1024)
 #define CONTROL_MAX_CLIENTS	1024
+/* s a client must be idle before a new one may take its place (table full) */
+#define CONTROL_EVICT_IDLE	1
+/* s over which a flood's repeated warnings are summed up in one line */
+#define CONTROL_LOG_INTERVAL	2
 #define TOPIC_STATE		0x1
 #define TOPIC_CRASH		0x2
 #define TOPIC_SAMPLE		0x4
 void	 control_subscribe(struct control_client *, int topics);
 int	 control_init(const char *path, char **cause);
+void	 control_check_dir(const char *path);
 void	 control_free(void);
 void	 control_publish_transition(const struct transition *);
 void	 control_publish_sample(const struct plugin *,

@@ -89,6 +89,7 @@ static const struct slot {
 	{ "{\"socket\": \"run/s.sock\", \"plugins\": [{\"name\": \"a\", "
 	    "\"exec\": [\"plugin\"]}, ", "]}" },
 	{ "{", "}" },
+	{ "{\"control\": ", ", \"plugins\": []}" },
 };
 
 static char	*fuzz_dir;		/* basedir and plugin dir */
@@ -152,6 +153,8 @@ check_parsed(const struct config *cf)
 	CHECK(cf->nadmins <= 1024);
 	CHECK(cf->max_line >= 16 && cf->max_line <= 2048);
 	CHECK(cf->admin_rate >= 0 && cf->admin_rate <= 3600);
+	CHECK(cf->control_idle_timeout >= 0.1 &&
+	    cf->control_idle_timeout <= 3600);
 	CHECK(cf->poll_interval >= 0.1 && cf->poll_interval <= 3600);
 	CHECK(cf->history_duration >= cf->poll_interval &&
 	    cf->history_duration <= 604800);
@@ -253,6 +256,7 @@ check_same(const struct config *a, const struct config *b)
 	CHECK(strcmp(a->socket_path, b->socket_path) == 0);
 	CHECK(strcmp(a->prefix, b->prefix) == 0);
 	CHECK(a->nadmins == b->nadmins && a->max_line == b->max_line);
+	CHECK(a->control_idle_timeout == b->control_idle_timeout);
 	CHECK(a->nplugins == b->nplugins);
 	for (i = 0; i < a->nplugins; i++) {
 		CHECK(config_plugin_equal(&a->plugins[i], &b->plugins[i]));

@@ -10,8 +10,10 @@
  * stat, access, realpath, getcwd, getenv, ...) are wrapped at link time
  * (-Wl,--wrap in the Makefile) and counted while a test forbids them.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -358,6 +360,7 @@ test_restart_defaults(void **state)
 static const char full_config[] =
 "{\n"
 "  \"socket\": \"run/sup.sock\",\n"
+"  \"control\": {\"idle_timeout\": 2.5},\n"
 "  \"chat\": {\"prefix\": \"?\", \"admins\": [\"console:console\", \"irc:op\"],\n"
 "           \"unknown_command\": \"reply\", \"max_line\": 400, \"admin_rate\": 0.5},\n"
 "  \"metrics\": {\"enabled\": false, \"poll_interval\": 2.5, \"history_duration\": 600},\n"
@@ -410,6 +413,7 @@ test_full_config(void **state)
 	assert_int_equal(cf->unknown_command, UNKNOWN_REPLY);
 	assert_int_equal(cf->max_line, 400);
 	assert_true(cf->admin_rate == 0.5);
+	assert_true(cf->control_idle_timeout == 2.5);
 	assert_int_equal(cf->metrics_enabled, 0);
 	assert_true(cf->poll_interval == 2.5);
 	assert_true(cf->history_duration == 600);
@@ -539,6 +543,7 @@ test_defaults(void **state)
 	assert_int_equal(cf->unknown_command, UNKNOWN_IGNORE);
 	assert_int_equal(cf->max_line, 512);
 	assert_true(cf->admin_rate == 2);
+	assert_true(cf->control_idle_timeout == 10);
 	assert_int_equal(cf->metrics_enabled, 1);
 	assert_true(cf->poll_interval == 5);
 	assert_true(cf->history_duration == 3600);
@@ -740,7 +745,10 @@ test_unknown_keys(void **state)
 {
 	assert_error("{\"plugins\": [], \"sockt\": \"x\"}",
 	    "cfg.json:1:17: sockt: unknown key (expected one of: socket, "
-	    "chat, metrics, restart, plugins)");
+	    "control, chat, metrics, restart, plugins)");
+	assert_error("{\"control\": {\"idle\": 5}, \"plugins\": []}",
+	    "cfg.json:1:14: control.idle: unknown key (expected one of: "
+	    "idle_timeout)");
 	assert_error("{\n  \"chat\": {\n    \"prefx\": \"!\"},\n  \"plugins\": []}",
 	    "cfg.json:3:5: chat.prefx: unknown key (expected one of: prefix, "
 	    "admins, unknown_command, max_line, admin_rate)");
@@ -773,7 +781,7 @@ test_unknown_keys(void **state)
 	/* A key that is not a plain word is quoted, escapes and all. */
 	assert_error("{\"plugins\": [], \"so cket\\n\": 1}",
 	    "cfg.json:1:17: [\"so cket\\u000a\"]: unknown key (expected one "
-	    "of: socket, chat, metrics, restart, plugins)");
+	    "of: socket, control, chat, metrics, restart, plugins)");
 	/* Anything goes inside a plugin's own config. */
 	config_free(load_ok("{\"plugins\": [{\"name\": \"a\", \"exec\": "
 	    "[\"dice-roller\"], \"config\": {\"whatever\": [1, {\"x\": null}]}}]}"));
@@ -790,6 +798,12 @@ test_wrong_types(void **state)
 	    "without control characters, got \"\"");
 	assert_error("{\"chat\": \"x\", \"plugins\": []}",
 	    "cfg.json:1:10: chat: must be an object, got \"x\"");
+	assert_error("{\"control\": 10, \"plugins\": []}",
+	    "cfg.json:1:13: control: must be an object, got 10");
+	assert_error("{\"control\": {\"idle_timeout\": \"10s\"}, "
+	    "\"plugins\": []}",
+	    "cfg.json:1:30: control.idle_timeout: must be a number between "
+	    "0.1 and 3600, got \"10s\"");
 	assert_error("{\"metrics\": {\"enabled\": \"yes\"}, \"plugins\": []}",
 	    "cfg.json:1:25: metrics.enabled: must be true or false, got "
 	    "\"yes\"");
@@ -923,6 +937,14 @@ test_out_of_range(void **state)
 	assert_error("{\"restart\": {\"stop_timeout\": -3}, \"plugins\": []}",
 	    "cfg.json:1:30: restart.stop_timeout: must be a number between "
 	    "0.1 and 3600, got -3");
+	assert_error("{\"control\": {\"idle_timeout\": 0.05}, "
+	    "\"plugins\": []}",
+	    "cfg.json:1:30: control.idle_timeout: must be a number between "
+	    "0.1 and 3600, got 0.05");
+	assert_error("{\"control\": {\"idle_timeout\": 3601}, "
+	    "\"plugins\": []}",
+	    "cfg.json:1:30: control.idle_timeout: must be a number between "
+	    "0.1 and 3600, got 3601");
 	assert_error("{\"chat\": {\"max_line\": 8}, \"plugins\": []}",
 	    "cfg.json:1:23: chat.max_line: must be an integer between 16 and "
 	    "2048, got 8");
@@ -1151,7 +1173,7 @@ test_files(void **state)
 	/* A directory. */
 	xasprintf(&path, "%s/etc", tmpdir);
 	assert_int_equal(config_load_file(path, plugindir, &cf, &cause), -1);
-	xasprintf(&want, "%s: not a regular file", path);
+	xasprintf(&want, "%s: not a regular file (a directory)", path);
 	assert_string_equal(cause, want);
 	free(want);
 	free(cause);
@@ -1200,6 +1222,150 @@ test_files(void **state)
 	    NULL, &cf, &cause), -1);
 	assert_string_equal(cause, "x: cannot resolve directory "
 	    "/nonexistent/dir: No such file or directory");
+	free(cause);
+}
+
+/* A Unix socket bound at path (and left there, stale, once closed). */
+static void
+make_socket(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	strlcpy_(sun.sun_path, path, sizeof sun.sun_path);
+	assert_true((fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	close(fd);
+}
+
+/*
+ * Whatever is at the socket path must be a socket (the daemon replaces a
+ * stale one) or nothing: a "socket" naming the config file itself, a
+ * directory, a FIFO or a symlink is an error naming the path, for the
+ * daemon, supervisor -n and supervisorctl -c alike.
+ */
+static void
+test_socket_path_kinds(void **state)
+{
+	static const char	 self[] = "{\"socket\": \"self.json\", "
+	    "\"plugins\": []}";
+	struct config		*cf = (struct config *)1;
+	char			*path, *cause = NULL, *want, *sock, *text;
+	struct {
+		const char	*name;
+		const char	*kind;
+	} kinds[] = {
+		{ "k/file", "a regular file" },
+		{ "k/dir", "a directory" },
+		{ "k/fifo", "a FIFO" },
+		{ "k/link", "a symbolic link" },
+		{ "k/dangling", "a symbolic link" },
+	};
+	size_t			 i;
+
+	/* The config file as its own socket: refused, and left alone. */
+	path = write_file("etc/self.json", self, sizeof self - 1, 0644);
+	assert_int_equal(config_load_file(path, plugindir, &cf, &cause), -1);
+	assert_null(cf);
+	xasprintf(&want, "%s:1:12: socket: socket path \"%s\" is a regular "
+	    "file, not a socket: refusing to replace it", path, path);
+	assert_string_equal(cause, want);
+	free(cause);
+	/* supervisorctl -c reads the same socket and says the same. */
+	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
+	assert_null(sock);
+	assert_string_equal(cause, want);
+	free(cause);
+	free(want);
+	free(path);
+
+	make_dir("k");
+	free(write_file("k/file", "x", 1, 0644));
+	make_dir("k/dir");
+	xasprintf(&path, "%s/k/fifo", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	free(path);
+	xasprintf(&path, "%s/k/link", tmpdir);
+	assert_int_equal(symlink("file", path), 0);
+	free(path);
+	xasprintf(&path, "%s/k/dangling", tmpdir);
+	assert_int_equal(symlink("nothing", path), 0);
+	free(path);
+	for (i = 0; i < nitems(kinds); i++) {
+		xasprintf(&text, "{\"socket\": \"%s\", \"plugins\": []}",
+		    kinds[i].name);
+		assert_errorf(text, "cfg.json:1:12: socket: socket path "
+		    "\"%s/%s\" is %s, not a socket: refusing to replace it",
+		    tmpdir, kinds[i].name, kinds[i].kind);
+		free(text);
+	}
+	/* The default path is blamed on the top level. */
+	make_dir("d");
+	make_dir("d/run");
+	free(write_file("d/run/supervisor.sock", "", 0, 0644));
+	xasprintf(&path, "%s/d", tmpdir);
+	assert_int_equal(config_load_string("{\"plugins\": []}", 15, "cfg.json",
+	    path, plugindir, &cf, &cause), -1);
+	xasprintf(&want, "cfg.json:1:1: socket: socket path \"%s/run/"
+	    "supervisor.sock\" is a regular file, not a socket: refusing to "
+	    "replace it", path);
+	assert_string_equal(cause, want);
+	free(want);
+	free(cause);
+	free(path);
+
+	/* A socket (stale or not) is the daemon's business; none is fine. */
+	xasprintf(&path, "%s/k/s.sock", tmpdir);
+	make_socket(path);
+	free(path);
+	config_free(load_ok("{\"socket\": \"k/s.sock\", \"plugins\": []}"));
+	config_free(load_ok("{\"socket\": \"k/none.sock\", \"plugins\": []}"));
+}
+
+/*
+ * A config that is not a regular file is refused without waiting: a FIFO
+ * opened for reading would block until a writer came (the daemon reloads
+ * from its event loop). alarm() turns a hang into a failure.
+ */
+static void
+test_config_not_regular(void **state)
+{
+	struct config	*cf = (struct config *)1;
+	char		*path, *cause = NULL, *want, *sock = (char *)1;
+
+	xasprintf(&path, "%s/fifo.json", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	assert_int_equal(config_load_file(path, plugindir, &cf, &cause), -1);
+	assert_null(cf);
+	xasprintf(&want, "%s: not a regular file (a FIFO)", path);
+	assert_string_equal(cause, want);
+	free(cause);
+	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
+	assert_null(sock);
+	assert_string_equal(cause, want);
+	alarm(0);
+	free(cause);
+	free(want);
+	free(path);
+
+	/* A socket cannot even be opened: said as what it is. */
+	xasprintf(&path, "%s/sock.json", tmpdir);
+	make_socket(path);
+	assert_int_equal(config_load_file(path, plugindir, &cf, &cause), -1);
+	xasprintf(&want, "%s: not a regular file (a socket)", path);
+	assert_string_equal(cause, want);
+	free(cause);
+	free(want);
+	free(path);
+
+	/* A character device. */
+	assert_int_equal(config_load_file("/dev/null", plugindir, &cf, &cause),
+	    -1);
+	assert_string_equal(cause, "/dev/null: not a regular file (a "
+	    "character device)");
 	free(cause);
 }
 
@@ -1455,7 +1621,7 @@ test_load_socket(void **state)
 	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
 	assert_null(sock);
 	xasprintf(&want, "%s:1:2: sockte: unknown key (expected one of: "
-	    "socket, chat, metrics, restart, plugins)", path);
+	    "socket, control, chat, metrics, restart, plugins)", path);
 	assert_string_equal(cause, want);
 	free(want);
 	free(cause);
@@ -1506,6 +1672,8 @@ main(void)
 		cmocka_unit_test(test_exec_resolution),
 		cmocka_unit_test(test_exec_no_plugin_dir),
 		cmocka_unit_test(test_socket_too_long),
+		cmocka_unit_test(test_socket_path_kinds),
+		cmocka_unit_test(test_config_not_regular),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_file_paths),
 		cmocka_unit_test(test_fs_guard),
