@@ -79,7 +79,7 @@ BENCH_BINS	= $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 FUZZ_TARGETS	= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BINS	= $(patsubst %,$(BUILD)/tests/fuzz/%-replay,$(FUZZ_TARGETS))
 
-.PHONY: all deps run test check check-asan check-valgrind unit e2e bench clean fuzz
+.PHONY: all deps run test check check-asan check-valgrind unit e2e bench chaos clean fuzz
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(PLUGINS) $(TPLUG_C) $(UNIT_TESTS) $(BENCH_BINS) $(REPLAY_BINS)
@@ -117,6 +117,12 @@ bench: deps
 fuzz:
 	@scripts/install-deps --fuzz
 	@scripts/fuzz
+
+# A kill -9 storm under load, about two minutes (not in make test): writes the
+# chaos section of docs/benchmarks.md.
+chaos: deps
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) scripts/chaos.py $(BUILD)
 
 # The daemon under valgrind memcheck through a short scenario (not in make test).
 check-valgrind:

@@ -22,6 +22,8 @@ BUILD = os.path.join(ROOT, sys.argv[1] if len(sys.argv) > 1 else "build")
 BIN = os.path.join(BUILD, "bin")
 BENCH = os.path.join(BUILD, "bench")
 IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "600"))
+# The start of the section scripts/chaos.py keeps in docs/benchmarks.md.
+CHAOS_MARK = "<!-- chaos: written by make chaos (scripts/chaos.py) -->"
 
 
 def log(msg):
@@ -413,6 +415,14 @@ def write_report(routing, floor, rss, gap, control, metrics_out, idle):
         "",
     ]
     path = os.path.join(ROOT, "docs", "benchmarks.md")
+    # make chaos writes its own section (scripts/chaos.py): keep it.
+    try:
+        with open(path) as f:
+            old = f.read()
+        if CHAOS_MARK in old:
+            lines += ["", old[old.index(CHAOS_MARK):].rstrip("\n")]
+    except FileNotFoundError:
+        pass
     with open(path, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
