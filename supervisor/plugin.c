@@ -20,8 +20,9 @@
  * the restart policy. Every change goes through plugin_set_state, which
  * checks it against the table, logs it with its reason and publishes it to
  * subscribers. The process's death is only ever learned from waitpid
- * (server.c's SIGCHLD handler calls plugin_exited); closing of the socket
- * or pipes only means there is nothing more to read.
+ * (server.c's SIGCHLD handler calls plugin_exited); closing of the pipes
+ * only means there is nothing more to read, and closing of the socket by a
+ * process that then does not exit is a protocol crash (plugin_event_cb).
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -42,10 +43,23 @@
 /* Bytes queued to a plugin that does not read before events are dropped. */
 #define PLUGIN_OUTPUT_MAX	(1024 * 1024)
 
+/*
+ * Seconds a process that closed its socket has to be seen exiting before it
+ * is killed as one that closed its socket and lives on. A process that
+ * exits closes its descriptors before it becomes a zombie (the kernel's
+ * exit_files comes before exit_notify), and an interpreter closes its
+ * sockets while it finalizes, so the end of the socket is often read
+ * before waitpid can report the exit: killing at once would record a
+ * plain exit (exit 1, a signal) as a protocol crash. Half a second is far
+ * more than such an exit takes, and far less than hang_timeout.
+ */
+#define PLUGIN_EOF_GRACE	0.5
+
 static void	plugin_arm_timer(struct plugin *, double);
 static void	plugin_timer_cb(evutil_socket_t, short, void *);
 static void	plugin_read_cb(struct bufferevent *, void *);
 static void	plugin_event_cb(struct bufferevent *, short, void *);
+static void	plugin_eof_cb(evutil_socket_t, short, void *);
 static void	plugin_pipe_read_cb(struct bufferevent *, void *);
 static void	plugin_pipe_event_cb(struct bufferevent *, short, void *);
 static void	plugin_close_io(struct plugin *);
@@ -81,6 +95,7 @@ plugin_new(const struct plugin_config *pc)
 	cap = config_history_capacity(server->config);
 	p->ring = ring_new(cap, server->started_wall);
 	p->timer = evtimer_new(server->base, plugin_timer_cb, p);
+	p->eof_timer = evtimer_new(server->base, plugin_eof_cb, p);
 	return p;
 }
 
@@ -122,6 +137,7 @@ plugin_free(struct plugin *p)
 	plugin_clear_queue(p, 0);
 	plugin_clear_ready(p);
 	event_free(p->timer);
+	event_free(p->eof_timer);
 	restart_free(&p->restart);
 	crashlog_free(p->crashes);
 	ring_free(p->ring);
@@ -716,16 +732,51 @@ broken:
 	}
 }
 
-/* The socket closed or failed: stop reading; waitpid tells the rest. */
+/*
+ * The socket closed or failed: stop reading. A process that is stopping
+ * (it was sent shutdown) closes it on its way out, and the stop's own
+ * deadlines follow it; any other is given PLUGIN_EOF_GRACE to be seen
+ * exiting, then killed (plugin_eof_cb).
+ */
 static void
 plugin_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct plugin	*p = arg;
+	struct timeval	 tv;
 
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		log_debug("plugin %s: socket closed", p->name);
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		if (p->pid <= 0 || p->state == PLUGIN_STOPPING ||
+		    p->kill_reason != KILL_NONE)
+			return;
+		p->eof_pid = p->pid;
+		tv.tv_sec = 0;
+		tv.tv_usec = (suseconds_t)(PLUGIN_EOF_GRACE * 1e6);
+		evtimer_add(p->eof_timer, &tv);
 	}
+}
+
+/*
+ * The grace after the socket closed is over. The same process still not
+ * reaped, not stopping and not a zombie (waitid with WNOWAIT looks without
+ * reaping: server.c's SIGCHLD handler reaps it) lives on without its
+ * socket: nothing can reach it, so it is killed as a protocol crash.
+ */
+static void
+plugin_eof_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct plugin	*p = arg;
+	siginfo_t	 si;
+
+	if (p->pid <= 0 || p->pid != p->eof_pid ||
+	    p->state == PLUGIN_STOPPING || p->kill_reason != KILL_NONE)
+		return;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid == p->pid)
+		return;		/* exited: waitpid reports it next */
+	plugin_kill(p, KILL_PROTOCOL, "closed its socket");
 }
 
 /* Forget the last process's stderr: a crash record holds its own lines. */

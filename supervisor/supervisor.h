@@ -95,6 +95,8 @@ struct plugin {
 	struct bufferevent		*out_bev;	/* stdout pipe */
 	struct bufferevent		*err_bev;	/* stderr pipe */
 	struct event			*timer;		/* the state's deadline */
+	struct event			*eof_timer;	/* socket closed: still alive? */
+	pid_t				 eof_pid;	/* ... the process that closed it */
 	double				 started_mono;
 	double				 started_wall;
 	/*
