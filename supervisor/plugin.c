@@ -99,19 +99,29 @@ plugin_new(const struct plugin_config *pc)
 	return p;
 }
 
+/*
+ * Empty the queue. With count_dropped, its events are dropped as the
+ * plugin's: no process will take them (those that ended already, by an
+ * expiry, are not counted twice).
+ */
 static void
 plugin_clear_queue(struct plugin *p, int count_dropped)
 {
 	struct queued_event	*q;
+	size_t			 n = 0;
 
 	while ((q = TAILQ_FIRST(&p->queue)) != NULL) {
 		TAILQ_REMOVE(&p->queue, q, entry);
-		if (count_dropped)
-			p->events_dropped++;
+		if (count_dropped &&
+		    router_drop(p, q->id, DROP_PLUGIN_DOWN) == 0)
+			n++;
 		free(q->data);
 		free(q);
 	}
 	p->queue_len = 0;
+	if (n > 0)
+		log_info("plugin %s: %zu queued event%s dropped: no process "
+		    "to take them", p->name, n, n == 1 ? "" : "s");
 }
 
 static void
@@ -485,37 +495,47 @@ plugin_send(struct plugin *p, const char *data, size_t len)
 }
 
 /*
- * Deliver an encoded event: now if RUNNING, queued (bounded, oldest dropped)
- * while STARTING or BACKOFF, dropped if stopped, stopping or FATAL.
+ * Deliver an encoded message: now if RUNNING, queued (bounded, oldest
+ * dropped) while STARTING or BACKOFF, dropped if stopped, stopping or
+ * FATAL. An event (id not 0) that is dropped is counted through the router
+ * with its reason; a say to a connector (id 0) is not an event.
  */
-void
+enum delivery
 plugin_deliver(struct plugin *p, const char *data, size_t len, uint64_t id)
 {
 	struct queued_event	*q;
 	size_t			 max = (size_t)p->conf->restart.queue_size;
+	const char		*what = id != 0 ? "event" : "say";
 
 	switch (p->state) {
 	case PLUGIN_RUNNING:
-		if (p->kill_reason == KILL_NONE && plugin_send(p, data, len) == 0)
-			return;
-		p->events_dropped++;
-		log_warnx("plugin %s: not reading its socket; event %llu dropped",
-		    p->name, (unsigned long long)id);
-		return;
+		if (p->kill_reason != KILL_NONE || p->bev == NULL) {
+			router_drop(p, id, DROP_PLUGIN_DOWN);
+			log_info("plugin %s: being killed; %s %llu dropped",
+			    p->name, what, (unsigned long long)id);
+			return DELIVERY_DROPPED;
+		}
+		if (plugin_send(p, data, len) == 0)
+			return DELIVERY_SENT;
+		router_drop(p, id, DROP_NOT_READING);
+		log_warnx("plugin %s: not reading its socket; %s %llu dropped",
+		    p->name, what, (unsigned long long)id);
+		return DELIVERY_DROPPED;
 	case PLUGIN_STARTING:
 	case PLUGIN_BACKOFF:
 		if (max == 0) {
-			p->events_dropped++;
-			return;
+			router_drop(p, id, DROP_QUEUE_FULL);
+			return DELIVERY_DROPPED;
 		}
 		if (p->queue_len >= max) {
 			q = TAILQ_FIRST(&p->queue);
 			TAILQ_REMOVE(&p->queue, q, entry);
 			p->queue_len--;
-			p->events_dropped++;
-			log_warnx("plugin %s: %s, queue full (%zu); oldest event "
+			router_drop(p, q->id, DROP_QUEUE_FULL);
+			log_warnx("plugin %s: %s, queue full (%zu); oldest %s "
 			    "%llu dropped", p->name, plugin_state_name(p->state),
-			    max, (unsigned long long)q->id);
+			    max, q->id != 0 ? "event" : "say",
+			    (unsigned long long)q->id);
 			free(q->data);
 			free(q);
 		}
@@ -526,15 +546,16 @@ plugin_deliver(struct plugin *p, const char *data, size_t len, uint64_t id)
 		q->id = id;
 		TAILQ_INSERT_TAIL(&p->queue, q, entry);
 		p->queue_len++;
-		return;
+		return DELIVERY_QUEUED;
 	case PLUGIN_STOPPED:
 	case PLUGIN_STOPPING:
 	case PLUGIN_FATAL:
-		p->events_dropped++;
-		log_info("plugin %s: %s; event %llu dropped", p->name,
-		    plugin_state_name(p->state), (unsigned long long)id);
-		return;
+		router_drop(p, id, DROP_PLUGIN_DOWN);
+		log_info("plugin %s: %s; %s %llu dropped", p->name,
+		    plugin_state_name(p->state), what, (unsigned long long)id);
+		return DELIVERY_DROPPED;
 	}
+	return DELIVERY_DROPPED;
 }
 
 /* Send what waited while the plugin was starting. */
@@ -546,8 +567,14 @@ plugin_flush_queue(struct plugin *p)
 	while ((q = TAILQ_FIRST(&p->queue)) != NULL) {
 		TAILQ_REMOVE(&p->queue, q, entry);
 		p->queue_len--;
-		if (plugin_send(p, q->data, q->len) != 0)
-			p->events_dropped++;
+		if (plugin_send(p, q->data, q->len) == 0)
+			router_sent(p, q->id);
+		else {
+			router_drop(p, q->id, DROP_NOT_READING);
+			log_warnx("plugin %s: not reading its socket; queued "
+			    "event %llu dropped", p->name,
+			    (unsigned long long)q->id);
+		}
 		free(q->data);
 		free(q);
 	}
@@ -1194,6 +1221,7 @@ plugin_act_exited(struct plugin *p, const struct plugin_input *in)
 		return;
 	}
 	p->restart_asked = 0;
+	plugin_clear_queue(p, 1);
 	plugin_set_state(p, PLUGIN_STOPPED, how);
 }
 

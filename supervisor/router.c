@@ -124,32 +124,103 @@ router_pending_remove(struct pending_event *pe)
 	router_pending_free(pe);
 }
 
+/* The names of the drop reasons, as status shows them. */
+static const char *const router_drop_names[DROP_NREASONS] = {
+	[DROP_QUEUE_FULL] = "queue_full",
+	[DROP_PLUGIN_DOWN] = "plugin_down",
+	[DROP_DIED] = "died",
+	[DROP_EXPIRED] = "expired",
+	[DROP_NOT_READING] = "not_reading",
+};
+
+const char *
+router_drop_reason_name(enum drop_reason r)
+{
+	return (unsigned)r < DROP_NREASONS ? router_drop_names[r] : "?";
+}
+
+/* End a pending event as dropped: counted once, for one reason. */
+static void
+router_pending_drop(struct pending_event *pe, enum drop_reason r)
+{
+	struct plugin	*p = pe->target;
+
+	p->dropped[r]++;
+	p->events_dropped++;
+	router_pending_remove(pe);
+}
+
 /*
- * The plugin's process is gone: forget the events waiting for its replies,
- * and send it no plain chat until a new process asks again in its ready.
- * Its commands stay claimed (plugin_exited says why).
+ * Drop an event routed to p: counted if it had not ended yet (a reply, an
+ * expiry or its process's end may have ended it first); -1 if it had.
+ */
+int
+router_drop(struct plugin *p, uint64_t id, enum drop_reason r)
+{
+	struct pending_event	*pe;
+
+	if (id == 0 || (pe = hmap_iget(server->pending, id)) == NULL ||
+	    pe->target != p)
+		return -1;
+	router_pending_drop(pe, r);
+	return 0;
+}
+
+/* A queued event was sent: from now on, the process's end ends it too. */
+void
+router_sent(struct plugin *p, uint64_t id)
+{
+	struct pending_event	*pe;
+
+	if ((pe = hmap_iget(server->pending, id)) != NULL && pe->target == p)
+		pe->queued = 0;
+}
+
+/*
+ * The plugin's process is gone: the events sent to it and not answered
+ * are dropped (died), and it gets no plain chat until a new process asks
+ * again in its ready. Events still queued wait for the next process, or
+ * are dropped with the queue if none comes. Its commands stay claimed
+ * (plugin_exited says why).
  */
 void
 router_forget(struct plugin *p)
 {
-	struct pending_event	*pe;
+	struct pending_event	*pe, *next;
+	uint64_t		 n = 0;
 
 	router_chat_leave(p);
-	while ((pe = TAILQ_FIRST(&p->pending)) != NULL)
-		router_pending_remove(pe);
+	TAILQ_FOREACH_SAFE(pe, &p->pending, entry, next) {
+		if (!pe->queued) {
+			router_pending_drop(pe, DROP_DIED);
+			n++;
+		}
+	}
+	if (n > 0)
+		log_warnx("plugin %s: %llu event%s in flight dropped: its "
+		    "process ended before replying", p->name,
+		    (unsigned long long)n, n == 1 ? "" : "s");
 }
 
-/* Forget events whose reply never came. */
+/* Drop events whose reply never came (oldest first, so stop at a young one). */
 void
 router_expire(double now)
 {
 	struct plugin		*p;
 	struct pending_event	*pe;
+	uint64_t		 n;
 
 	TAILQ_FOREACH(p, &server->plugins, entry) {
+		n = 0;
 		while ((pe = TAILQ_FIRST(&p->pending)) != NULL &&
-		    now - pe->sent > EVENT_REPLY_TTL)
-			router_pending_remove(pe);
+		    now - pe->sent > EVENT_REPLY_TTL) {
+			router_pending_drop(pe, DROP_EXPIRED);
+			n++;
+		}
+		if (n > 0)
+			log_warnx("plugin %s: %llu event%s dropped: no reply "
+			    "within %g s", p->name, (unsigned long long)n,
+			    n == 1 ? "" : "s", EVENT_REPLY_TTL);
 	}
 }
 
@@ -232,12 +303,19 @@ router_route(struct plugin *c, struct plugin *p, const char *command,
 	pe->platform = xstrdup(platform);
 	pe->channel = xstrdup(channel);
 	pe->user = xstrdup(user);
-	if (p->npending >= PLUGIN_MAX_PENDING)
-		router_pending_remove(TAILQ_FIRST(&p->pending));
+	if (p->npending >= PLUGIN_MAX_PENDING) {
+		/* Debug: at this rate a line per event would bury the log. */
+		log_debug("plugin %s: %d events wait for replies; the oldest, "
+		    "%llu, dropped", p->name, PLUGIN_MAX_PENDING,
+		    (unsigned long long)TAILQ_FIRST(&p->pending)->id);
+		router_pending_drop(TAILQ_FIRST(&p->pending), DROP_EXPIRED);
+	}
 	TAILQ_INSERT_TAIL(&p->pending, pe, entry);
 	p->npending++;
 	hmap_iput(server->pending, id, pe);
-	plugin_deliver(p, data, len, id);
+	/* Dropped, pe is gone; sent, it waits for the reply. */
+	if (plugin_deliver(p, data, len, id) == DELIVERY_QUEUED)
+		pe->queued = 1;
 }
 
 /*
@@ -262,7 +340,8 @@ router_chat(struct plugin *c, const struct msg *m)
 		return;
 	}
 	if (chat.text_len > server->config->max_line) {
-		c->events_dropped++;
+		/* Not an event: counted apart, so events always reconcile. */
+		c->chat_dropped++;
 		log_warnx("plugin %s: chat line of %zu bytes from %s:%s is over "
 		    "chat.max_line (%zu); dropped", c->name, chat.text_len,
 		    chat.platform, chat.user, server->config->max_line);
