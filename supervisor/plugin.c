@@ -154,7 +154,6 @@ plugin_free(struct plugin *p)
 	for (i = 0; i < p->tail_cap; i++)
 		free(p->tail[i]);
 	free(p->tail);
-	free(p->platform);
 	free(p->kill_detail);
 	config_plugin_free(p->conf);
 	free(p);

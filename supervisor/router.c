@@ -15,6 +15,9 @@
 
 #include "supervisor/supervisor.h"
 
+/* Seconds between two log lines about one connector's refused lines. */
+#define ROUTER_REFUSE_LOG_INTERVAL	10.0
+
 /* Command words the daemon answers itself; no plugin may claim them. */
 static const char *router_reserved[] = { "help", "admin" };
 
@@ -319,6 +322,31 @@ router_route(struct plugin *c, struct plugin *p, const char *command,
 }
 
 /*
+ * A chat line claiming another platform than its connector's: refused and
+ * counted as a protocol error. Identities ("platform:user", what
+ * chat.admins matches) belong to the connector that saw the user; a
+ * connector that could name another platform could speak as anyone there,
+ * "console:console" included. Logged at most every
+ * ROUTER_REFUSE_LOG_INTERVAL seconds per connector, with the count since.
+ */
+static void
+router_refuse_platform(struct plugin *c, const struct ipc_chat *chat)
+{
+	double	now = clock_mono();
+
+	c->protocol_errors++;
+	c->platform_refused++;
+	if (c->platform_logged != 0 &&
+	    now - c->platform_logged < ROUTER_REFUSE_LOG_INTERVAL)
+		return;
+	log_warnx("plugin %s: chat line claiming platform \"%s\" (user \"%s\") "
+	    "refused: this connector's platform is \"%s\"; %llu refused so far",
+	    c->name, chat->platform, chat->user, config_platform(c->conf),
+	    (unsigned long long)c->platform_refused);
+	c->platform_logged = now;
+}
+
+/*
  * A chat line from a connector. Bad lines (missing fields, over-long text)
  * are dropped and counted against the connector; the daemon carries on.
  */
@@ -339,6 +367,10 @@ router_chat(struct plugin *c, const struct msg *m)
 		free(cause);
 		return;
 	}
+	if (strcmp(chat.platform, config_platform(c->conf)) != 0) {
+		router_refuse_platform(c, &chat);
+		return;
+	}
 	if (chat.text_len > server->config->max_line) {
 		/* Not an event: counted apart, so events always reconcile. */
 		c->chat_dropped++;
@@ -353,10 +385,6 @@ router_chat(struct plugin *c, const struct msg *m)
 	line[chat.text_len] = '\0';
 	c->chat_lines++;
 	server->total_chat_lines++;
-	if (c->platform == NULL || strcmp(c->platform, chat.platform) != 0) {
-		free(c->platform);
-		c->platform = xstrdup(chat.platform);
-	}
 
 	kind = ipc_parse_line(line, chat.text_len, prefix, &cl);
 	if (kind == IPC_LINE_CHAT) {
@@ -448,9 +476,7 @@ router_say(struct plugin *p, const struct msg *m)
 	TAILQ_FOREACH(c, &server->plugins, entry) {
 		if (c->conf->role != ROLE_CONNECTOR)
 			continue;
-		if ((c->platform != NULL &&
-		    strcmp(c->platform, say.platform) == 0) ||
-		    strcmp(c->name, say.platform) == 0) {
+		if (strcmp(config_platform(c->conf), say.platform) == 0) {
 			found = c;
 			break;
 		}

@@ -137,7 +137,8 @@ struct plugin {
 	size_t				 ncommands;
 	int				 wants_chat;	/* set by router_claim */
 	TAILQ_ENTRY(plugin)		 chat_entry;	/* on the router's chat list */
-	char				*platform;	/* connectors: learned from chat */
+	uint64_t			 platform_refused;	/* connectors: lines of another platform */
+	double				 platform_logged;	/* ... last logged, monotonic */
 
 	/* Health. */
 	uint64_t			 ping_seq;
