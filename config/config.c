@@ -79,6 +79,7 @@ config_plugin_dup(const struct plugin_config *pc)
 
 	*copy = *pc;
 	copy->name = xstrdup(pc->name);
+	copy->platform = pc->platform != NULL ? xstrdup(pc->platform) : NULL;
 	copy->argv = config_dup_vector(pc->argv, pc->argc);
 	copy->env = config_dup_vector(pc->env, pc->nenv);
 	copy->config = json_deep_copy(pc->config);
@@ -91,6 +92,7 @@ config_plugin_free(struct plugin_config *pc)
 	if (pc == NULL)
 		return;
 	free(pc->name);
+	free(pc->platform);
 	config_free_vector(pc->argv);
 	config_free_vector(pc->env);
 	json_decref(pc->config);
@@ -139,6 +141,7 @@ config_plugin_equal(const struct plugin_config *a,
     const struct plugin_config *b)
 {
 	return strcmp(a->name, b->name) == 0 && a->role == b->role &&
+	    strcmp(config_platform(a), config_platform(b)) == 0 &&
 	    config_vector_equal(a->argv, a->argc, b->argv, b->argc) &&
 	    config_vector_equal(a->env, a->nenv, b->env, b->nenv) &&
 	    json_equal(a->config, b->config) &&
@@ -161,6 +164,7 @@ config_free(struct config *cf)
 	for (i = 0; i < cf->nplugins; i++) {
 		p = &cf->plugins[i];
 		free(p->name);
+		free(p->platform);
 		config_free_vector(p->argv);
 		config_free_vector(p->env);
 		json_decref(p->config);

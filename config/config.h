@@ -69,6 +69,8 @@ struct plugin_config {
 	json_t		 *config;	/* object handed to the plugin in hello; never NULL */
 	int		  autostart;	/* start with the daemon, true */
 	int		  terminal;	/* stdin/stdout are the daemon's (console), false */
+	char		 *platform;	/* connectors: the platform of their chat
+					   lines, as a name; NULL: the name */
 	struct restart_policy restart;
 	struct plugin_limits  limits;
 };
@@ -145,6 +147,7 @@ void	 config_restart_defaults(struct restart_policy *);
 const struct plugin_config *config_find_plugin(const struct config *, const char *);
 /* 1 if a plugin name is valid: [a-z0-9][a-z0-9_-]{0,31}. */
 int	 config_valid_name(const char *);
+const char *config_platform(const struct plugin_config *);
 
 /* Samples a metrics ring holds: ceil(history_duration / poll_interval). */
 size_t	 config_history_capacity(const struct config *);

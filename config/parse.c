@@ -139,6 +139,7 @@ static const struct config_field config_plugin_fields[] = {
 	{ "config", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "autostart", CT_BOOL, PL(autostart), 0, 0, NULL },
 	{ "terminal", CT_BOOL, PL(terminal), 0, 0, NULL },
+	{ "platform", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "restart", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "limits", CT_CUSTOM, 0, 0, 0, NULL },
 };
@@ -833,6 +834,42 @@ config_parse_name(struct config_ctx *ctx, json_t *v, size_t idx)
 	return 0;
 }
 
+/* The platform of a connector's chat lines: its own, or its name. */
+const char *
+config_platform(const struct plugin_config *p)
+{
+	return p->platform != NULL ? p->platform : p->name;
+}
+
+/*
+ * "platform": a connector's only. It fixes the platform of every chat line
+ * the connector sends, so identities ("platform:user", what chat.admins
+ * matches) belong to the connector that saw the user: the same rule as a
+ * plugin name, so no ':' can make an identity ambiguous.
+ */
+static int
+config_parse_platform(struct config_ctx *ctx, json_t *v,
+    struct plugin_config *p)
+{
+	const char	*s;
+	char		 quoted[CONFIG_QUOTE_SIZE];
+
+	if (!json_is_string(v))
+		return config_wrong(ctx, v, "a string");
+	s = json_string_value(v);
+	config_quote(s, quoted, sizeof quoted);
+	if (!config_valid_name(s))
+		return config_error(ctx, AT_VALUE, "invalid platform %s: use 1 "
+		    "to %d of a-z, 0-9, '_' and '-', starting with a letter or "
+		    "digit", quoted, CONFIG_NAME_MAX);
+	if (p->role != ROLE_CONNECTOR)
+		return config_error(ctx, AT_KEY, "only a connector has a "
+		    "platform (this plugin's role is \"%s\")",
+		    config_role_name(p->role));
+	p->platform = xstrdup(s);
+	return 0;
+}
+
 /* "exec": program and arguments; argv[0] is resolved later. */
 static int
 config_parse_exec(struct config_ctx *ctx, json_t *v, struct plugin_config *p)
@@ -965,6 +1002,24 @@ config_parse_plugin(struct config_ctx *ctx, json_t *obj, size_t idx,
 	CONFIG_CUSTOM(ctx, obj, "name", config_parse_name(ctx, v_, idx));
 	CONFIG_CUSTOM(ctx, obj, "exec", config_parse_exec(ctx, v_, p));
 	CONFIG_CUSTOM(ctx, obj, "env", config_parse_env(ctx, v_, p));
+	CONFIG_CUSTOM(ctx, obj, "platform", config_parse_platform(ctx, v_, p));
+	if (p->role == ROLE_CONNECTOR) {
+		/* Two connectors of one platform would share its identities. */
+		for (i = 0; i < idx; i++) {
+			if (cf->plugins[i].role != ROLE_CONNECTOR ||
+			    strcmp(config_platform(&cf->plugins[i]),
+			    config_platform(p)) != 0)
+				continue;
+			config_push_key(ctx, p->platform != NULL ? "platform" :
+			    "name");
+			config_error(ctx, AT_VALUE, "platform \"%s\" is already "
+			    "that of connector plugins[%zu]; give each "
+			    "connector its own \"platform\"", config_platform(p),
+			    i);
+			config_pop(ctx);
+			return -1;
+		}
+	}
 	CONFIG_CUSTOM(ctx, obj, "restart",
 	    config_parse_restart(ctx, v_, &p->restart));
 	CONFIG_CUSTOM(ctx, obj, "limits",

@@ -32,7 +32,12 @@ static const char *msg_type_names[MSG_TYPE_COUNT] = {
  * (dd ff ff ff ff) would ask for 96 GiB. Each element takes at least one
  * byte, so a message that announces more elements than its limit leaves
  * room for cannot fit: the stream refuses it before msgpack-c sees the
- * header. Everything else (0xc1, nesting deeper than msgpack-c's stack) is
+ * header. In a stream, a str, bin or ext header announcing more bytes
+ * than are left is refused the same way, as its header arrives: msgpack-c
+ * would only wait for bytes that may never come, and a silent peer would
+ * look hung, not broken, until the ping timeout. (msg_decode has the whole
+ * message and msgpack-c allocates nothing for a string: it leaves strings
+ * alone.) Everything else (0xc1, nesting deeper than msgpack-c's stack) is
  * left for msgpack-c to refuse, and the scanner stops there.
  */
 struct ipc_scan {
@@ -47,6 +52,9 @@ struct ipc_scan {
 	uint64_t	 skip;		/* payload bytes still to pass over */
 	int		 stopped;	/* at a byte msgpack-c will refuse */
 	int		 refused;	/* a header announced too much */
+	int		 strings;	/* check str, bin, ext lengths too */
+	unsigned char	 refused_lead;	/* ... a str, bin or ext header, or 0 */
+	uint64_t	 refused_len;	/* ... announcing this many bytes */
 	size_t		 messages;	/* messages scanned to their end */
 };
 
@@ -292,9 +300,27 @@ ipc_scan_header(struct ipc_scan *sc)
 		return ipc_scan_container(sc, 2 * sc->field);
 	/* str, bin, ext (which has a type byte before its data) */
 	sc->skip = sc->field + (c >= 0xc7 && c <= 0xc9);
+	if (sc->strings &&
+	    sc->msg_bytes + sc->owed + sc->skip > sc->max_message) {
+		sc->refused = 1;
+		sc->refused_lead = c;
+		sc->refused_len = sc->field;
+		return -1;
+	}
 	if (sc->skip == 0)
 		ipc_scan_item_end(sc);
 	return 0;
+}
+
+/* What a str, bin or ext header's lead byte starts, for a cause. */
+static const char *
+ipc_scan_kind(unsigned char c)
+{
+	if (c >= 0xc4 && c <= 0xc6)
+		return "a bin";
+	if (c >= 0xc7 && c <= 0xc9)
+		return "an ext";
+	return "a str";
 }
 
 /*
@@ -359,8 +385,10 @@ ipc_scan(struct ipc_scan *sc, const unsigned char *p, size_t len)
 			if (ipc_scan_container(sc, c & 0x0f) != 0)
 				return i;
 		} else if (c <= 0xbf) {
-			if ((sc->skip = c & 0x1f) == 0)
-				ipc_scan_item_end(sc);
+			sc->lead = c;		/* fixstr: the length is in c */
+			sc->field = c & 0x1f;
+			if (ipc_scan_header(sc) != 0)
+				return i;
 		} else if (c == 0xc1)
 			sc->stopped = 1;	/* msgpack-c: PARSE_ERROR */
 		else if (field[c - 0xc4] != 0) {
@@ -455,6 +483,7 @@ ipc_stream_new(size_t max_message)
 
 	s->max_message = max_message;
 	s->scan.max_message = max_message;
+	s->scan.strings = 1;
 	if (!msgpack_unpacker_init(&s->unpacker, 4096))
 		fatalx("msgpack_unpacker_init failed");
 	return s;
@@ -495,7 +524,12 @@ ipc_stream_feed(struct ipc_stream *s, const void *data, size_t len,
 	if (s->scan.refused)
 		return 0;
 	len = ipc_scan(&s->scan, data, len);
-	if (s->scan.refused)
+	if (s->scan.refused && s->scan.refused_lead != 0)
+		xasprintf(&s->refused, "message exceeds the %zu-byte limit: "
+		    "%s header announces %llu bytes", s->max_message,
+		    ipc_scan_kind(s->scan.refused_lead),
+		    (unsigned long long)s->scan.refused_len);
+	else if (s->scan.refused)
 		xasprintf(&s->refused, "message exceeds the %zu-byte limit",
 		    s->max_message);
 	if (!msgpack_unpacker_reserve_buffer(&s->unpacker, len))

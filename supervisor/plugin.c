@@ -20,8 +20,9 @@
  * the restart policy. Every change goes through plugin_set_state, which
  * checks it against the table, logs it with its reason and publishes it to
  * subscribers. The process's death is only ever learned from waitpid
- * (server.c's SIGCHLD handler calls plugin_exited); closing of the socket
- * or pipes only means there is nothing more to read.
+ * (server.c's SIGCHLD handler calls plugin_exited); closing of the pipes
+ * only means there is nothing more to read, and closing of the socket by a
+ * process that then does not exit is a protocol crash (plugin_event_cb).
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -42,10 +43,23 @@
 /* Bytes queued to a plugin that does not read before events are dropped. */
 #define PLUGIN_OUTPUT_MAX	(1024 * 1024)
 
+/*
+ * Seconds a process that closed its socket has to be seen exiting before it
+ * is killed as one that closed its socket and lives on. A process that
+ * exits closes its descriptors before it becomes a zombie (the kernel's
+ * exit_files comes before exit_notify), and an interpreter closes its
+ * sockets while it finalizes, so the end of the socket is often read
+ * before waitpid can report the exit: killing at once would record a
+ * plain exit (exit 1, a signal) as a protocol crash. Half a second is far
+ * more than such an exit takes, and far less than hang_timeout.
+ */
+#define PLUGIN_EOF_GRACE	0.5
+
 static void	plugin_arm_timer(struct plugin *, double);
 static void	plugin_timer_cb(evutil_socket_t, short, void *);
 static void	plugin_read_cb(struct bufferevent *, void *);
 static void	plugin_event_cb(struct bufferevent *, short, void *);
+static void	plugin_eof_cb(evutil_socket_t, short, void *);
 static void	plugin_pipe_read_cb(struct bufferevent *, void *);
 static void	plugin_pipe_event_cb(struct bufferevent *, short, void *);
 static void	plugin_close_io(struct plugin *);
@@ -81,22 +95,33 @@ plugin_new(const struct plugin_config *pc)
 	cap = config_history_capacity(server->config);
 	p->ring = ring_new(cap, server->started_wall);
 	p->timer = evtimer_new(server->base, plugin_timer_cb, p);
+	p->eof_timer = evtimer_new(server->base, plugin_eof_cb, p);
 	return p;
 }
 
+/*
+ * Empty the queue. With count_dropped, its events are dropped as the
+ * plugin's: no process will take them (those that ended already, by an
+ * expiry, are not counted twice).
+ */
 static void
 plugin_clear_queue(struct plugin *p, int count_dropped)
 {
 	struct queued_event	*q;
+	size_t			 n = 0;
 
 	while ((q = TAILQ_FIRST(&p->queue)) != NULL) {
 		TAILQ_REMOVE(&p->queue, q, entry);
-		if (count_dropped)
-			p->events_dropped++;
+		if (count_dropped &&
+		    router_drop(p, q->id, DROP_PLUGIN_DOWN) == 0)
+			n++;
 		free(q->data);
 		free(q);
 	}
 	p->queue_len = 0;
+	if (n > 0)
+		log_info("plugin %s: %zu queued event%s dropped: no process "
+		    "to take them", p->name, n, n == 1 ? "" : "s");
 }
 
 static void
@@ -122,13 +147,13 @@ plugin_free(struct plugin *p)
 	plugin_clear_queue(p, 0);
 	plugin_clear_ready(p);
 	event_free(p->timer);
+	event_free(p->eof_timer);
 	restart_free(&p->restart);
 	crashlog_free(p->crashes);
 	ring_free(p->ring);
 	for (i = 0; i < p->tail_cap; i++)
 		free(p->tail[i]);
 	free(p->tail);
-	free(p->platform);
 	free(p->kill_detail);
 	config_plugin_free(p->conf);
 	free(p);
@@ -469,37 +494,47 @@ plugin_send(struct plugin *p, const char *data, size_t len)
 }
 
 /*
- * Deliver an encoded event: now if RUNNING, queued (bounded, oldest dropped)
- * while STARTING or BACKOFF, dropped if stopped, stopping or FATAL.
+ * Deliver an encoded message: now if RUNNING, queued (bounded, oldest
+ * dropped) while STARTING or BACKOFF, dropped if stopped, stopping or
+ * FATAL. An event (id not 0) that is dropped is counted through the router
+ * with its reason; a say to a connector (id 0) is not an event.
  */
-void
+enum delivery
 plugin_deliver(struct plugin *p, const char *data, size_t len, uint64_t id)
 {
 	struct queued_event	*q;
 	size_t			 max = (size_t)p->conf->restart.queue_size;
+	const char		*what = id != 0 ? "event" : "say";
 
 	switch (p->state) {
 	case PLUGIN_RUNNING:
-		if (p->kill_reason == KILL_NONE && plugin_send(p, data, len) == 0)
-			return;
-		p->events_dropped++;
-		log_warnx("plugin %s: not reading its socket; event %llu dropped",
-		    p->name, (unsigned long long)id);
-		return;
+		if (p->kill_reason != KILL_NONE || p->bev == NULL) {
+			router_drop(p, id, DROP_PLUGIN_DOWN);
+			log_info("plugin %s: being killed; %s %llu dropped",
+			    p->name, what, (unsigned long long)id);
+			return DELIVERY_DROPPED;
+		}
+		if (plugin_send(p, data, len) == 0)
+			return DELIVERY_SENT;
+		router_drop(p, id, DROP_NOT_READING);
+		log_warnx("plugin %s: not reading its socket; %s %llu dropped",
+		    p->name, what, (unsigned long long)id);
+		return DELIVERY_DROPPED;
 	case PLUGIN_STARTING:
 	case PLUGIN_BACKOFF:
 		if (max == 0) {
-			p->events_dropped++;
-			return;
+			router_drop(p, id, DROP_QUEUE_FULL);
+			return DELIVERY_DROPPED;
 		}
 		if (p->queue_len >= max) {
 			q = TAILQ_FIRST(&p->queue);
 			TAILQ_REMOVE(&p->queue, q, entry);
 			p->queue_len--;
-			p->events_dropped++;
-			log_warnx("plugin %s: %s, queue full (%zu); oldest event "
+			router_drop(p, q->id, DROP_QUEUE_FULL);
+			log_warnx("plugin %s: %s, queue full (%zu); oldest %s "
 			    "%llu dropped", p->name, plugin_state_name(p->state),
-			    max, (unsigned long long)q->id);
+			    max, q->id != 0 ? "event" : "say",
+			    (unsigned long long)q->id);
 			free(q->data);
 			free(q);
 		}
@@ -510,15 +545,16 @@ plugin_deliver(struct plugin *p, const char *data, size_t len, uint64_t id)
 		q->id = id;
 		TAILQ_INSERT_TAIL(&p->queue, q, entry);
 		p->queue_len++;
-		return;
+		return DELIVERY_QUEUED;
 	case PLUGIN_STOPPED:
 	case PLUGIN_STOPPING:
 	case PLUGIN_FATAL:
-		p->events_dropped++;
-		log_info("plugin %s: %s; event %llu dropped", p->name,
-		    plugin_state_name(p->state), (unsigned long long)id);
-		return;
+		router_drop(p, id, DROP_PLUGIN_DOWN);
+		log_info("plugin %s: %s; %s %llu dropped", p->name,
+		    plugin_state_name(p->state), what, (unsigned long long)id);
+		return DELIVERY_DROPPED;
 	}
+	return DELIVERY_DROPPED;
 }
 
 /* Send what waited while the plugin was starting. */
@@ -530,8 +566,14 @@ plugin_flush_queue(struct plugin *p)
 	while ((q = TAILQ_FIRST(&p->queue)) != NULL) {
 		TAILQ_REMOVE(&p->queue, q, entry);
 		p->queue_len--;
-		if (plugin_send(p, q->data, q->len) != 0)
-			p->events_dropped++;
+		if (plugin_send(p, q->data, q->len) == 0)
+			router_sent(p, q->id);
+		else {
+			router_drop(p, q->id, DROP_NOT_READING);
+			log_warnx("plugin %s: not reading its socket; queued "
+			    "event %llu dropped", p->name,
+			    (unsigned long long)q->id);
+		}
 		free(q->data);
 		free(q);
 	}
@@ -716,16 +758,51 @@ broken:
 	}
 }
 
-/* The socket closed or failed: stop reading; waitpid tells the rest. */
+/*
+ * The socket closed or failed: stop reading. A process that is stopping
+ * (it was sent shutdown) closes it on its way out, and the stop's own
+ * deadlines follow it; any other is given PLUGIN_EOF_GRACE to be seen
+ * exiting, then killed (plugin_eof_cb).
+ */
 static void
 plugin_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct plugin	*p = arg;
+	struct timeval	 tv;
 
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		log_debug("plugin %s: socket closed", p->name);
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		if (p->pid <= 0 || p->state == PLUGIN_STOPPING ||
+		    p->kill_reason != KILL_NONE)
+			return;
+		p->eof_pid = p->pid;
+		tv.tv_sec = 0;
+		tv.tv_usec = (suseconds_t)(PLUGIN_EOF_GRACE * 1e6);
+		evtimer_add(p->eof_timer, &tv);
 	}
+}
+
+/*
+ * The grace after the socket closed is over. The same process still not
+ * reaped, not stopping and not a zombie (waitid with WNOWAIT looks without
+ * reaping: server.c's SIGCHLD handler reaps it) lives on without its
+ * socket: nothing can reach it, so it is killed as a protocol crash.
+ */
+static void
+plugin_eof_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct plugin	*p = arg;
+	siginfo_t	 si;
+
+	if (p->pid <= 0 || p->pid != p->eof_pid ||
+	    p->state == PLUGIN_STOPPING || p->kill_reason != KILL_NONE)
+		return;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid == p->pid)
+		return;		/* exited: waitpid reports it next */
+	plugin_kill(p, KILL_PROTOCOL, "closed its socket");
 }
 
 /* Forget the last process's stderr: a crash record holds its own lines. */
@@ -1143,6 +1220,7 @@ plugin_act_exited(struct plugin *p, const struct plugin_input *in)
 		return;
 	}
 	p->restart_asked = 0;
+	plugin_clear_queue(p, 1);
 	plugin_set_state(p, PLUGIN_STOPPED, how);
 }
 

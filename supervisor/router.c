@@ -15,6 +15,9 @@
 
 #include "supervisor/supervisor.h"
 
+/* Seconds between two log lines about one connector's refused lines. */
+#define ROUTER_REFUSE_LOG_INTERVAL	10.0
+
 /* Command words the daemon answers itself; no plugin may claim them. */
 static const char *router_reserved[] = { "help", "admin" };
 
@@ -124,32 +127,103 @@ router_pending_remove(struct pending_event *pe)
 	router_pending_free(pe);
 }
 
+/* The names of the drop reasons, as status shows them. */
+static const char *const router_drop_names[DROP_NREASONS] = {
+	[DROP_QUEUE_FULL] = "queue_full",
+	[DROP_PLUGIN_DOWN] = "plugin_down",
+	[DROP_DIED] = "died",
+	[DROP_EXPIRED] = "expired",
+	[DROP_NOT_READING] = "not_reading",
+};
+
+const char *
+router_drop_reason_name(enum drop_reason r)
+{
+	return (unsigned)r < DROP_NREASONS ? router_drop_names[r] : "?";
+}
+
+/* End a pending event as dropped: counted once, for one reason. */
+static void
+router_pending_drop(struct pending_event *pe, enum drop_reason r)
+{
+	struct plugin	*p = pe->target;
+
+	p->dropped[r]++;
+	p->events_dropped++;
+	router_pending_remove(pe);
+}
+
 /*
- * The plugin's process is gone: forget the events waiting for its replies,
- * and send it no plain chat until a new process asks again in its ready.
- * Its commands stay claimed (plugin_exited says why).
+ * Drop an event routed to p: counted if it had not ended yet (a reply, an
+ * expiry or its process's end may have ended it first); -1 if it had.
+ */
+int
+router_drop(struct plugin *p, uint64_t id, enum drop_reason r)
+{
+	struct pending_event	*pe;
+
+	if (id == 0 || (pe = hmap_iget(server->pending, id)) == NULL ||
+	    pe->target != p)
+		return -1;
+	router_pending_drop(pe, r);
+	return 0;
+}
+
+/* A queued event was sent: from now on, the process's end ends it too. */
+void
+router_sent(struct plugin *p, uint64_t id)
+{
+	struct pending_event	*pe;
+
+	if ((pe = hmap_iget(server->pending, id)) != NULL && pe->target == p)
+		pe->queued = 0;
+}
+
+/*
+ * The plugin's process is gone: the events sent to it and not answered
+ * are dropped (died), and it gets no plain chat until a new process asks
+ * again in its ready. Events still queued wait for the next process, or
+ * are dropped with the queue if none comes. Its commands stay claimed
+ * (plugin_exited says why).
  */
 void
 router_forget(struct plugin *p)
 {
-	struct pending_event	*pe;
+	struct pending_event	*pe, *next;
+	uint64_t		 n = 0;
 
 	router_chat_leave(p);
-	while ((pe = TAILQ_FIRST(&p->pending)) != NULL)
-		router_pending_remove(pe);
+	TAILQ_FOREACH_SAFE(pe, &p->pending, entry, next) {
+		if (!pe->queued) {
+			router_pending_drop(pe, DROP_DIED);
+			n++;
+		}
+	}
+	if (n > 0)
+		log_warnx("plugin %s: %llu event%s in flight dropped: its "
+		    "process ended before replying", p->name,
+		    (unsigned long long)n, n == 1 ? "" : "s");
 }
 
-/* Forget events whose reply never came. */
+/* Drop events whose reply never came (oldest first, so stop at a young one). */
 void
 router_expire(double now)
 {
 	struct plugin		*p;
 	struct pending_event	*pe;
+	uint64_t		 n;
 
 	TAILQ_FOREACH(p, &server->plugins, entry) {
+		n = 0;
 		while ((pe = TAILQ_FIRST(&p->pending)) != NULL &&
-		    now - pe->sent > EVENT_REPLY_TTL)
-			router_pending_remove(pe);
+		    now - pe->sent > EVENT_REPLY_TTL) {
+			router_pending_drop(pe, DROP_EXPIRED);
+			n++;
+		}
+		if (n > 0)
+			log_warnx("plugin %s: %llu event%s dropped: no reply "
+			    "within %g s", p->name, (unsigned long long)n,
+			    n == 1 ? "" : "s", EVENT_REPLY_TTL);
 	}
 }
 
@@ -232,12 +306,44 @@ router_route(struct plugin *c, struct plugin *p, const char *command,
 	pe->platform = xstrdup(platform);
 	pe->channel = xstrdup(channel);
 	pe->user = xstrdup(user);
-	if (p->npending >= PLUGIN_MAX_PENDING)
-		router_pending_remove(TAILQ_FIRST(&p->pending));
+	if (p->npending >= PLUGIN_MAX_PENDING) {
+		/* Debug: at this rate a line per event would bury the log. */
+		log_debug("plugin %s: %d events wait for replies; the oldest, "
+		    "%llu, dropped", p->name, PLUGIN_MAX_PENDING,
+		    (unsigned long long)TAILQ_FIRST(&p->pending)->id);
+		router_pending_drop(TAILQ_FIRST(&p->pending), DROP_EXPIRED);
+	}
 	TAILQ_INSERT_TAIL(&p->pending, pe, entry);
 	p->npending++;
 	hmap_iput(server->pending, id, pe);
-	plugin_deliver(p, data, len, id);
+	/* Dropped, pe is gone; sent, it waits for the reply. */
+	if (plugin_deliver(p, data, len, id) == DELIVERY_QUEUED)
+		pe->queued = 1;
+}
+
+/*
+ * A chat line claiming another platform than its connector's: refused and
+ * counted as a protocol error. Identities ("platform:user", what
+ * chat.admins matches) belong to the connector that saw the user; a
+ * connector that could name another platform could speak as anyone there,
+ * "console:console" included. Logged at most every
+ * ROUTER_REFUSE_LOG_INTERVAL seconds per connector, with the count since.
+ */
+static void
+router_refuse_platform(struct plugin *c, const struct ipc_chat *chat)
+{
+	double	now = clock_mono();
+
+	c->protocol_errors++;
+	c->platform_refused++;
+	if (c->platform_logged != 0 &&
+	    now - c->platform_logged < ROUTER_REFUSE_LOG_INTERVAL)
+		return;
+	log_warnx("plugin %s: chat line claiming platform \"%s\" (user \"%s\") "
+	    "refused: this connector's platform is \"%s\"; %llu refused so far",
+	    c->name, chat->platform, chat->user, config_platform(c->conf),
+	    (unsigned long long)c->platform_refused);
+	c->platform_logged = now;
 }
 
 /*
@@ -261,8 +367,13 @@ router_chat(struct plugin *c, const struct msg *m)
 		free(cause);
 		return;
 	}
+	if (strcmp(chat.platform, config_platform(c->conf)) != 0) {
+		router_refuse_platform(c, &chat);
+		return;
+	}
 	if (chat.text_len > server->config->max_line) {
-		c->events_dropped++;
+		/* Not an event: counted apart, so events always reconcile. */
+		c->chat_dropped++;
 		log_warnx("plugin %s: chat line of %zu bytes from %s:%s is over "
 		    "chat.max_line (%zu); dropped", c->name, chat.text_len,
 		    chat.platform, chat.user, server->config->max_line);
@@ -274,10 +385,6 @@ router_chat(struct plugin *c, const struct msg *m)
 	line[chat.text_len] = '\0';
 	c->chat_lines++;
 	server->total_chat_lines++;
-	if (c->platform == NULL || strcmp(c->platform, chat.platform) != 0) {
-		free(c->platform);
-		c->platform = xstrdup(chat.platform);
-	}
 
 	kind = ipc_parse_line(line, chat.text_len, prefix, &cl);
 	if (kind == IPC_LINE_CHAT) {
@@ -369,9 +476,7 @@ router_say(struct plugin *p, const struct msg *m)
 	TAILQ_FOREACH(c, &server->plugins, entry) {
 		if (c->conf->role != ROLE_CONNECTOR)
 			continue;
-		if ((c->platform != NULL &&
-		    strcmp(c->platform, say.platform) == 0) ||
-		    strcmp(c->name, say.platform) == 0) {
+		if (strcmp(config_platform(c->conf), say.platform) == 0) {
 			found = c;
 			break;
 		}

@@ -61,10 +61,31 @@ enum restart_decision restart_on_exit(struct restart_state *,
 	     int crashed, int clean_exit, double *delay);
 void	 restart_on_stable(struct restart_state *);
 
-/* An event waiting for its reply: where the reply goes. */
+/*
+ * Why an event routed to a plugin ended without its reply. Every event
+ * routed ends once: replied, or dropped for one of these, so per plugin
+ * routed = replies + dropped + in flight at every moment.
+ */
+enum drop_reason {
+	DROP_QUEUE_FULL,	/* not running, and its queue was full */
+	DROP_PLUGIN_DOWN,	/* stopped, stopping, FATAL or being killed */
+	DROP_DIED,		/* its process ended with the event in flight */
+	DROP_EXPIRED,		/* no reply in EVENT_REPLY_TTL, or too many waiting */
+	DROP_NOT_READING,	/* its socket's output was full */
+	DROP_NREASONS
+};
+
+/* What plugin_deliver did with a message. */
+enum delivery { DELIVERY_SENT, DELIVERY_QUEUED, DELIVERY_DROPPED };
+
+/*
+ * An event routed and not yet ended, from routing to its reply or its drop:
+ * in the plugin's queue (not running yet) or sent, waiting for the reply.
+ */
 struct pending_event {
 	uint64_t			 id;
-	double				 sent;		/* monotonic */
+	double				 sent;		/* monotonic, when routed */
+	int				 queued;	/* in the plugin's queue */
 	struct plugin			*target;
 	char				*connector;	/* plugin name */
 	char				*platform;
@@ -95,6 +116,8 @@ struct plugin {
 	struct bufferevent		*out_bev;	/* stdout pipe */
 	struct bufferevent		*err_bev;	/* stderr pipe */
 	struct event			*timer;		/* the state's deadline */
+	struct event			*eof_timer;	/* socket closed: still alive? */
+	pid_t				 eof_pid;	/* ... the process that closed it */
 	double				 started_mono;
 	double				 started_wall;
 	/*
@@ -114,7 +137,8 @@ struct plugin {
 	size_t				 ncommands;
 	int				 wants_chat;	/* set by router_claim */
 	TAILQ_ENTRY(plugin)		 chat_entry;	/* on the router's chat list */
-	char				*platform;	/* connectors: learned from chat */
+	uint64_t			 platform_refused;	/* connectors: lines of another platform */
+	double				 platform_logged;	/* ... last logged, monotonic */
 
 	/* Health. */
 	uint64_t			 ping_seq;
@@ -124,9 +148,11 @@ struct plugin {
 	/* Counters, cumulative per name across restarts. */
 	uint64_t			 events_routed;
 	uint64_t			 replies;
-	uint64_t			 events_dropped;
+	uint64_t			 events_dropped;	/* the sum of dropped[] */
+	uint64_t			 dropped[DROP_NREASONS];
 	uint64_t			 protocol_errors;
 	uint64_t			 chat_lines;	/* connectors: lines received */
+	uint64_t			 chat_dropped;	/* ... over chat.max_line */
 	unsigned			 restarts;
 	unsigned			 starts;
 
@@ -226,7 +252,7 @@ void	 plugin_event(struct plugin *, enum plugin_event, const char *why);
 void	 plugin_kill(struct plugin *, enum kill_reason, const char *detail);
 void	 plugin_exited(struct plugin *, int status);
 int	 plugin_send(struct plugin *, const char *, size_t);
-void	 plugin_deliver(struct plugin *, const char *, size_t, uint64_t id);
+enum delivery plugin_deliver(struct plugin *, const char *, size_t, uint64_t id);
 void	 plugin_protocol_error(struct plugin *, const char *, ...) printflike(2, 3);
 const char *plugin_role_name(enum plugin_role);
 double	 plugin_uptime(const struct plugin *);
@@ -250,6 +276,9 @@ void	 router_reply(struct plugin *, const struct msg *);
 void	 router_say(struct plugin *, const struct msg *);
 void	 router_forget(struct plugin *);
 void	 router_expire(double now_mono);
+int	 router_drop(struct plugin *, uint64_t id, enum drop_reason);
+void	 router_sent(struct plugin *, uint64_t id);
+const char *router_drop_reason_name(enum drop_reason);
 struct plugin *router_owner(const char *command);
 /* Send text to a connector's channel (admin replies, help). */
 void	 router_send_say(struct plugin *connector, const char *platform,

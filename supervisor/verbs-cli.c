@@ -319,6 +319,29 @@ cli_status_all(json_t *res)
 	return verb_cli_status_exit(res);
 }
 
+/* "3 died, 1 queue full" from events.dropped_by_reason; "-" for none. */
+static void
+cli_drop_reasons(json_t *by)
+{
+	const char	*key;
+	json_t		*v;
+	char		 name[64];
+	int		 n = 0;
+	size_t		 i;
+
+	json_object_foreach(by, key, v) {
+		if (!json_is_integer(v) || json_integer_value(v) == 0)
+			continue;
+		strlcpy_(name, key, sizeof name);
+		for (i = 0; name[i] != '\0'; i++)
+			if (name[i] == '_')
+				name[i] = ' ';
+		printf("%s%lld %s", n++ ? ", " : "",
+		    (long long)json_integer_value(v), name);
+	}
+	printf("%s\n", n ? "" : "-");
+}
+
 /* status NAME: one plugin as "key: value" lines; 1 if it is not RUNNING. */
 static int
 cli_status_one(json_t *p)
@@ -364,9 +387,15 @@ cli_status_one(json_t *p)
 	    "errors\n", "events:", verb_int(ev, "routed", 0),
 	    verb_int(ev, "replies", 0), verb_int(ev, "dropped", 0),
 	    verb_int(ev, "protocol_errors", 0));
+	printf("%-17s%lld\n", "in flight:", verb_int(ev, "in_flight", 0));
+	printf("%-17s", "dropped by:");
+	cli_drop_reasons(json_object_get(ev, "dropped_by_reason"));
 	printf("%-17s%lld\n", "queued:", verb_int(p, "queued", 0));
 	if (json_object_get(p, "chat_lines") != NULL)
 		printf("%-17s%lld\n", "chat lines:", verb_int(p, "chat_lines", 0));
+	if (json_object_get(p, "chat_lines_dropped") != NULL)
+		printf("%-17s%lld\n", "chat dropped:",
+		    verb_int(p, "chat_lines_dropped", 0));
 	return verb_cli_status_exit(p);
 }
 

@@ -1,7 +1,7 @@
 """Plugins that break the protocol are refused; the daemon serves the others."""
 import pytest
 
-from conftest import CONSOLE, DICE, tplugin
+from conftest import CONSOLE, DICE, tplugin, wait_for
 
 NO_RESTART = {"autorestart": "never"}
 
@@ -82,3 +82,36 @@ def test_overlong_reply_text_is_dropped(daemon):
     daemon.wait_log(r"reply text of 10240 bytes is over the 2048-byte limit")
     assert daemon.status("garbage")["state"] == "RUNNING"
     assert daemon.ask("!roll 1d2") in ("🎲 [1] = 1", "🎲 [2] = 2")
+
+
+def test_huge_string_header_is_refused_when_it_arrives(daemon):
+    # A str header announcing 2 GiB and then nothing: killed at once, not
+    # after hang_timeout (15 s) as a hung plugin.
+    daemon.start([CONSOLE, DICE, garbage("huge-string")], wait_running=False)
+    daemon.wait_state("dice-roller", "RUNNING")
+    daemon.wait_state("console", "RUNNING")
+    wait_for(lambda: daemon.status("garbage")["crashes"] == 1, timeout=3,
+             what="garbage killed for its string header")
+    crash = daemon.result("crashes", plugin="garbage")["crashes"][0]
+    assert crash["reason"] == "protocol"
+    assert crash["detail"] == ("protocol violation: message exceeds the "
+                               "65536-byte limit: a str header announces "
+                               "2147483647 bytes")
+    assert crash["uptime_seconds"] < 2
+    daemon.wait_log(r"plugin garbage: killing pid \d+: protocol violation: "
+                    r"message exceeds the 65536-byte limit: a str header")
+    assert daemon.ask("!flip") in ("🪙 heads", "🪙 tails")
+
+
+def test_plugin_that_closes_its_socket_is_killed_at_once(daemon):
+    daemon.start([CONSOLE, DICE, garbage("close-socket")], wait_running=False)
+    daemon.wait_state("dice-roller", "RUNNING")
+    wait_for(lambda: daemon.status("garbage")["crashes"] == 1, timeout=3,
+             what="garbage killed for closing its socket")
+    crash = daemon.result("crashes", plugin="garbage")["crashes"][0]
+    assert crash["reason"] == "protocol"
+    assert crash["detail"] == "closed its socket"
+    assert crash["signal"] == 9
+    assert crash["uptime_seconds"] < 2
+    daemon.wait_log(r"plugin garbage: killing pid \d+: closed its socket")
+    daemon.wait_state("garbage", "STOPPED")

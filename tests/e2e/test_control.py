@@ -36,6 +36,7 @@ SPARK = set("▁▂▃▄▅▆▇█ ")
 PLUGIN_KEYS = {"name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "events", "queued"}
+NO_DROPS = {"queue_full": 0, "plugin_down": 0, "died": 0, "expired": 0, "not_reading": 0}
 SYSTEM_KEYS = {"bot_uptime_seconds", "bot_uptime_human", "total_plugins", "plugins_running",
                "plugins_crashed", "total_events", "total_memory_mb", "chat_lines",
                "unknown_commands", "daemon", "poll_interval", "metrics_enabled"}
@@ -105,13 +106,14 @@ def test_status_of_every_plugin_and_of_one(daemon):
     assert set(res) == {"plugins", "system"}
     assert [p["name"] for p in res["plugins"]] == ["console", "dice-roller", "idle"]
     console, dice, idle = res["plugins"]
-    assert set(console) == PLUGIN_KEYS | {"chat_lines"}
+    assert set(console) == PLUGIN_KEYS | {"chat_lines", "chat_lines_dropped"}
     assert set(dice) == PLUGIN_KEYS and set(idle) == PLUGIN_KEYS
     assert console["role"] == "connector" and dice["role"] == "plugin"
     assert dice["state"] == "RUNNING" and dice["breaker"] == "closed"
     assert dice["version"] == "1.0.0" and dice["commands"] == ["roll", "flip"]
     assert dice["restarts"] == 0 and dice["crashes"] == 0 and dice["starts"] == 1
-    assert dice["events"] == {"routed": 0, "replies": 0, "dropped": 0, "protocol_errors": 0}
+    assert dice["events"] == {"routed": 0, "replies": 0, "dropped": 0, "in_flight": 0,
+                              "dropped_by_reason": NO_DROPS, "protocol_errors": 0}
     assert dice["queued"] == 0 and isinstance(dice["pid"], int)
     assert abs(dice["state_since"] - time.time()) < 30
     # A plugin that was never started: no process, nothing said in ready.
@@ -138,7 +140,8 @@ def test_status_of_every_plugin_and_of_one(daemon):
 
 FIELD_ORDER = ["name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
-               "cpu_percent", "memory_mb", "events", "queued", "chat_lines"]
+               "cpu_percent", "memory_mb", "events", "queued", "chat_lines",
+               "chat_lines_dropped"]
 
 
 def test_status_fields_select_what_each_row_carries(daemon):
@@ -157,12 +160,13 @@ def test_status_fields_select_what_each_row_carries(daemon):
     assert res["plugins"] == [{"name": "console", "chat_lines": 0}, {"name": "dice-roller"}]
     one = daemon.result("status", plugin="dice-roller", fields=["events", "commands"])
     assert one == {"commands": ["roll", "flip"],
-                   "events": {"routed": 0, "replies": 0, "dropped": 0, "protocol_errors": 0}}
+                   "events": {"routed": 0, "replies": 0, "dropped": 0, "in_flight": 0,
+                              "dropped_by_reason": NO_DROPS, "protocol_errors": 0}}
     every = daemon.result("status", plugin="console", fields=FIELD_ORDER)
     assert list(every) == FIELD_ORDER
     # "fields": null is the same as no fields: every one.
     assert [set(r) for r in daemon.result("status", fields=None)["plugins"]] == \
-        [PLUGIN_KEYS | {"chat_lines"}, PLUGIN_KEYS]
+        [PLUGIN_KEYS | {"chat_lines", "chat_lines_dropped"}, PLUGIN_KEYS]
     c = Conn(daemon.sock)
     listing = ", ".join(FIELD_ORDER)
     for fields, message in (
@@ -906,6 +910,7 @@ def test_ctl_status_table_and_its_exit_status(daemon):
     assert kv["commands"] == "roll, flip" and kv["restarts"] == "0 (1 starts)"
     assert kv["crashes"] == "0" and kv["breaker"] == "closed" and kv["queued"] == "0"
     assert kv["events"] == "0 routed, 0 replies, 0 dropped, 0 protocol errors"
+    assert kv["in flight"] == "0" and kv["dropped by"] == "-"
     r = daemon.ctl("status", "idle", check=1)
     assert "state:           STOPPED since " in r.stdout
     assert "pid:             -\n" in r.stdout and r.stderr == ""

@@ -12,6 +12,11 @@ Command: go (sends the bad message when on_command is set). Config:
       deep          a log whose field nests 100 arrays deep (→ killed)
       huge-array    a log whose field is an array announcing 2^32-1
                     elements, in 5 bytes (→ killed, and nothing allocated)
+      huge-string   a log whose text is a str 32 header announcing
+                    2^31-1 bytes, and nothing after it (→ killed at once,
+                    not at the ping timeout)
+      close-socket  nothing bad on the wire: it closes its socket (fd 3)
+                    and sleeps on, alive (→ killed, "closed its socket")
       bad-version   ready with protocol 999 instead of 1 (→ refused)
       bad-field     a reply whose id is a string (→ dropped, counted)
       long-text     a reply with 10,240 bytes of text (→ dropped, counted)
@@ -57,6 +62,8 @@ def bad_bytes(p, mode, event_id):
         return (b"\x82\xa4type\xa3log\xa4text" + b"\x91" * 100 + b"\xa1x")
     if mode == "huge-array":
         return b"\x82\xa4type\xa3log\xa4text\xdd\xff\xff\xff\xff"
+    if mode == "huge-string":
+        return b"\x83\xa4type\xa3log\xa5level\xa4info\xa4text\xdb\x7f\xff\xff\xff"
     if mode == "bad-field":
         return pack(type="reply", id=str(event_id), text="id is a string")
     if mode == "long-text":
@@ -66,6 +73,11 @@ def bad_bytes(p, mode, event_id):
 
 def send_bad(p, event_id=1):
     mode = p.config.get("mode", "malformed")
+    if mode == "close-socket":
+        p.err("closing my socket, staying alive (pid %d)" % os.getpid())
+        p.sock.close()
+        while True:
+            time.sleep(3600)
     data = bad_bytes(p, mode, event_id)
     p.err("sending %s (%d bytes)" % (mode, len(data)))
     p.send_raw(data)

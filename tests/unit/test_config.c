@@ -658,6 +658,61 @@ test_valid_name(void **state)
 	assert_false(config_valid_name("caf\xc3\xa9"));
 }
 
+/* A connector's platform: its own, or its name; a connector's only. */
+static void
+test_platform(void **state)
+{
+	struct config	*cf;
+
+	cf = load_ok("{\"plugins\": [{\"name\": \"console\", \"role\": "
+	    "\"connector\", \"exec\": [\"pick\"]}, {\"name\": \"libera\", "
+	    "\"role\": \"connector\", \"platform\": \"irc\", \"exec\": "
+	    "[\"pick\"]}, {\"name\": \"dice\", \"exec\": [\"pick\"]}]}");
+	assert_null(cf->plugins[0].platform);
+	assert_string_equal(config_platform(&cf->plugins[0]), "console");
+	assert_string_equal(cf->plugins[1].platform, "irc");
+	assert_string_equal(config_platform(&cf->plugins[1]), "irc");
+	assert_string_equal(config_platform(&cf->plugins[2]), "dice");
+	{
+		struct plugin_config	*copy = config_plugin_dup(&cf->plugins[1]);
+
+		assert_string_equal(copy->platform, "irc");
+		assert_true(config_plugin_equal(copy, &cf->plugins[1]));
+		free(copy->platform);
+		copy->platform = xstrdup("libera");
+		assert_false(config_plugin_equal(copy, &cf->plugins[1]));
+		config_plugin_free(copy);
+	}
+	config_free(cf);
+
+	assert_error("{\"plugins\": [{\"name\": \"evil\", \"exec\": [\"pick\"], "
+	    "\"platform\": \"console\"}]}",
+	    "cfg.json:1:49: plugins[0].platform: only a connector has a "
+	    "platform (this plugin's role is \"plugin\")");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"role\": "
+	    "\"connector\", \"exec\": [\"pick\"], \"platform\": \"irc:x\"}]}",
+	    "cfg.json:1:79: plugins[0].platform: invalid platform "
+	    "\"irc:x\": use 1 to 32 of a-z, 0-9, '_' and '-', starting "
+	    "with a letter or digit");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"role\": "
+	    "\"connector\", \"exec\": [\"pick\"], \"platform\": 5}]}",
+	    "cfg.json:1:79: plugins[0].platform: must be a string, got 5");
+	assert_error("{\"plugins\": [{\"name\": \"console\", \"role\": "
+	    "\"connector\", \"exec\": [\"pick\"]}, {\"name\": \"evil\", "
+	    "\"role\": \"connector\", \"exec\": [\"pick\"], \"platform\": "
+	    "\"console\"}]}",
+	    "cfg.json:1:142: plugins[1].platform: platform \"console\" "
+	    "is already that of connector plugins[0]; give each "
+	    "connector its own \"platform\"");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"role\": "
+	    "\"connector\", \"platform\": \"b\", \"exec\": [\"pick\"]}, "
+	    "{\"name\": \"b\", \"role\": \"connector\", \"exec\": "
+	    "[\"pick\"]}]}",
+	    "cfg.json:1:94: plugins[1].name: platform \"b\" is already "
+	    "that of connector plugins[0]; give each connector its own "
+	    "\"platform\"");
+}
+
 static void
 test_names(void **state)
 {
@@ -765,8 +820,8 @@ test_unknown_keys(void **state)
 	assert_error("{\"plugins\": [" PLUG ", {\"name\": \"b\", \"exec\": "
 	    "[\"x\"], \"cmd\": 1}]}",
 	    "cfg.json:1:83: plugins[1].cmd: unknown key (expected one of: "
-	    "name, exec, role, env, config, autostart, terminal, restart, "
-	    "limits)");
+	    "name, exec, role, env, config, autostart, terminal, platform, "
+	    "restart, limits)");
 	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
 	    "\"limits\": {\"memory\": 5}}]}",
 	    "cfg.json:1:54: plugins[0].limits.memory: unknown key (expected "
@@ -1661,6 +1716,7 @@ main(void)
 		cmocka_unit_test(test_default_json),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_platform),
 		cmocka_unit_test(test_jsonpos),
 		cmocka_unit_test(test_invalid_json),
 		cmocka_unit_test(test_unknown_keys),

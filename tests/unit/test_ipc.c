@@ -1354,6 +1354,23 @@ build_padded(struct msg_builder *mb, size_t len, struct bytes *out)
 	free(pad);
 }
 
+/* A ping whose "x" is an array of n uint64s: 16 + 9n bytes. */
+static void
+build_uints(struct bytes *b, int n)
+{
+	int	i;
+
+	bytes_addc(b, 0x82);
+	bytes_addstr(b, "type");
+	bytes_addstr(b, "ping");
+	bytes_addstr(b, "x");
+	bytes_addc(b, 0xdc);
+	bytes_addc(b, 0);
+	bytes_addc(b, (unsigned char)n);
+	for (i = 0; i < n; i++)
+		bytes_add(b, "\xcf\x01\x02\x03\x04\x05\x06\x07\x08", 9);
+}
+
 static void
 test_stream_oversize_one_feed(void **state)
 {
@@ -1371,9 +1388,14 @@ test_stream_oversize_one_feed(void **state)
 	msg_release(&m);
 	bytes_free(&b);
 
+	/*
+	 * One byte more: the stream refuses it at the pad's header, which
+	 * announces more bytes than the limit leaves; msg_decode at its size.
+	 */
 	build_padded(mb, IPC_MAX_MESSAGE + 1, &b);
 	expect_stream_error(IPC_MAX_MESSAGE, b.data, b.len,
-	    "message of 65537 bytes exceeds the 65536-byte limit");
+	    "message exceeds the 65536-byte limit: a str header announces "
+	    "65514 bytes");
 	expect_decode_error(b.data, b.len,
 	    "message of 65537 bytes exceeds the 65536-byte limit");
 	bytes_free(&b);
@@ -1385,17 +1407,33 @@ test_stream_oversize_one_feed(void **state)
 	bytes_free(&b);
 	build_padded(mb, 101, &b);
 	expect_stream_error(100, b.data, b.len,
-	    "message of 101 bytes exceeds the 100-byte limit");
+	    "message exceeds the 100-byte limit: a str header announces "
+	    "79 bytes");
 	bytes_free(&b);
 
-	/* Over the limit and incomplete, in one feed. */
+	/* Over the limit and incomplete, in one feed: refused at the header. */
 	build_padded(mb, 2 * IPC_MAX_MESSAGE, &b);
+	expect_stream_error(IPC_MAX_MESSAGE, b.data, 25,
+	    "message exceeds the 65536-byte limit: a str header announces "
+	    "131047 bytes");
 	expect_stream_error(IPC_MAX_MESSAGE, b.data, IPC_MAX_MESSAGE + 1,
-	    "message exceeds the 65536-byte limit");
-	expect_stream_error(IPC_MAX_MESSAGE, b.data, 2 * IPC_MAX_MESSAGE - 1,
-	    "message exceeds the 65536-byte limit");
-	expect_stream_error(IPC_MAX_MESSAGE, b.data, 2 * IPC_MAX_MESSAGE,
-	    "message of 131072 bytes exceeds the 65536-byte limit");
+	    "message exceeds the 65536-byte limit: a str header announces "
+	    "131047 bytes");
+	bytes_free(&b);
+
+	/*
+	 * Headers that tell no lie, fixed-size items that add up past the
+	 * limit: refused once the bytes are there.
+	 */
+	build_uints(&b, 10);
+	assert_int_equal(b.len, 106);
+	expect_stream_error(100, b.data, b.len,
+	    "message of 106 bytes exceeds the 100-byte limit");
+	expect_stream_error(100, b.data, 101,
+	    "message exceeds the 100-byte limit");
+	bytes_free(&b);
+	build_uints(&b, 9);
+	assert_int_equal(stream_error(100, b.data, b.len, &cause), 1);
 	bytes_free(&b);
 	msg_builder_free(mb);
 }
@@ -1437,29 +1475,42 @@ test_stream_oversize_growing(void **state)
 	int			 n;
 
 	/*
-	 * 4096-byte feeds of a 128 KiB message: 16 feeds are exactly the
-	 * limit, the 17th (index 16) goes over it.
+	 * A 128 KiB message, in 4096-byte feeds: its pad's str 32 header
+	 * (bytes 20 to 24) is in the first one, and so is the refusal.
 	 */
 	build_padded(mb, 2 * IPC_MAX_MESSAGE, &b);
 	assert_int_equal(feed_chunks_until_error(IPC_MAX_MESSAGE, &b, 4096,
-	    &cause, &n), 16);
-	assert_string_equal(cause, "message exceeds the 65536-byte limit");
+	    &cause, &n), 0);
+	assert_string_equal(cause, "message exceeds the 65536-byte limit: "
+	    "a str header announces 131047 bytes");
 	free(cause);
 	assert_int_equal(n, 0);
+	/* Byte by byte: at the header's last byte (index 24), not later. */
+	assert_int_equal(feed_chunks_until_error(IPC_MAX_MESSAGE, &b, 1,
+	    &cause, &n), 24);
+	free(cause);
 	bytes_free(&b);
 
-	/* Byte by byte: refused at byte 101 (index 100), never completed. */
+	/* Byte by byte: refused at the str 8 header's length (index 21). */
 	build_padded(mb, 150, &b);
+	assert_int_equal(feed_chunks_until_error(100, &b, 1, &cause, &n), 21);
+	assert_string_equal(cause, "message exceeds the 100-byte limit: "
+	    "a str header announces 128 bytes");
+	free(cause);
+	bytes_free(&b);
+
+	/* Fixed-size items: refused at byte 101 (index 100), never completed. */
+	build_uints(&b, 20);
 	assert_int_equal(feed_chunks_until_error(100, &b, 1, &cause, &n), 100);
 	assert_string_equal(cause, "message exceeds the 100-byte limit");
 	free(cause);
 	bytes_free(&b);
 
-	/* Byte by byte, 101 bytes: the last byte completes it, then refused. */
-	build_padded(mb, 101, &b);
-	assert_int_equal(feed_chunks_until_error(100, &b, 1, &cause, &n), 100);
+	/* 106 bytes in 53-byte feeds: the last completes it, then refused. */
+	build_uints(&b, 10);
+	assert_int_equal(feed_chunks_until_error(100, &b, 53, &cause, &n), 1);
 	assert_string_equal(cause,
-	    "message of 101 bytes exceeds the 100-byte limit");
+	    "message of 106 bytes exceeds the 100-byte limit");
 	free(cause);
 	bytes_free(&b);
 
@@ -1479,7 +1530,7 @@ test_stream_oversize_growing(void **state)
 	assert_int_equal(n, 5);
 	bytes_free(&b);
 
-	/* A string header announcing 4 GiB: refused once the limit is passed. */
+	/* A string header announcing 4 GiB: refused as it arrives (bytes 15-19). */
 	bytes_addc(&b, 0x82);
 	bytes_addstr(&b, "type");
 	bytes_addstr(&b, "log");
@@ -1487,8 +1538,9 @@ test_stream_oversize_growing(void **state)
 	bytes_add(&b, "\xdb\xff\xff\xff\xff", 5);
 	while (b.len < 300)
 		bytes_addc(&b, 'x');
-	assert_int_equal(feed_chunks_until_error(100, &b, 10, &cause, &n), 10);
-	assert_string_equal(cause, "message exceeds the 100-byte limit");
+	assert_int_equal(feed_chunks_until_error(100, &b, 10, &cause, &n), 1);
+	assert_string_equal(cause, "message exceeds the 100-byte limit: "
+	    "a str header announces 4294967295 bytes");
 	free(cause);
 	bytes_free(&b);
 	msg_builder_free(mb);
@@ -1545,12 +1597,7 @@ test_stream_feed_limit(void **state)
 	 * A partly parsed message counts: 100 bytes of a message are pending
 	 * (at the limit, so not refused yet); 100 more may come, 101 may not.
 	 */
-	{
-		struct msg_builder	*mb = msg_builder_new();
-
-		build_padded(mb, 300, &b);
-		msg_builder_free(mb);
-	}
+	build_uints(&b, 32);
 	s = ipc_stream_new(100);
 	assert_int_equal(ipc_stream_feed(s, b.data, 100, &cause), 0);
 	assert_int_equal(ipc_stream_next(s, &m, &cause), 0);
@@ -1723,6 +1770,74 @@ test_stream_huge_containers(void **state)
 	ipc_stream_free(s);
 	bytes_free(&b);
 	msg_builder_free(mb);
+}
+
+/*
+ * A str, bin or ext header announcing more bytes than the limit leaves is
+ * refused as soon as the header is in, with nothing after it: a peer that
+ * then says nothing is found out at once, not at the ping timeout.
+ */
+static void
+test_stream_huge_strings(void **state)
+{
+	static const struct {
+		const char	*head;
+		size_t		 len;
+		size_t		 limit;
+		const char	*cause;
+	} cases[] = {
+		{ "\xdb\x7f\xff\xff\xff", 5, IPC_MAX_MESSAGE,
+		  "message exceeds the 65536-byte limit: a str header "
+		  "announces 2147483647 bytes" },
+		{ "\xc6\xff\xff\xff\xff", 5, IPC_MAX_MESSAGE,
+		  "message exceeds the 65536-byte limit: a bin header "
+		  "announces 4294967295 bytes" },
+		{ "\xc9\x00\x01\x00\x00", 5, IPC_MAX_MESSAGE,
+		  "message exceeds the 65536-byte limit: an ext header "
+		  "announces 65536 bytes" },
+		{ "\xda\xff\xff", 3, IPC_MAX_MESSAGE,
+		  "message exceeds the 65536-byte limit: a str header "
+		  "announces 65535 bytes" },
+		/* In a map of 1: 1 + 3 + 3 bytes so far, 93 left. */
+		{ "\x81\xa2id\xda\x00\x5e", 7, 100,
+		  "message exceeds the 100-byte limit: a str header "
+		  "announces 94 bytes" },
+		/* In a map of 2: two more items owed, 1 byte each: 91 left. */
+		{ "\x82\xa2id\xda\x00\x5c", 7, 100,
+		  "message exceeds the 100-byte limit: a str header "
+		  "announces 92 bytes" },
+		{ "\xbf", 1, 31,
+		  "message exceeds the 31-byte limit: a str header "
+		  "announces 31 bytes" },
+	};
+	struct ipc_stream	*s;
+	struct msg		 m;
+	char			*cause = NULL;
+	size_t			 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		s = ipc_stream_new(cases[i].limit);
+		assert_int_equal(ipc_stream_feed(s, cases[i].head, cases[i].len,
+		    &cause), 0);
+		assert_int_equal(ipc_stream_next(s, &m, &cause), -1);
+		assert_non_null(cause);
+		assert_string_equal(cause, cases[i].cause);
+		free(cause);
+		cause = NULL;
+		ipc_stream_free(s);
+	}
+
+	/* One byte less fits: the stream waits for the rest. */
+	s = ipc_stream_new(100);
+	assert_int_equal(ipc_stream_feed(s, "\x81\xa2id\xda\x00\x5d", 7,
+	    &cause), 0);
+	assert_int_equal(ipc_stream_next(s, &m, &cause), 0);
+	ipc_stream_free(s);
+	s = ipc_stream_new(32);
+	assert_int_equal(ipc_stream_feed(s, "\xbf", 1, &cause), 0);
+	assert_int_equal(ipc_stream_next(s, &m, &cause), 0);
+	ipc_stream_free(s);
+	assert_null(cause);
 }
 
 static void
@@ -2709,6 +2824,7 @@ main(void)
 		cmocka_unit_test(test_stream_feed_limit),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_stream_huge_containers),
+		cmocka_unit_test(test_stream_huge_strings),
 		cmocka_unit_test(test_decode_framing),
 		cmocka_unit_test(test_read_fields),
 		cmocka_unit_test(test_read_causes_exact),
