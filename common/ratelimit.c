@@ -40,6 +40,20 @@ tbucket_take(struct tbucket *b, double n, double now)
 	return 1;
 }
 
+/*
+ * Spend n tokens that were used already (bytes read): the bucket may go
+ * into debt. 1 if it is still in credit (or has no limit), else 0.
+ */
+int
+tbucket_spend(struct tbucket *b, double n, double now)
+{
+	if (b->rate == 0)
+		return 1;
+	tbucket_refill(b, now);
+	b->tokens -= n;
+	return b->tokens >= 0;
+}
+
 void
 logrl_init(struct logrl *rl, double lines_per_second, double burst_lines,
     double bytes_per_second, double burst_bytes, double interval, double now)

@@ -37,6 +37,16 @@ test_tbucket(void **state)
 	tbucket_init(&b, 0, 1, 0);
 	for (i = 0; i < 1000; i++)
 		assert_true(tbucket_take(&b, 1e9, 0));
+	/* Spending goes into debt, which the rate pays back. */
+	tbucket_init(&b, 4, 8, 0);
+	assert_true(tbucket_spend(&b, 8, 0));
+	assert_false(tbucket_spend(&b, 2, 0));
+	assert_true(b.tokens == -2);
+	assert_false(tbucket_spend(&b, 0, 0.25));
+	assert_true(tbucket_spend(&b, 0, 0.5));
+	assert_true(b.tokens == 0);
+	tbucket_init(&b, 0, 1, 0);
+	assert_true(tbucket_spend(&b, 1e9, 0));
 	/* A clock that steps back earns nothing. */
 	tbucket_init(&b, 1, 1, 50);
 	assert_true(tbucket_take(&b, 1, 50));
