@@ -21,7 +21,7 @@
 #include "supervisor/lifecycle.h"
 #include "supervisor/verbs.h"
 
-/* Longest line of plugin stdout/stderr kept; longer ones are cut. */
+/* Longest line of plugin stdout/stderr; longer ones are cut into pieces. */
 #define PLUGIN_LINE_MAX		1024
 /* Commands one plugin may own (the protocol's bounds, ipc/ipc.h). */
 #define PLUGIN_MAX_COMMANDS	IPC_MAX_COMMANDS
