@@ -33,6 +33,8 @@ void	 log_warnx(const char *, ...) printflike(1, 2);
 void	 log_info(const char *, ...) printflike(1, 2);
 void	 log_debug(const char *, ...) printflike(1, 2);
 void	 log_vlog(enum log_level, const char *, va_list) printflike(2, 0);
+void	 log_vlog_line(enum log_level, const char *, ...) printflike(2, 3);
+int	 log_get_debug(void);
 __attribute__((noreturn)) void fatal(const char *, ...) printflike(1, 2);
 __attribute__((noreturn)) void fatalx(const char *, ...) printflike(1, 2);
 

@@ -66,6 +66,24 @@ log_vlog(enum log_level level, const char *fmt, va_list ap)
 	errno = saved;
 }
 
+/* Log one line at a level chosen by the caller. */
+void
+log_vlog_line(enum log_level level, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+/* 1 if debug lines are written. */
+int
+log_get_debug(void)
+{
+	return log_debug_on;
+}
+
 /* Log a warning with strerror(errno) appended. */
 void
 log_warn(const char *fmt, ...)

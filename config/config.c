@@ -83,6 +83,8 @@ config_plugin_dup(const struct plugin_config *pc)
 	copy->argv = config_dup_vector(pc->argv, pc->argc);
 	copy->env = config_dup_vector(pc->env, pc->nenv);
 	copy->config = json_deep_copy(pc->config);
+	copy->log_file.path = pc->log_file.path != NULL ?
+	    xstrdup(pc->log_file.path) : NULL;
 	return copy;
 }
 
@@ -96,6 +98,7 @@ config_plugin_free(struct plugin_config *pc)
 	config_free_vector(pc->argv);
 	config_free_vector(pc->env);
 	json_decref(pc->config);
+	free(pc->log_file.path);
 	free(pc);
 }
 
@@ -135,6 +138,26 @@ config_restart_equal(const struct restart_policy *a,
 	    a->stderr_lines == b->stderr_lines;
 }
 
+/* 1 if two output policies and log files are the same. */
+static int
+config_output_equal(const struct plugin_config *a,
+    const struct plugin_config *b)
+{
+	const struct output_policy	*x = &a->output, *y = &b->output;
+
+	if ((a->log_file.path == NULL) != (b->log_file.path == NULL) ||
+	    (a->log_file.path != NULL &&
+	    strcmp(a->log_file.path, b->log_file.path) != 0))
+		return 0;
+	return a->log_file.max_bytes == b->log_file.max_bytes &&
+	    a->log_file.backups == b->log_file.backups &&
+	    x->lines_per_second == y->lines_per_second &&
+	    x->burst_lines == y->burst_lines &&
+	    x->bytes_per_second == y->bytes_per_second &&
+	    x->burst_bytes == y->burst_bytes &&
+	    x->summary_interval == y->summary_interval;
+}
+
 /* 1 if two plugin configs would run the same plugin the same way. */
 int
 config_plugin_equal(const struct plugin_config *a,
@@ -150,7 +173,8 @@ config_plugin_equal(const struct plugin_config *a,
 	    a->limits.memory_mb == b->limits.memory_mb &&
 	    a->limits.violations == b->limits.violations &&
 	    a->limits.cpu_percent == b->limits.cpu_percent &&
-	    a->limits.cpu_seconds == b->limits.cpu_seconds;
+	    a->limits.cpu_seconds == b->limits.cpu_seconds &&
+	    config_output_equal(a, b);
 }
 
 void
@@ -168,6 +192,7 @@ config_free(struct config *cf)
 		config_free_vector(p->argv);
 		config_free_vector(p->env);
 		json_decref(p->config);
+		free(p->log_file.path);
 	}
 	free(cf->plugins);
 	config_free_vector(cf->admins);

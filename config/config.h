@@ -58,6 +58,27 @@ struct plugin_limits {
 	double		 cpu_seconds;	/* s the CPU limit must be exceeded, 30 */
 };
 
+/*
+ * What of a plugin's stdout, stderr and log messages reaches the daemon's
+ * log: a token bucket of lines and one of bytes, global defaults with
+ * per-plugin overrides. A rate of 0 means no limit.
+ */
+struct output_policy {
+	double		 lines_per_second;	/* 100 */
+	int		 burst_lines;		/* 200 */
+	double		 bytes_per_second;	/* 65536 */
+	int		 burst_bytes;		/* 131072 */
+	double		 summary_interval;	/* s between summary lines, 10 */
+};
+
+/* A plugin's own log file for its stdout and stderr; path NULL: none. */
+struct log_file_config {
+	char		*path;		/* as written until resolved, then
+					   absolute against the config's dir */
+	size_t		 max_bytes;	/* rotate before passing it, 10 MiB */
+	int		 backups;	/* old files kept, 5 */
+};
+
 struct plugin_config {
 	char		 *name;		/* [a-z0-9][a-z0-9_-]{0,31} */
 	enum plugin_role  role;
@@ -73,6 +94,8 @@ struct plugin_config {
 					   lines, as a name; NULL: the name */
 	struct restart_policy restart;
 	struct plugin_limits  limits;
+	struct output_policy  output;
+	struct log_file_config log_file;
 };
 
 struct config_source;
@@ -95,6 +118,7 @@ struct config {
 	double		  poll_interval;	/* s, 5, range 0.1-3600 */
 	double		  history_duration;	/* s, 3600 */
 	struct restart_policy restart;	/* global defaults */
+	struct output_policy output;	/* global defaults */
 	struct plugin_config *plugins;
 	size_t		  nplugins;
 	struct config_source *source;	/* private: the text parsed, kept
@@ -143,6 +167,7 @@ int	 config_plugin_equal(const struct plugin_config *,
 
 /* Defaults, as documented in docs/config.md. */
 void	 config_restart_defaults(struct restart_policy *);
+void	 config_output_defaults(struct output_policy *);
 
 const struct plugin_config *config_find_plugin(const struct config *, const char *);
 /* 1 if a plugin name is valid: [a-z0-9][a-z0-9_-]{0,31}. */

@@ -80,6 +80,8 @@ static const char *const config_unknown_names[] = {
 #define RP(f)	offsetof(struct restart_policy, f)
 #define PL(f)	offsetof(struct plugin_config, f)
 #define LM(f)	offsetof(struct plugin_limits, f)
+#define OP(f)	offsetof(struct output_policy, f)
+#define LF(f)	offsetof(struct log_file_config, f)
 
 static const struct config_field config_top_fields[] = {
 	{ "socket", CT_CUSTOM, 0, 0, 0, NULL },
@@ -87,6 +89,7 @@ static const struct config_field config_top_fields[] = {
 	{ "chat", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "metrics", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "restart", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "output", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "plugins", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
@@ -142,6 +145,8 @@ static const struct config_field config_plugin_fields[] = {
 	{ "platform", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "restart", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "limits", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "output", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "log_file", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
 static const struct config_field config_limits_fields[] = {
@@ -150,6 +155,36 @@ static const struct config_field config_limits_fields[] = {
 	{ "cpu_percent", CT_NUMBER, LM(cpu_percent), 0, 102400, NULL },
 	{ "cpu_seconds", CT_NUMBER, LM(cpu_seconds), 0, 86400, NULL },
 };
+
+/*
+ * A burst of bytes holds at least one whole line of output (the daemon cuts
+ * lines at 1024 bytes), or a long line could never pass.
+ */
+static const struct config_field config_output_fields[] = {
+	{ "lines_per_second", CT_NUMBER, OP(lines_per_second), 0, 1000000,
+	    NULL },
+	{ "burst_lines", CT_INTEGER, OP(burst_lines), 1, 1000000, NULL },
+	{ "bytes_per_second", CT_NUMBER, OP(bytes_per_second), 0, 1073741824,
+	    NULL },
+	{ "burst_bytes", CT_INTEGER, OP(burst_bytes), 4096, 1073741824, NULL },
+	{ "summary_interval", CT_NUMBER, OP(summary_interval), 0.1, 3600, NULL },
+};
+
+static const struct config_field config_log_file_fields[] = {
+	{ "path", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "max_bytes", CT_SIZE, LF(max_bytes), 4096, 1099511627776.0, NULL },
+	{ "backups", CT_INTEGER, LF(backups), 0, 100, NULL },
+};
+
+void
+config_output_defaults(struct output_policy *op)
+{
+	op->lines_per_second = 100;
+	op->burst_lines = 200;
+	op->bytes_per_second = 65536;
+	op->burst_bytes = 131072;
+	op->summary_interval = 10;
+}
 
 void
 config_restart_defaults(struct restart_policy *rp)
@@ -808,6 +843,54 @@ config_parse_limits(struct config_ctx *ctx, json_t *obj,
 	    nitems(config_limits_fields), lm);
 }
 
+/* "output", global or per plugin: over what op holds already. */
+static int
+config_parse_output(struct config_ctx *ctx, json_t *obj,
+    struct output_policy *op)
+{
+	if (config_want_object(ctx, obj) == -1)
+		return -1;
+	return config_read_fields(ctx, obj, config_output_fields,
+	    nitems(config_output_fields), op);
+}
+
+/*
+ * "log_file" of one plugin: a path (kept as written; resolve.c makes it
+ * absolute), when to rotate, how many old files to keep.
+ */
+static int
+config_parse_log_file(struct config_ctx *ctx, json_t *obj,
+    struct log_file_config *lf)
+{
+	json_t		*v;
+	const char	*s;
+	size_t		 len;
+
+	if (config_want_object(ctx, obj) == -1)
+		return -1;
+	if (config_read_fields(ctx, obj, config_log_file_fields,
+	    nitems(config_log_file_fields), lf) == -1)
+		return -1;
+	config_push_key(ctx, "path");
+	if ((v = json_object_get(obj, "path")) == NULL) {
+		config_error(ctx, AT_PARENT, "missing required key");
+		config_pop(ctx);
+		return -1;
+	}
+	if (!json_is_string(v) || (len = json_string_length(v)) == 0 ||
+	    config_has_control(s = json_string_value(v), 0) ||
+	    s[len - 1] == '/') {
+		config_wrong(ctx, v, "a path to a file, without control "
+		    "characters");
+		config_pop(ctx);
+		return -1;
+	}
+	config_pop(ctx);
+	free(lf->path);
+	lf->path = xstrdup(s);
+	return 0;
+}
+
 /* "name" of plugin number idx: valid and not taken by an earlier one. */
 static int
 config_parse_name(struct config_ctx *ctx, json_t *v, size_t idx)
@@ -986,6 +1069,10 @@ config_parse_plugin(struct config_ctx *ctx, json_t *obj, size_t idx,
 	p->terminal = 0;
 	p->restart = cf->restart;
 	config_limits_defaults(&p->limits);
+	p->output = cf->output;
+	p->log_file.path = NULL;
+	p->log_file.max_bytes = 10485760;
+	p->log_file.backups = 5;
 	if (config_want_object(ctx, obj) == -1)
 		return -1;
 	if (config_read_fields(ctx, obj, config_plugin_fields,
@@ -1024,6 +1111,10 @@ config_parse_plugin(struct config_ctx *ctx, json_t *obj, size_t idx,
 	    config_parse_restart(ctx, v_, &p->restart));
 	CONFIG_CUSTOM(ctx, obj, "limits",
 	    config_parse_limits(ctx, v_, &p->limits));
+	CONFIG_CUSTOM(ctx, obj, "output",
+	    config_parse_output(ctx, v_, &p->output));
+	CONFIG_CUSTOM(ctx, obj, "log_file",
+	    config_parse_log_file(ctx, v_, &p->log_file));
 	if ((v = json_object_get(obj, "config")) != NULL) {
 		config_push_key(ctx, "config");
 		if (config_want_object(ctx, v) == -1) {
@@ -1115,6 +1206,8 @@ config_parse_root(struct config_ctx *ctx, json_t *root, enum config_part part)
 	/* Before the plugins: theirs start from the global policy. */
 	CONFIG_CUSTOM(ctx, root, "restart",
 	    config_parse_restart(ctx, v_, &ctx->cf->restart));
+	CONFIG_CUSTOM(ctx, root, "output",
+	    config_parse_output(ctx, v_, &ctx->cf->output));
 	return config_parse_plugins(ctx, root);
 }
 
@@ -1170,6 +1263,7 @@ config_parse_text(const char *text, size_t len, const char *origin,
 	cf->poll_interval = 5;
 	cf->history_duration = 3600;
 	config_restart_defaults(&cf->restart);
+	config_output_defaults(&cf->output);
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.origin = src->origin;

@@ -215,9 +215,48 @@ config_file_type(mode_t mode)
 }
 
 /*
+ * Make each plugin's log_file path absolute against the config's
+ * directory; two plugins writing (and rotating) one file is refused.
+ * Whether the file can be written is learned when the daemon writes it:
+ * a directory that is missing now may exist by then, and the daemon logs
+ * the error and carries on (supervisor/output.c).
+ */
+static int
+config_resolve_log_files(struct config_ctx *ctx, struct config *cf)
+{
+	struct log_file_config	*lf;
+	char			*path, quoted[CONFIG_QUOTE_SIZE];
+	size_t			 i, j;
+
+	for (i = 0; i < cf->nplugins; i++) {
+		lf = &cf->plugins[i].log_file;
+		if (lf->path == NULL)
+			continue;
+		path = config_join(cf->dir, lf->path);
+		free(lf->path);
+		lf->path = path;
+		for (j = 0; j < i; j++) {
+			if (cf->plugins[j].log_file.path == NULL ||
+			    strcmp(cf->plugins[j].log_file.path, path) != 0)
+				continue;
+			config_quote(path, quoted, sizeof quoted);
+			config_push_key(ctx, "plugins");
+			config_push_index(ctx, i);
+			config_push_key(ctx, "log_file");
+			config_push_key(ctx, "path");
+			config_error(ctx, AT_VALUE, "%s is the log file of "
+			    "plugins[%zu] already", quoted, j);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Take dir (from config_base_dir) as the config's directory and make the
  * socket path absolute against it; it must fit sun_path with its NUL, and
- * what is there already must be a socket, if anything.
+ * what is there already must be a socket, if anything. Plugins' log
+ * files resolve against it too.
  */
 int
 config_resolve_paths(struct config *cf, char *dir, char **cause)
@@ -240,6 +279,10 @@ config_resolve_paths(struct config *cf, char *dir, char **cause)
 		    AT_PARENT, "socket path %s is %zu bytes, longer than the %zu "
 		    "a Unix socket allows", quoted, len, sizeof sun.sun_path - 1);
 		config_pop(&ctx);
+		*cause = ctx.cause;
+		return -1;
+	}
+	if (config_resolve_log_files(&ctx, cf) == -1) {
 		*cause = ctx.cause;
 		return -1;
 	}

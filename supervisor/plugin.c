@@ -96,6 +96,7 @@ plugin_new(const struct plugin_config *pc)
 	p->ring = ring_new(cap, server->started_wall);
 	p->timer = evtimer_new(server->base, plugin_timer_cb, p);
 	p->eof_timer = evtimer_new(server->base, plugin_eof_cb, p);
+	output_init(p);
 	return p;
 }
 
@@ -142,6 +143,7 @@ plugin_free(struct plugin *p)
 	size_t	i;
 
 	plugin_close_io(p);
+	output_free(p);
 	router_release(p);
 	router_forget(p);
 	plugin_clear_queue(p, 0);
@@ -168,7 +170,7 @@ void
 plugin_reconfigure(struct plugin *p, const struct plugin_config *pc)
 {
 	const struct restart_policy	*old = &p->conf->restart;
-	struct plugin_config		*conf = config_plugin_dup(pc);
+	struct plugin_config		*conf = config_plugin_dup(pc), *prev;
 	struct crash_log		*log;
 	struct restart_state		 rs;
 	char				**tail;
@@ -209,8 +211,10 @@ plugin_reconfigure(struct plugin *p, const struct plugin_config *pc)
 		p->tail_len = n;
 		p->tail_head = 0;
 	}
-	config_plugin_free(p->conf);
+	prev = p->conf;
 	p->conf = conf;
+	output_reconfigure(p, prev);
+	config_plugin_free(prev);
 }
 
 /* An event with what comes with it, as the actions receive it. */
@@ -457,7 +461,8 @@ plugin_protocol_error(struct plugin *p, const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	p->protocol_errors++;
-	log_warnx("plugin %s: protocol error, message dropped: %s", p->name, line);
+	output_warn(p, WARN_PROTOCOL, "plugin %s: protocol error, message "
+	    "dropped: %s", p->name, line);
 }
 
 /*
@@ -510,15 +515,17 @@ plugin_deliver(struct plugin *p, const char *data, size_t len, uint64_t id)
 	case PLUGIN_RUNNING:
 		if (p->kill_reason != KILL_NONE || p->bev == NULL) {
 			router_drop(p, id, DROP_PLUGIN_DOWN);
-			log_info("plugin %s: being killed; %s %llu dropped",
-			    p->name, what, (unsigned long long)id);
+			output_warn(p, WARN_NOT_RUNNING, "plugin %s: being killed; "
+			    "%s %llu dropped", p->name, what,
+			    (unsigned long long)id);
 			return DELIVERY_DROPPED;
 		}
 		if (plugin_send(p, data, len) == 0)
 			return DELIVERY_SENT;
 		router_drop(p, id, DROP_NOT_READING);
-		log_warnx("plugin %s: not reading its socket; %s %llu dropped",
-		    p->name, what, (unsigned long long)id);
+		output_warn(p, WARN_NOT_READING, "plugin %s: not reading its "
+		    "socket; %s %llu dropped", p->name, what,
+		    (unsigned long long)id);
 		return DELIVERY_DROPPED;
 	case PLUGIN_STARTING:
 	case PLUGIN_BACKOFF:
@@ -531,9 +538,10 @@ plugin_deliver(struct plugin *p, const char *data, size_t len, uint64_t id)
 			TAILQ_REMOVE(&p->queue, q, entry);
 			p->queue_len--;
 			router_drop(p, q->id, DROP_QUEUE_FULL);
-			log_warnx("plugin %s: %s, queue full (%zu); oldest %s "
-			    "%llu dropped", p->name, plugin_state_name(p->state),
-			    max, q->id != 0 ? "event" : "say",
+			output_warn(p, WARN_QUEUE_FULL, "plugin %s: %s, queue "
+			    "full (%zu); oldest %s %llu dropped", p->name,
+			    plugin_state_name(p->state), max,
+			    q->id != 0 ? "event" : "say",
 			    (unsigned long long)q->id);
 			free(q->data);
 			free(q);
@@ -550,8 +558,9 @@ plugin_deliver(struct plugin *p, const char *data, size_t len, uint64_t id)
 	case PLUGIN_STOPPING:
 	case PLUGIN_FATAL:
 		router_drop(p, id, DROP_PLUGIN_DOWN);
-		log_info("plugin %s: %s; %s %llu dropped", p->name,
-		    plugin_state_name(p->state), what, (unsigned long long)id);
+		output_warn(p, WARN_NOT_RUNNING, "plugin %s: %s; %s %llu "
+		    "dropped", p->name, plugin_state_name(p->state), what,
+		    (unsigned long long)id);
 		return DELIVERY_DROPPED;
 	}
 	return DELIVERY_DROPPED;
@@ -634,11 +643,16 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	plugin_schedule_running(p);
 }
 
-/* Handle a log message: write it to the daemon's log. */
+/*
+ * Handle a log message: write it to the daemon's log, within the plugin's
+ * output limit (output.c). The socket is never paused for it, as a pipe
+ * is: replies and pongs share it.
+ */
 static void
 plugin_handle_log(struct plugin *p, const struct msg *m)
 {
 	struct ipc_log	 l;
+	enum log_level	 level = LOG_LEVEL_INFO;
 	char		*cause = NULL;
 
 	if (ipc_read_log(m, &l, &cause) != 0) {
@@ -646,17 +660,11 @@ plugin_handle_log(struct plugin *p, const struct msg *m)
 		free(cause);
 		return;
 	}
-	switch (l.level) {
-	case IPC_LOG_WARN:
-		log_warnx("%s: %.*s", p->name, (int)l.text_len, l.text);
-		break;
-	case IPC_LOG_DEBUG:
-		log_debug("%s: %.*s", p->name, (int)l.text_len, l.text);
-		break;
-	case IPC_LOG_INFO:
-		log_info("%s: %.*s", p->name, (int)l.text_len, l.text);
-		break;
-	}
+	if (l.level == IPC_LOG_WARN)
+		level = LOG_LEVEL_WARN;
+	else if (l.level == IPC_LOG_DEBUG)
+		level = LOG_LEVEL_DEBUG;
+	output_line(p, OUTPUT_LOG, level, l.text, l.text_len);
 }
 
 /* Dispatch one message from a plugin. */
@@ -818,9 +826,13 @@ plugin_tail_clear(struct plugin *p)
 	p->tail_len = p->tail_head = 0;
 }
 
-/* Keep a stderr line in the plugin's tail ring. */
+/*
+ * Keep a stderr line in the plugin's tail ring: every line, whether the
+ * daemon's log shows it or not. A slot's string is reused when the new
+ * line fits, so a flood of lines allocates nothing.
+ */
 static void
-plugin_tail_add(struct plugin *p, const char *line)
+plugin_tail_add(struct plugin *p, const char *line, size_t len)
 {
 	size_t	slot;
 
@@ -832,12 +844,16 @@ plugin_tail_add(struct plugin *p, const char *line)
 		p->tail_head = (p->tail_head + 1) % p->tail_cap;
 	} else
 		p->tail_len++;
-	free(p->tail[slot]);
-	p->tail[slot] = xstrdup(line);
+	if (p->tail[slot] != NULL && strlen(p->tail[slot]) >= len)
+		memcpy(p->tail[slot], line, len + 1);
+	else {
+		free(p->tail[slot]);
+		p->tail[slot] = xstrdup(line);
+	}
 }
 
-/* Log one line of a plugin's stdout or stderr. */
-static void
+/* One line of a plugin's stdout or stderr; 1 if the log suppressed it. */
+static int
 plugin_pipe_line(struct plugin *p, int is_err, char *line, size_t len)
 {
 	size_t	i;
@@ -850,39 +866,53 @@ plugin_pipe_line(struct plugin *p, int is_err, char *line, size_t len)
 	}
 	/* It ends up in JSON replies: keep it valid UTF-8. */
 	utf8_sanitize(line);
-	log_info("%s[%ld] %s: %s", p->name, (long)p->pid,
-	    is_err ? "stderr" : "stdout", line);
+	len = strlen(line);
 	if (is_err)
-		plugin_tail_add(p, line);
+		plugin_tail_add(p, line, len);
+	return output_line(p, is_err ? OUTPUT_STDERR : OUTPUT_STDOUT,
+	    LOG_LEVEL_INFO, line, len);
 }
 
-/* Take whole lines from a pipe; cut over-long ones; with eof, the rest. */
+/*
+ * Take whole lines from a pipe; with eof, the rest. A line longer than
+ * PLUGIN_LINE_MAX is cut into pieces of that size, and the search for a
+ * newline looks no further than that, so the work is linear in what the
+ * buffer holds: what one read brought (libevent 2.1 reads at most 4 KiB at
+ * a time, EVBUFFER_MAX_READ) or what a dead process left (plugin_pipe_final).
+ * If the daemon's log suppressed lines, or the plugin writes faster than
+ * the daemon reads, the pipe is left unread for a moment (output_read):
+ * back-pressure on a flooding plugin.
+ */
 static void
 plugin_pipe_drain(struct plugin *p, struct bufferevent *bev, int eof)
 {
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	char		*line, buf[PLUGIN_LINE_MAX + 1];
-	size_t		 len;
-	int		 is_err = bev == p->err_bev;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_ptr	 end, eol;
+	char			 buf[PLUGIN_LINE_MAX + 1];
+	size_t			 avail, len, total;
+	int			 is_err = bev == p->err_bev, suppressed = 0;
 
-	for (;;) {
-		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-		if (line != NULL) {
-			if (len > PLUGIN_LINE_MAX)
-				line[len = PLUGIN_LINE_MAX] = '\0';
-			plugin_pipe_line(p, is_err, line, len);
-			free(line);
-			continue;
-		}
-		len = evbuffer_get_length(in);
-		if (len == 0 || (len < PLUGIN_LINE_MAX && !eof))
+	output_begin(p);
+	total = evbuffer_get_length(in);
+	while ((avail = evbuffer_get_length(in)) > 0) {
+		len = avail < PLUGIN_LINE_MAX + 1 ? avail : PLUGIN_LINE_MAX + 1;
+		evbuffer_ptr_set(in, &end, len, EVBUFFER_PTR_SET);
+		eol = evbuffer_search_range(in, "\n", 1, NULL, &end);
+		if (eol.pos != -1) {
+			len = (size_t)eol.pos;
+			evbuffer_remove(in, buf, len);
+			evbuffer_drain(in, 1);
+		} else if (avail >= PLUGIN_LINE_MAX || eof) {
+			len = avail < PLUGIN_LINE_MAX ? avail : PLUGIN_LINE_MAX;
+			evbuffer_remove(in, buf, len);
+		} else
 			break;
-		if (len > PLUGIN_LINE_MAX)
-			len = PLUGIN_LINE_MAX;
-		evbuffer_remove(in, buf, len);
 		buf[len] = '\0';
-		plugin_pipe_line(p, is_err, buf, len);
+		suppressed |= plugin_pipe_line(p, is_err, buf, len);
 	}
+	output_end(p);
+	if (!eof)
+		output_read(p, bev, total - evbuffer_get_length(in), suppressed);
 }
 
 static void
@@ -900,20 +930,38 @@ plugin_pipe_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-/* Read what a dead process left in a pipe, so its last lines are kept. */
+/*
+ * Read what a dead process left in a pipe, so its last lines are kept: up
+ * to 1 MiB, the most a pipe holds by default (/proc/sys/fs/pipe-max-size);
+ * more can only come from a descendant still writing, which is not waited
+ * for. A pipe paused by output_pause is read here all the same. libevent
+ * keeps a bufferevent's input buffer frozen at its end outside its own
+ * read callback, so evbuffer_read (and evbuffer_add) on it fail: this
+ * used evbuffer_read, and the lines a process wrote just before it died
+ * never reached its crash record. Thawed for the read here.
+ */
 static void
 plugin_pipe_final(struct plugin *p, struct bufferevent *bev)
 {
 	struct evbuffer	*in;
-	int		 i;
+	char		 buf[16384];
+	ssize_t		 n;
+	size_t		 total = 0;
 
 	if (bev == NULL)
 		return;
 	in = bufferevent_get_input(bev);
-	for (i = 0; i < 64; i++) {
-		if (evbuffer_read(in, bufferevent_getfd(bev), 65536) <= 0)
+	evbuffer_unfreeze(in, 0);
+	while (total < 1024 * 1024) {
+		n = read(bufferevent_getfd(bev), buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			break;
+		evbuffer_add(in, buf, (size_t)n);
+		total += (size_t)n;
 	}
+	evbuffer_freeze(in, 0);
 	plugin_pipe_drain(p, bev, 1);
 }
 

@@ -374,8 +374,9 @@ router_chat(struct plugin *c, const struct msg *m)
 	if (chat.text_len > server->config->max_line) {
 		/* Not an event: counted apart, so events always reconcile. */
 		c->chat_dropped++;
-		log_warnx("plugin %s: chat line of %zu bytes from %s:%s is over "
-		    "chat.max_line (%zu); dropped", c->name, chat.text_len,
+		output_warn(c, WARN_CHAT_DROPPED, "plugin %s: chat line of %zu "
+		    "bytes from %s:%s is over chat.max_line (%zu); dropped",
+		    c->name, chat.text_len,
 		    chat.platform, chat.user, server->config->max_line);
 		return;
 	}
@@ -482,8 +483,9 @@ router_say(struct plugin *p, const struct msg *m)
 		}
 	}
 	if (found == NULL) {
-		log_warnx("plugin %s: say to platform \"%s\": no connector for "
-		    "it; dropped", p->name, say.platform);
+		output_warn(p, WARN_SAY_DROPPED, "plugin %s: say to platform "
+		    "\"%s\": no connector for it; dropped", p->name,
+		    say.platform);
 		return;
 	}
 	memcpy(buf, say.text, say.text_len);

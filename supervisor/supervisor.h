@@ -21,7 +21,7 @@
 #include "supervisor/lifecycle.h"
 #include "supervisor/verbs.h"
 
-/* Longest line of plugin stdout/stderr kept; longer ones are cut. */
+/* Longest line of plugin stdout/stderr; longer ones are cut into pieces. */
 #define PLUGIN_LINE_MAX		1024
 /* Commands one plugin may own (the protocol's bounds, ipc/ipc.h). */
 #define PLUGIN_MAX_COMMANDS	IPC_MAX_COMMANDS
@@ -170,6 +170,9 @@ struct plugin {
 	struct pending_list		 pending;
 	size_t				 npending;
 
+	/* Rate limits of its output and warnings, its log file (output.c). */
+	struct plugin_output		*output;
+
 	/* Metrics. */
 	struct sample_ring		*ring;
 	unsigned long long		 prev_ticks;
@@ -258,6 +261,31 @@ const char *plugin_role_name(enum plugin_role);
 double	 plugin_uptime(const struct plugin *);
 void	 plugin_sample(struct plugin *, double now_mono, double now_wall,
 	     int found, unsigned long long ticks, uint64_t rss_bytes, int threads);
+
+/* output.c: a plugin's output in the daemon's log, and its log file. */
+enum output_stream { OUTPUT_STDOUT, OUTPUT_STDERR, OUTPUT_LOG };
+/* Warnings that may repeat for every event or message: each rate limited. */
+enum output_warning {
+	WARN_NOT_READING,	/* events dropped: not reading its socket */
+	WARN_QUEUE_FULL,	/* events dropped: queue full while starting */
+	WARN_NOT_RUNNING,	/* events dropped: stopped, stopping, FATAL */
+	WARN_PROTOCOL,		/* messages dropped: protocol errors */
+	WARN_CHAT_DROPPED,	/* connectors: chat lines over max_line */
+	WARN_SAY_DROPPED,	/* say to a platform without a connector */
+	OUTPUT_NWARNINGS
+};
+void	 output_init(struct plugin *);
+void	 output_free(struct plugin *);
+void	 output_reconfigure(struct plugin *, const struct plugin_config *old);
+void	 output_begin(struct plugin *);
+int	 output_line(struct plugin *, enum output_stream, enum log_level,
+	     const char *, size_t);
+void	 output_end(struct plugin *);
+void	 output_read(struct plugin *, struct bufferevent *, size_t bytes,
+	     int suppressed);
+void	 output_warn(struct plugin *, enum output_warning, const char *, ...)
+	     printflike(3, 4);
+uint64_t output_suppressed(const struct plugin *);
 
 /* proc.c */
 pid_t	 proc_spawn(struct plugin *, int *sock, int *out_fd, int *err_fd,

@@ -800,7 +800,7 @@ test_unknown_keys(void **state)
 {
 	assert_error("{\"plugins\": [], \"sockt\": \"x\"}",
 	    "cfg.json:1:17: sockt: unknown key (expected one of: socket, "
-	    "control, chat, metrics, restart, plugins)");
+	    "control, chat, metrics, restart, output, plugins)");
 	assert_error("{\"control\": {\"idle\": 5}, \"plugins\": []}",
 	    "cfg.json:1:14: control.idle: unknown key (expected one of: "
 	    "idle_timeout)");
@@ -821,7 +821,7 @@ test_unknown_keys(void **state)
 	    "[\"x\"], \"cmd\": 1}]}",
 	    "cfg.json:1:83: plugins[1].cmd: unknown key (expected one of: "
 	    "name, exec, role, env, config, autostart, terminal, platform, "
-	    "restart, limits)");
+	    "restart, limits, output, log_file)");
 	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
 	    "\"limits\": {\"memory\": 5}}]}",
 	    "cfg.json:1:54: plugins[0].limits.memory: unknown key (expected "
@@ -836,7 +836,7 @@ test_unknown_keys(void **state)
 	/* A key that is not a plain word is quoted, escapes and all. */
 	assert_error("{\"plugins\": [], \"so cket\\n\": 1}",
 	    "cfg.json:1:17: [\"so cket\\u000a\"]: unknown key (expected one "
-	    "of: socket, control, chat, metrics, restart, plugins)");
+	    "of: socket, control, chat, metrics, restart, output, plugins)");
 	/* Anything goes inside a plugin's own config. */
 	config_free(load_ok("{\"plugins\": [{\"name\": \"a\", \"exec\": "
 	    "[\"dice-roller\"], \"config\": {\"whatever\": [1, {\"x\": null}]}}]}"));
@@ -1642,6 +1642,139 @@ test_parse_errors(void **state)
 	config_free(cf);
 }
 
+/* "output" (global, per plugin) and "log_file": values, ranges, paths. */
+static void
+test_output_config(void **state)
+{
+	struct config			*cf;
+	const struct plugin_config	*p;
+	char				*want;
+
+	/* Defaults. */
+	cf = load_ok("{\"plugins\": [" PLUG "]}");
+	assert_true(cf->output.lines_per_second == 100);
+	assert_int_equal(cf->output.burst_lines, 200);
+	assert_true(cf->output.bytes_per_second == 65536);
+	assert_int_equal(cf->output.burst_bytes, 131072);
+	assert_true(cf->output.summary_interval == 10);
+	p = &cf->plugins[0];
+	assert_memory_equal(&p->output, &cf->output, sizeof p->output);
+	assert_null(p->log_file.path);
+	assert_int_equal(p->log_file.max_bytes, 10485760);
+	assert_int_equal(p->log_file.backups, 5);
+	config_free(cf);
+
+	/* Global, then per plugin key by key; a relative log file path. */
+	cf = load_ok("{\"output\": {\"lines_per_second\": 10, "
+	    "\"burst_lines\": 20, \"bytes_per_second\": 0, \"burst_bytes\": "
+	    "4096, \"summary_interval\": 0.5}, \"plugins\": [" PLUG ", "
+	    "{\"name\": \"b\", \"exec\": [\"dice-roller\"], \"output\": "
+	    "{\"burst_lines\": 1000000, \"lines_per_second\": 0}, "
+	    "\"log_file\": {\"path\": \"logs/b.log\", \"max_bytes\": 4096, "
+	    "\"backups\": 0}}, {\"name\": \"c\", \"exec\": [\"dice-roller\"], "
+	    "\"log_file\": {\"path\": \"/var/log/c.log\", \"backups\": 100, "
+	    "\"max_bytes\": 1099511627776}}]}");
+	assert_true(cf->output.lines_per_second == 10);
+	assert_int_equal(cf->output.burst_lines, 20);
+	assert_true(cf->output.bytes_per_second == 0);
+	assert_int_equal(cf->output.burst_bytes, 4096);
+	assert_true(cf->output.summary_interval == 0.5);
+	assert_memory_equal(&cf->plugins[0].output, &cf->output,
+	    sizeof cf->output);
+	p = &cf->plugins[1];
+	assert_true(p->output.lines_per_second == 0);
+	assert_int_equal(p->output.burst_lines, 1000000);
+	assert_int_equal(p->output.burst_bytes, 4096);	/* global */
+	assert_true(p->output.summary_interval == 0.5);	/* global */
+	xasprintf(&want, "%s/logs/b.log", tmpdir);
+	assert_string_equal(p->log_file.path, want);
+	free(want);
+	assert_int_equal(p->log_file.max_bytes, 4096);
+	assert_int_equal(p->log_file.backups, 0);
+	p = &cf->plugins[2];
+	assert_string_equal(p->log_file.path, "/var/log/c.log");
+	assert_int_equal(p->log_file.max_bytes, 1099511627776ULL);
+	assert_int_equal(p->log_file.backups, 100);
+	/* A copy compares equal; another log file does not. */
+	{
+		struct plugin_config	*copy = config_plugin_dup(p);
+
+		assert_true(config_plugin_equal(copy, p));
+		free(copy->log_file.path);
+		copy->log_file.path = xstrdup("/var/log/d.log");
+		assert_false(config_plugin_equal(copy, p));
+		free(copy->log_file.path);
+		copy->log_file.path = NULL;
+		assert_false(config_plugin_equal(copy, p));
+		config_plugin_free(copy);
+		copy = config_plugin_dup(&cf->plugins[0]);
+		copy->output.burst_lines++;
+		assert_false(config_plugin_equal(copy, &cf->plugins[0]));
+		config_plugin_free(copy);
+	}
+	config_free(cf);
+
+	/* Errors. */
+	assert_error("{\"output\": {\"lines\": 5}, \"plugins\": []}",
+	    "cfg.json:1:13: output.lines: unknown key (expected one of: "
+	    "lines_per_second, burst_lines, bytes_per_second, burst_bytes, "
+	    "summary_interval)");
+	assert_error("{\"output\": 5, \"plugins\": []}",
+	    "cfg.json:1:12: output: must be an object, got 5");
+	assert_error("{\"output\": {\"lines_per_second\": -1}, \"plugins\": []}",
+	    "cfg.json:1:33: output.lines_per_second: must be a number between "
+	    "0 and 1000000, got -1");
+	assert_error("{\"output\": {\"burst_lines\": 0}, \"plugins\": []}",
+	    "cfg.json:1:28: output.burst_lines: must be an integer between 1 "
+	    "and 1000000, got 0");
+	assert_error("{\"output\": {\"bytes_per_second\": 1073741825}, "
+	    "\"plugins\": []}",
+	    "cfg.json:1:33: output.bytes_per_second: must be a number between "
+	    "0 and 1073741824, got 1073741825");
+	assert_error("{\"output\": {\"burst_bytes\": 4095}, \"plugins\": []}",
+	    "cfg.json:1:28: output.burst_bytes: must be an integer between "
+	    "4096 and 1073741824, got 4095");
+	assert_error("{\"output\": {\"summary_interval\": 0}, \"plugins\": []}",
+	    "cfg.json:1:33: output.summary_interval: must be a number between "
+	    "0.1 and 3600, got 0");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"output\": {\"burst_lines\": 2.5}}]}",
+	    "cfg.json:1:69: plugins[0].output.burst_lines: must be an integer "
+	    "between 1 and 1000000, got 2.5");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"log_file\": \"a.log\"}]}",
+	    "cfg.json:1:55: plugins[0].log_file: must be an object, got "
+	    "\"a.log\"");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"log_file\": {\"backups\": 1}}]}",
+	    "cfg.json:1:55: plugins[0].log_file.path: missing required key");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"log_file\": {\"path\": \"logs/\"}}]}",
+	    "cfg.json:1:64: plugins[0].log_file.path: must be a path to a "
+	    "file, without control characters, got \"logs/\"");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"log_file\": {\"path\": \"a\\nb\"}}]}",
+	    "cfg.json:1:64: plugins[0].log_file.path: must be a path to a "
+	    "file, without control characters, got \"a\\u000ab\"");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"log_file\": {\"path\": \"a.log\", \"max_bytes\": 4095}}]}",
+	    "cfg.json:1:86: plugins[0].log_file.max_bytes: must be an integer "
+	    "between 4096 and 1099511627776, got 4095");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"log_file\": {\"path\": \"a.log\", \"backups\": 101}}]}",
+	    "cfg.json:1:84: plugins[0].log_file.backups: must be an integer "
+	    "between 0 and 100, got 101");
+	/* One file for two plugins, however it is written. */
+	xasprintf(&want, "{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"dice-roller\"], \"log_file\": {\"path\": \"x.log\"}}, "
+	    "{\"name\": \"b\", \"exec\": [\"dice-roller\"], \"log_file\": "
+	    "{\"path\": \"%s/x.log\"}}]}", tmpdir);
+	assert_errorf(want, "cfg.json:1:%zu: plugins[1].log_file.path: "
+	    "\"%s/x.log\" is the log file of plugins[0] already",
+	    strlen(want) - strlen(tmpdir) - 11, tmpdir);
+	free(want);
+}
+
 /* Only the socket of a file, as supervisorctl -c reads it. */
 static void
 test_load_socket(void **state)
@@ -1676,7 +1809,7 @@ test_load_socket(void **state)
 	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
 	assert_null(sock);
 	xasprintf(&want, "%s:1:2: sockte: unknown key (expected one of: "
-	    "socket, control, chat, metrics, restart, plugins)", path);
+	    "socket, control, chat, metrics, restart, output, plugins)", path);
 	assert_string_equal(cause, want);
 	free(want);
 	free(cause);
@@ -1738,6 +1871,7 @@ main(void)
 		cmocka_unit_test(test_parse_then_socket_too_long),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_load_socket),
+		cmocka_unit_test(test_output_config),
 	};
 
 	log_init("test_config", 0);
