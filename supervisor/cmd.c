@@ -187,7 +187,7 @@ json_crash(const struct crash_record *cr)
 	X(name) X(role) X(state) X(state_since) X(uptime_seconds) \
 	X(uptime_human) X(restarts) X(crashes) X(starts) X(breaker) X(pid) \
 	X(version) X(commands) X(cpu_percent) X(memory_mb) X(events) \
-	X(queued) X(chat_lines)
+	X(queued) X(chat_lines) X(tree)
 
 enum status_field {
 #define STATUS_ENUM(f) SF_##f,
@@ -203,6 +203,31 @@ static const char *const status_field_names[] = {
 	STATUS_FIELDS(STATUS_NAME)
 #undef STATUS_NAME
 };
+
+/*
+ * With cgroups in force, the whole plugin tree's exact figures from its
+ * cgroup (null without a process, or memory without the controller).
+ */
+static void
+jw_tree_usage(struct jsonw *w, const struct plugin *p)
+{
+	double	cpu = 0, mem = 0;
+	int	known;
+
+	if (strcmp(contain_mode(), "cgroup") != 0)
+		return;
+	known = contain_usage(p, &cpu, &mem);
+	jw_key(w, "tree_cpu_seconds");
+	if (known & 1)
+		jw_fixed(w, cpu, 3);
+	else
+		jw_null(w);
+	jw_key(w, "tree_memory_mb");
+	if (known & 2)
+		jw_fixed(w, mem, 2);
+	else
+		jw_null(w);
+}
 
 /*
  * Status of one plugin: what `supervisorctl status` shows. Written as text:
@@ -287,6 +312,8 @@ jw_plugin_status(struct jsonw *w, const struct plugin *p, unsigned int f)
 		jw_key(w, "queued"), jw_int(w, (long long)p->queue_len);
 	if ((f & SF(chat_lines)) && p->conf->role == ROLE_CONNECTOR)
 		jw_key(w, "chat_lines"), jw_int(w, (long long)p->chat_lines);
+	if (f & SF(tree))
+		jw_tree_usage(w, p);
 	jw_close_object(w);
 }
 
@@ -367,6 +394,7 @@ json_system_metrics(void)
 	    server->config->poll_interval));
 	json_object_set_new(j, "metrics_enabled",
 	    json_boolean(server->config->metrics_enabled));
+	json_object_set_new(j, "containment", json_string(contain_mode()));
 	return j;
 }
 

@@ -639,6 +639,7 @@ verb_cli_system(const struct verb *verb, json_t *res)
 	    "metrics:", verb_num(res, "poll_interval", 0),
 	    json_is_true(json_object_get(res, "metrics_enabled")) ? "enabled" :
 	    "disabled", verb_int(d, "ring_bytes_per_plugin", 0));
+	printf("%-17s%s\n", "containment:", verb_str(res, "containment", "?"));
 	return VERB_EXIT_OK;
 }
 
