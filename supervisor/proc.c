@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,32 +76,53 @@ proc_child_fd(int fd, int target, int report)
 		proc_child_fail(report, PROC_STEP_FDS);
 }
 
+/* In the child: a descriptor in 0-3 moved above them; the same otherwise. */
+static int
+proc_child_move(int fd)
+{
+	int	moved;
+
+	if (fd > IPC_PLUGIN_FD)
+		return fd;
+	if ((moved = fcntl(fd, F_DUPFD_CLOEXEC, IPC_PLUGIN_FD + 1)) != -1)
+		close(fd);
+	return moved;
+}
+
 /*
  * In the child: join the cgroup, set up descriptors, group and signals,
  * then exec. Only async-signal-safe calls up to the exec where it matters
  * (the daemon is single-threaded); a failure goes to report.
  */
 static void __attribute__((noreturn))
-proc_child(struct plugin *p, int sock, int out, int err, int cgroup,
+proc_child(struct plugin *p, int sock, int out, int err, const char *cgroup,
     int report, pid_t parent)
 {
 	struct plugin_config	*pc = p->conf;
 	sigset_t		 set;
 	int			 nullfd, i, fd;
 
-	/* First, so whatever it starts, even before exec, is a member. */
-	if (cgroup >= 0 && write(cgroup, "0", 1) != 1)
-		proc_child_fail(report, PROC_STEP_CGROUP);
+	/*
+	 * First, so whatever it starts, even before exec, is a member. Opened
+	 * here, not in the daemon: one descriptor fewer there per spawn.
+	 */
+	if (cgroup != NULL) {
+		if ((fd = open(cgroup, O_WRONLY | O_CLOEXEC)) == -1 ||
+		    write(fd, "0", 1) != 1)
+			proc_child_fail(report, PROC_STEP_CGROUP);
+		close(fd);
+	}
 
-	/* Move the fds out of the way of 0-3 before placing them. */
-	if ((fd = fcntl(report, F_DUPFD_CLOEXEC, 10)) == -1)
-		proc_child_fail(report, PROC_STEP_FDS);
-	report = fd;
-	sock = fcntl(sock, F_DUPFD_CLOEXEC, 10);
-	if (out != -1)
-		out = fcntl(out, F_DUPFD_CLOEXEC, 10);
-	err = fcntl(err, F_DUPFD_CLOEXEC, 10);
-	if (sock == -1 || err == -1)
+	/*
+	 * Move the fds out of the way of 0-3 before placing them; the others
+	 * stay (they are close-on-exec already): at the descriptor limit, the
+	 * child has only those the daemon's ends left free.
+	 */
+	if ((report = proc_child_move(report)) == -1)
+		_exit(127);
+	if ((sock = proc_child_move(sock)) == -1 ||
+	    (out != -1 && (out = proc_child_move(out)) == -1) ||
+	    (err = proc_child_move(err)) == -1)
 		proc_child_fail(report, PROC_STEP_FDS);
 
 	/*
@@ -184,11 +206,12 @@ proc_interpreter(const char *path, char *buf, size_t size)
  *
  * Why block: `start` answers start-failed only if the daemon knows before
  * it replies, and a failed exec must be the spawn failure it is, not a
- * STARTING plugin that dies. The wait is the child's way to exec:
- * scripts/bench.py's restart gap (fork to the next process running, 200
- * restarts of a crashing plugin, 2 cores) measured median 1.29 ms, p99
- * 2.37 ms before and median 1.35 ms, p99 2.10 ms with it: the child runs
- * on the other core while the parent would only have gone back to the loop.
+ * STARTING plugin that dies. The wait is the child's way to exec, which it
+ * makes on the other core meanwhile. scripts/bench.py's restart gap (a
+ * crashing plugin's exit to its next process running, 300 restarts, three
+ * runs, 2 cores, subreaper mode so only this differs) measured median
+ * 1.16-1.23 ms, p99 1.78-1.92 ms before and median 1.19-1.38 ms, p99
+ * 1.65-3.35 ms with it: within the noise of the runs.
  */
 static int
 proc_wait_exec(struct plugin *p, pid_t pid, int fd, char **cause)
@@ -243,7 +266,8 @@ pid_t
 proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 {
 	int	sv[2], outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int	rep[2] = { -1, -1 }, cgroup = -1;
+	int	rep[2] = { -1, -1 };
+	char	cgroup[PATH_MAX];
 	pid_t	pid, parent = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
@@ -259,7 +283,7 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 		xasprintf(cause, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	if ((cgroup = contain_prepare(p, cause)) == -1)
+	if (contain_prepare(p, cgroup, sizeof cgroup, cause) == -1)
 		goto fail;
 	/* The child gets a blocking socket: plugins may read it plainly. */
 	fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) & ~O_NONBLOCK);
@@ -274,7 +298,8 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 			close(outp[0]);
 		close(errp[0]);
 		close(rep[0]);
-		proc_child(p, sv[1], outp[1], errp[1], cgroup, rep[1], parent);
+		proc_child(p, sv[1], outp[1], errp[1], cgroup[0] != '\0' ?
+		    cgroup : NULL, rep[1], parent);
 	}
 	/* Also set the group from the parent: no race with a fast kill. */
 	if (!p->conf->terminal)
@@ -284,8 +309,6 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 		close(outp[1]);
 	close(errp[1]);
 	close(rep[1]);
-	if (cgroup >= 0)
-		close(cgroup);
 	if (proc_wait_exec(p, pid, rep[0], cause) == -1) {
 		close(rep[0]);
 		close(sv[0]);
@@ -304,8 +327,6 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 	return pid;
 
 fail:
-	if (cgroup >= 0)
-		close(cgroup);
 	if (rep[0] != -1) {
 		close(rep[0]);
 		close(rep[1]);

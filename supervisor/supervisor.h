@@ -242,7 +242,7 @@ const char *proc_describe_status(int status, char *, size_t);
 /* contain.c: nothing a plugin starts outlives it (cgroup or subreaper). */
 void	 contain_init(void);
 const char *contain_mode(void);
-int	 contain_prepare(const struct plugin *, char **cause);
+int	 contain_prepare(const struct plugin *, char *, size_t, char **cause);
 void	 contain_exited(const struct plugin *);
 void	 contain_tidy(void);
 int	 contain_shutdown(void);
