@@ -7,12 +7,11 @@ exec'd (missing #! interpreter, corrupt ELF) is a failed spawn that says why,
 not a crashing program."""
 import json
 import os
-import stat
 import subprocess
 
 import pytest
 
-from conftest import SUPERVISOR, pid_alive, plugin, wait_for
+from conftest import SUPERVISOR, pid_alive, wait_for
 
 NEVER = {"autorestart": "never", "ready_timeout": 60, "stop_timeout": 0.2}
 
@@ -88,6 +87,12 @@ def test_descendant_dies_with_its_plugins_exit(daemon, monkeypatch, tmp_path,
     wait_for(lambda: not pid_alive(pid), what="pid %d gone after the exit" % pid)
     daemon.wait_log(r"plugin leaver: killed \d+ leftover process(es)? "
                     r"\(pids [^)]*\b%d\b" % pid)
+    if mode == "cgroup":
+        # Its cgroup goes once empty; the daemon's own subtree stays.
+        base = daemon.wait_log(r"one cgroup per plugin under (\S+)").group(1)
+        wait_for(lambda: not os.path.exists(os.path.join(base, "leaver")),
+                 what="the plugin's cgroup removed")
+        assert os.path.isdir(base)
 
 
 @pytest.mark.parametrize("mode", MODES)
