@@ -310,6 +310,7 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 	close(errp[1]);
 	close(rep[1]);
 	if (proc_wait_exec(p, pid, rep[0], cause) == -1) {
+		contain_exited(p);	/* its cgroup goes now */
 		close(rep[0]);
 		close(sv[0]);
 		if (outp[0] != -1)
