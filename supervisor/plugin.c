@@ -1057,8 +1057,9 @@ plugin_reap(struct plugin *p, int status, char *how, size_t howlen)
 
 	proc_describe_status(status, how, howlen);
 	hmap_idel(server->by_pid, (uint64_t)p->pid);
-	/* Stragglers in its process group go with it. */
+	/* Stragglers in its process group go with it, and those outside. */
 	proc_signal(p, p->pid, SIGKILL);
+	contain_exited(p);
 	plugin_pipe_final(p, p->err_bev);
 	plugin_pipe_final(p, p->out_bev);
 	plugin_close_io(p);

@@ -30,6 +30,14 @@ struct server *server;
 static int		 server_connectors_started;
 static struct event	*server_connector_timer;
 
+/*
+ * At shutdown, once every plugin is reaped, what they left behind is
+ * killed and reaped too; a process that will not die (stuck in the kernel)
+ * holds the exit back at most this long.
+ */
+#define LEFTOVER_WAIT	5.0
+static struct event	*server_leftover_timer;
+
 static void	server_cron_cb(evutil_socket_t, short, void *);
 
 struct plugin *
@@ -85,7 +93,7 @@ server_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct plugin	*p;
 	pid_t		 pid;
-	int		 status;
+	int		 status, orphans = 0;
 
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
@@ -102,9 +110,14 @@ server_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 		if ((p = hmap_iget(server->by_pid, (uint64_t)pid)) == NULL) {
 			/* An orphan of a plugin, reparented to us. */
 			log_debug("reaped pid %ld (not a plugin)", (long)pid);
+			orphans = 1;
 			continue;
 		}
 		plugin_exited(p, status);
+	}
+	if (orphans) {
+		contain_tidy();
+		server_maybe_exit();
 	}
 }
 
@@ -176,17 +189,37 @@ server_shutdown(const char *why)
 	server_maybe_exit();
 }
 
-/* While shutting down: leave the loop when no plugin process is left. */
+static void
+server_leftover_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_warnx("processes left by plugins still alive %g s after SIGKILL; "
+	    "exiting anyway", LEFTOVER_WAIT);
+	event_base_loopexit(server->base, NULL);
+}
+
+/*
+ * While shutting down: leave the loop when no plugin process is left, nor
+ * any process a plugin started (killed here, reaped by SIGCHLD).
+ */
 void
 server_maybe_exit(void)
 {
 	struct plugin	*p;
+	struct timeval	 tv;
 
 	if (!server->shutting_down)
 		return;
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->pid > 0)
 			return;
+	}
+	if (contain_shutdown()) {
+		if (!evtimer_pending(server_leftover_timer, NULL)) {
+			tv.tv_sec = (time_t)LEFTOVER_WAIT;
+			tv.tv_usec = 0;
+			evtimer_add(server_leftover_timer, &tv);
+		}
+		return;
 	}
 	event_base_loopexit(server->base, NULL);
 }
@@ -413,6 +446,7 @@ server_init(struct config *cf, const char *plugin_dir)
 	/* Plugins' orphans are reparented to us, so nothing escapes. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
+	contain_init();
 
 	server->sig_chld = evsignal_new(server->base, SIGCHLD,
 	    server_sigchld_cb, NULL);
@@ -438,6 +472,8 @@ server_init(struct config *cf, const char *plugin_dir)
 
 	server_connector_timer = evtimer_new(server->base,
 	    server_connector_timer_cb, NULL);
+	server_leftover_timer = evtimer_new(server->base,
+	    server_leftover_timer_cb, NULL);
 	interval = cf->metrics_enabled ? cf->poll_interval : 5.0;
 	server->cron = event_new(server->base, -1, EV_PERSIST, server_cron_cb,
 	    NULL);
@@ -455,6 +491,7 @@ server_run(void)
 	log_info("supervisor %s starting: %zu plugins, config %s, pid %ld",
 	    SUPERVISOR_VERSION, hmap_count(server->by_name),
 	    server->config->path, (long)getpid());
+	contain_start();
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart)
 			plugin_event(p, PEV_START, "daemon start");
@@ -481,6 +518,7 @@ server_free(void)
 		TAILQ_REMOVE(&server->plugins, p, entry);
 		plugin_free(p);
 	}
+	contain_cleanup();
 	control_free();
 	admin_free();
 	router_free();
@@ -492,6 +530,8 @@ server_free(void)
 	event_free(server->cron);
 	event_free(server_connector_timer);
 	server_connector_timer = NULL;
+	event_free(server_leftover_timer);
+	server_leftover_timer = NULL;
 	server_connectors_started = 0;
 	event_free(server->sig_chld);
 	event_free(server->sig_term);

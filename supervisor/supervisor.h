@@ -293,6 +293,18 @@ pid_t	 proc_spawn(struct plugin *, int *sock, int *out_fd, int *err_fd,
 void	 proc_signal(const struct plugin *, pid_t, int);
 const char *proc_describe_status(int status, char *, size_t);
 
+/* contain.c: nothing a plugin starts outlives it (cgroup or subreaper). */
+void	 contain_init(void);
+void	 contain_start(void);
+const char *contain_mode(void);
+int	 contain_prepare(const struct plugin *, char *, size_t, char **cause);
+void	 contain_exited(const struct plugin *);
+void	 contain_tidy(void);
+int	 contain_shutdown(void);
+void	 contain_cleanup(void);
+int	 contain_usage(const struct plugin *, double *cpu_seconds,
+	     double *memory_mb);
+
 /* router.c */
 void	 router_init(void);
 void	 router_free(void);

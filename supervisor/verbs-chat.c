@@ -174,6 +174,9 @@ void
 verb_chat_system(const struct verb *v, json_t *res, struct verb_text *t)
 {
 	chat_system_line(res, t);
+	if (json_is_string(json_object_get(res, "containment")))
+		verb_text_add(t, " · containment %s", verb_str(res,
+		    "containment", "?"));
 }
 
 void

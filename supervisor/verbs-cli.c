@@ -668,6 +668,9 @@ verb_cli_system(const struct verb *verb, json_t *res)
 	    "metrics:", verb_num(res, "poll_interval", 0),
 	    json_is_true(json_object_get(res, "metrics_enabled")) ? "enabled" :
 	    "disabled", verb_int(d, "ring_bytes_per_plugin", 0));
+	if (json_is_string(json_object_get(res, "containment")))
+		printf("%-17s%s\n", "containment:", verb_str(res,
+		    "containment", "?"));
 	return VERB_EXIT_OK;
 }
 

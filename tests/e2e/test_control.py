@@ -35,11 +35,13 @@ SPARK = set("▁▂▃▄▅▆▇█ ")
 
 PLUGIN_KEYS = {"name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
-               "cpu_percent", "memory_mb", "events", "queued"}
+               "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
+               "events", "queued"}
 NO_DROPS = {"queue_full": 0, "plugin_down": 0, "died": 0, "expired": 0, "not_reading": 0}
 SYSTEM_KEYS = {"bot_uptime_seconds", "bot_uptime_human", "total_plugins", "plugins_running",
                "plugins_crashed", "total_events", "total_memory_mb", "chat_lines",
-               "unknown_commands", "daemon", "poll_interval", "metrics_enabled"}
+               "unknown_commands", "daemon", "poll_interval", "metrics_enabled",
+               "containment"}
 SAMPLE_KEYS = {"time", "state", "pid", "rss_bytes", "events", "threads", "restarts",
                "cpu_percent", "memory_mb"}
 CRASH_KEYS = {"time", "time_iso", "pid", "reason", "core_dumped", "uptime_seconds", "stderr",
@@ -140,8 +142,8 @@ def test_status_of_every_plugin_and_of_one(daemon):
 
 FIELD_ORDER = ["name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
-               "cpu_percent", "memory_mb", "events", "queued", "chat_lines",
-               "chat_lines_dropped"]
+               "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
+               "events", "queued", "chat_lines", "chat_lines_dropped"]
 
 
 def test_status_fields_select_what_each_row_carries(daemon):

@@ -222,6 +222,13 @@ test_chat_text(void **state)
 	assert_string_equal(chat_of("system", SYSTEM_OBJ),
 	    "up 1h 2m · 4 plugins, 3 running, 1 crashed · 71 events · plugins "
 	    "19.1 MB · daemon cpu 0.00% mem 4.1 MB");
+	/* Which containment is in force, where the daemon says. */
+	off = strlen(SYSTEM_OBJ) - 1;
+	snprintf(json, sizeof json, "%.*s, \"containment\": \"cgroup\"}",
+	    (int)off, SYSTEM_OBJ);
+	assert_string_equal(chat_of("system", json),
+	    "up 1h 2m · 4 plugins, 3 running, 1 crashed · 71 events · plugins "
+	    "19.1 MB · daemon cpu 0.00% mem 4.1 MB · containment cgroup");
 	assert_string_equal(chat_of("metrics", "{\"status\": " PLUGIN_ROW
 	    ", \"aggregates\": {\"sample_count\": 60, \"time_span_seconds\": "
 	    "295.0, \"cpu\": {\"avg\": 0.12, \"min\": 0, \"max\": 0.6, \"p95\": "
