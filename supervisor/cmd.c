@@ -187,8 +187,8 @@ json_crash(const struct crash_record *cr)
 	X(name) X(role) X(state) X(state_since) X(uptime_seconds) \
 	X(uptime_human) X(restarts) X(crashes) X(starts) X(breaker) X(pid) \
 	X(version) X(commands) X(cpu_percent) X(memory_mb) \
-	X(tree_cpu_seconds) X(tree_memory_mb) X(events) X(queued) X(chat_lines) \
-	X(chat_lines_dropped)
+	X(tree_cpu_seconds) X(tree_memory_mb) X(events) X(queued) \
+	X(output_suppressed) X(chat_lines) X(chat_lines_dropped)
 
 enum status_field {
 #define STATUS_ENUM(f) SF_##f,
@@ -312,6 +312,9 @@ jw_plugin_status(struct jsonw *w, const struct plugin *p, unsigned int f)
 	}
 	if (f & SF(queued))
 		jw_key(w, "queued"), jw_int(w, (long long)p->queue_len);
+	if (f & SF(output_suppressed))
+		jw_key(w, "output_suppressed"), jw_int(w,
+		    (long long)output_suppressed(p));
 	if ((f & SF(chat_lines)) && p->conf->role == ROLE_CONNECTOR)
 		jw_key(w, "chat_lines"), jw_int(w, (long long)p->chat_lines);
 	if ((f & SF(chat_lines_dropped)) && p->conf->role == ROLE_CONNECTOR)

@@ -391,6 +391,8 @@ cli_status_one(json_t *p)
 	printf("%-17s", "dropped by:");
 	cli_drop_reasons(json_object_get(ev, "dropped_by_reason"));
 	printf("%-17s%lld\n", "queued:", verb_int(p, "queued", 0));
+	printf("%-17s%lld lines left out of the daemon's log\n",
+	    "output limited:", verb_int(p, "output_suppressed", 0));
 	if (json_object_get(p, "chat_lines") != NULL)
 		printf("%-17s%lld\n", "chat lines:", verb_int(p, "chat_lines", 0));
 	if (json_object_get(p, "chat_lines_dropped") != NULL)

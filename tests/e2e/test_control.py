@@ -36,7 +36,7 @@ SPARK = set("▁▂▃▄▅▆▇█ ")
 PLUGIN_KEYS = {"name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
-               "events", "queued"}
+               "events", "queued", "output_suppressed"}
 NO_DROPS = {"queue_full": 0, "plugin_down": 0, "died": 0, "expired": 0, "not_reading": 0}
 SYSTEM_KEYS = {"bot_uptime_seconds", "bot_uptime_human", "total_plugins", "plugins_running",
                "plugins_crashed", "total_events", "total_memory_mb", "chat_lines",
@@ -143,7 +143,7 @@ def test_status_of_every_plugin_and_of_one(daemon):
 FIELD_ORDER = ["name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
-               "events", "queued", "chat_lines", "chat_lines_dropped"]
+               "events", "queued", "output_suppressed", "chat_lines", "chat_lines_dropped"]
 
 
 def test_status_fields_select_what_each_row_carries(daemon):

@@ -85,6 +85,9 @@ def test_crash_record_keeps_the_last_lines(daemon):
     assert crash["stderr"] == ["flood %06d" % i for i in range(n - 9, n + 1)]
     wait_for(lambda: len(flood_lines(daemon.read_log(), "stderr")) +
              suppressed(daemon.read_log(), "stderr") == n, what="every line counted")
+    # Status counts what was left out, as the summaries do.
+    st = daemon.status("flood")
+    assert st["output_suppressed"] == suppressed(daemon.read_log(), "stderr") > 0, st
 
 
 def test_dropped_event_warnings_collapse(daemon):
