@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +50,111 @@ config_tried(char *buf, size_t size, size_t *off, const char *path,
 	    path, why);
 }
 
+/*
+ * An ELF header's class, byte order, type and machine; 0 if the bytes are
+ * no ELF header. e_type and e_machine sit at the same offsets in the 32-
+ * and 64-bit headers.
+ */
+struct config_elf {
+	unsigned char	cls, data, version;
+	uint16_t	type, machine;
+};
+
+static int
+config_elf_header(const unsigned char *head, size_t n, struct config_elf *e)
+{
+	if (n < EI_NIDENT + 4 || memcmp(head, ELFMAG, SELFMAG) != 0)
+		return 0;
+	e->cls = head[EI_CLASS];
+	e->data = head[EI_DATA];
+	e->version = head[EI_VERSION];
+	memcpy(&e->type, head + EI_NIDENT, sizeof e->type);
+	memcpy(&e->machine, head + EI_NIDENT + 2, sizeof e->machine);
+	return 1;
+}
+
+/* The daemon's own ELF header: what this machine runs. */
+static int
+config_host_elf(struct config_elf *e)
+{
+	static struct config_elf	host;
+	static int			known = -1;
+	unsigned char			head[64];
+	ssize_t				n;
+	int				fd;
+
+	if (known == -1) {
+		known = 0;
+		if ((fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) != -1) {
+			n = read(fd, head, sizeof head);
+			close(fd);
+			known = n > 0 && config_elf_header(head, (size_t)n,
+			    &host);
+		}
+	}
+	*e = host;
+	return known;
+}
+
+/*
+ * What exec would say of a file's first bytes, before a plugin is ever
+ * started: a script's #! interpreter must exist and be executable, an ELF
+ * file must be one this machine runs (as the daemon's own header says).
+ * Anything else is left to exec, which reports a failure as a failed spawn.
+ * 0 if fine, else -1 and why (in buf when it names the interpreter).
+ */
+static int
+config_check_image(const char *path, char *buf, size_t size,
+    const char **why)
+{
+	unsigned char		 head[256];
+	char			 interp[sizeof head];
+	struct config_elf	 e, host;
+	ssize_t			 n;
+	size_t			 i, j;
+	int			 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return 0;	/* execute-only: exec will say */
+	n = read(fd, head, sizeof head);
+	close(fd);
+	if (n >= 2 && head[0] == '#' && head[1] == '!') {
+		for (i = 2; i < (size_t)n && (head[i] == ' ' ||
+		    head[i] == '\t'); i++)
+			;
+		for (j = 0; i < (size_t)n && head[i] != ' ' &&
+		    head[i] != '\t' && head[i] != '\n' && head[i] != '\r'; i++)
+			interp[j++] = (char)head[i];
+		interp[j] = '\0';
+		if (j == 0 || i == sizeof head) {
+			*why = "its #! line names no interpreter, or a name "
+			    "too long";
+			return -1;
+		}
+		if (access(interp, X_OK) == -1) {
+			snprintf(buf, size, "its #! interpreter %s: %s", interp,
+			    errno == ENOENT ? "no such file" : strerror(errno));
+			*why = buf;
+			return -1;
+		}
+		return 0;
+	}
+	if (n > 0 && config_elf_header(head, (size_t)n, &e) &&
+	    config_host_elf(&host) &&
+	    (e.cls != host.cls || e.data != host.data ||
+	    e.version != EV_CURRENT || (e.type != ET_EXEC &&
+	    e.type != ET_DYN) || e.machine != host.machine)) {
+		*why = "not an executable this machine runs (its ELF header)";
+		return -1;
+	}
+	return 0;
+}
+
 /* 0 if path is an executable regular file, else -1 and why not. */
 static int
 config_check_exec(const char *path, const char **why)
 {
+	static char	why_buf[PATH_MAX + 64];
 	struct stat	sb;
 
 	if (stat(path, &sb) == -1) {
@@ -66,7 +170,7 @@ config_check_exec(const char *path, const char **why)
 		*why = "not executable";
 		return -1;
 	}
-	return 0;
+	return config_check_image(path, why_buf, sizeof why_buf, why);
 }
 
 /*

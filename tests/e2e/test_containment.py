@@ -196,10 +196,33 @@ def spawn_crashes(daemon, name):
             if c["reason"] == "spawn"]
 
 
+GOOD_SCRIPT = b"#!/bin/sh\nexit 0\n"
+
+
+def test_check_config_refuses_what_exec_would(tmp_path):
+    """supervisor -n (and every load) reads a plugin's first bytes: a missing
+    #! interpreter or an ELF file this machine cannot run is a config error."""
+    for name, data, why in (
+            ("interp", b"#!/nonexistent/python3 -u\nprint('hi')\n",
+             "its #! interpreter /nonexistent/python3: no such file"),
+            ("elf", b"\x7fELF" + bytes(range(256)) * 4,
+             "not an executable this machine runs (its ELF header)")):
+        bot = executable(tmp_path / name, data)
+        cfg = tmp_path / (name + ".json")
+        cfg.write_text(json.dumps({"socket": str(tmp_path / "sock"),
+                                   "plugins": [{"name": "bot", "exec": [bot]}]}))
+        r = subprocess.run([SUPERVISOR, "-n", "-c", str(cfg)], capture_output=True,
+                           text=True, timeout=10)
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        assert "cannot find executable" in r.stderr and why in r.stderr, r.stderr
+
+
 def test_missing_interpreter_is_a_spawn_failure_naming_it(daemon, tmp_path):
-    bot = executable(tmp_path / "bot", b"#!/nonexistent/python3 -u\nprint('hi')\n")
+    # Good when the config was checked; broken by the time it starts.
+    bot = executable(tmp_path / "bot", GOOD_SCRIPT)
     daemon.start([{"name": "bot", "exec": [bot], "autostart": False,
                    "restart": {"autorestart": "never"}}], wait_running=False)
+    executable(tmp_path / "bot", b"#!/nonexistent/python3 -u\nprint('hi')\n")
     want = "exec %s: No such file or directory (interpreter /nonexistent/python3)" % bot
     r = daemon.request({"cmd": "start", "plugin": "bot"})
     assert not r["ok"], r
@@ -218,9 +241,12 @@ def test_missing_interpreter_is_a_spawn_failure_naming_it(daemon, tmp_path):
 
 
 def test_corrupt_elf_is_a_spawn_failure(daemon, tmp_path):
-    bot = executable(tmp_path / "bot", b"\x7fELF" + bytes(range(256)) * 4)
-    daemon.start([{"name": "bot", "exec": [bot],
+    bot = executable(tmp_path / "bot", GOOD_SCRIPT)
+    daemon.start([{"name": "bot", "exec": [bot], "autostart": False,
                    "restart": {"autorestart": "never"}}], wait_running=False)
+    executable(tmp_path / "bot", b"\x7fELF" + bytes(range(256)) * 4)
+    r = daemon.request({"cmd": "start", "plugin": "bot"})
+    assert not r["ok"] and r["error"]["code"] == "start-failed", r
     daemon.wait_state("bot", "STOPPED")
     crashes = daemon.result("crashes", plugin="bot")["crashes"]
     assert [c["reason"] for c in crashes] == ["spawn"], crashes

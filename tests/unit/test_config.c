@@ -241,6 +241,12 @@ group_setup(void **state)
 	write_script("plugins/8ball", 0755);
 	write_script("plugins/pick", 0755);
 	write_script("plugins/noexec", 0644);
+	free(write_file("plugins/badinterp", "#!/nonexistent/python3 -u\n", 26,
+	    0755));
+	free(write_file("plugins/nointerp", "#!  \nexit 0\n", 12, 0755));
+	/* ELF magic, then what no kernel loads: class 0. */
+	free(write_file("plugins/badelf", "\177ELF\000\001\001\000"
+	    "\000\000\000\000\000\000\000\000\002\000\076\000", 20, 0755));
 	write_script("bin/pathtool", 0755);
 	write_script("bin/dice-roller", 0755);	/* shadowed by plugins/ */
 	write_script("etc/scripts/tool.sh", 0755);
@@ -1164,6 +1170,22 @@ test_exec_resolution(void **state)
 	    "[\"/nonexistent/x\"]}]}",
 	    "cfg.json:1:37: plugins[0].exec[0]: cannot find executable "
 	    "\"/nonexistent/x\" (tried: /nonexistent/x (no such file))");
+	/* What exec would refuse, said before any start. */
+	assert_errorf("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"plugins/badinterp\"]}]}",
+	    "cfg.json:1:37: plugins[0].exec[0]: cannot find executable "
+	    "\"plugins/badinterp\" (tried: %s/plugins/badinterp (its #! "
+	    "interpreter /nonexistent/python3: no such file))", tmpdir);
+	assert_errorf("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"plugins/nointerp\"]}]}",
+	    "cfg.json:1:37: plugins[0].exec[0]: cannot find executable "
+	    "\"plugins/nointerp\" (tried: %s/plugins/nointerp (its #! line "
+	    "names no interpreter, or a name too long))", tmpdir);
+	assert_errorf("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"plugins/badelf\"]}]}",
+	    "cfg.json:1:37: plugins[0].exec[0]: cannot find executable "
+	    "\"plugins/badelf\" (tried: %s/plugins/badelf (not an executable "
+	    "this machine runs (its ELF header)))", tmpdir);
 	/* The second plugin's, once the whole shape is known good. */
 	assert_errorf("{\"plugins\": [" PLUG ",\n  {\"name\": \"b\", \"exec\": "
 	    "[\"missing\", \"arg\"]}]}",
