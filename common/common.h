@@ -55,5 +55,7 @@ char	*utf8_quote(const char *, char *, size_t);
 double	 clock_mono(void);
 double	 clock_wall(void);
 uint64_t clock_mono_ms(void);
+struct timeval;
+struct timeval clock_timeval(double seconds);
 
 #endif

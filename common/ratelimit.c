@@ -5,13 +5,23 @@
 
 #include "common/ratelimit.h"
 
-/* A full bucket: a quiet source may start with a burst. */
+/*
+ * Tokens are there when at least this close to what is asked: rounding in
+ * the refill must not leave 0.9999999 and a wait too short for the clock
+ * to see.
+ */
+#define TBUCKET_EPSILON	1e-9
+
+/*
+ * A full bucket: a quiet source may start with a burst. A bucket holds at
+ * least one token, or a take of one would wait for ever.
+ */
 void
 tbucket_init(struct tbucket *b, double rate, double burst, double now)
 {
 	b->rate = rate;
-	b->burst = burst;
-	b->tokens = burst;
+	b->burst = burst < 1 ? 1 : burst;
+	b->tokens = b->burst;
 	b->last = now;
 }
 
@@ -34,10 +44,24 @@ tbucket_take(struct tbucket *b, double n, double now)
 	if (b->rate == 0)
 		return 1;
 	tbucket_refill(b, now);
-	if (b->tokens < n)
+	if (b->tokens + TBUCKET_EPSILON < n)
 		return 0;
 	b->tokens -= n;
+	if (b->tokens < 0)
+		b->tokens = 0;
 	return 1;
+}
+
+/* Seconds until n tokens are there: 0 if they are now (or no limit). */
+double
+tbucket_wait(struct tbucket *b, double n, double now)
+{
+	if (b->rate == 0)
+		return 0;
+	tbucket_refill(b, now);
+	if (b->tokens + TBUCKET_EPSILON >= n)
+		return 0;
+	return (n - b->tokens) / b->rate;
 }
 
 /*

@@ -28,6 +28,7 @@ void	 tbucket_init(struct tbucket *, double rate, double burst, double now);
 void	 tbucket_refill(struct tbucket *, double now);
 int	 tbucket_take(struct tbucket *, double n, double now);
 int	 tbucket_spend(struct tbucket *, double n, double now);
+double	 tbucket_wait(struct tbucket *, double n, double now);
 
 /* Kinds of line one logrl counts apart (a plugin's stdout, stderr, log). */
 #define LOGRL_KINDS	3

@@ -1,4 +1,6 @@
 /* xmalloc.c: allocation wrappers that die on failure, and clocks. */
+#include <sys/time.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +123,19 @@ clock_wall(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Seconds as a struct timeval for a timer (libevent's); negative is now. */
+struct timeval
+clock_timeval(double seconds)
+{
+	struct timeval	tv;
+
+	if (!(seconds > 0))
+		seconds = 0;
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	return tv;
 }
 
 uint64_t

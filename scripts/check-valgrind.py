@@ -16,8 +16,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, sys.argv[1] if len(sys.argv) > 1 else "build")
+import bench
+
+BUILD = bench.BUILD
 # Under memcheck the daemon runs some 20-50 times slower.
 TIMEOUT = 60
 
@@ -72,17 +73,7 @@ class Scenario:
                                      stderr=self.log, cwd=self.dir)
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.out = b""
-        wait_for(self.connectable, "the control socket")
-
-    def connectable(self):
-        s = socket.socket(socket.AF_UNIX)
-        try:
-            s.connect(self.sock)
-            return True
-        except OSError:
-            return False
-        finally:
-            s.close()
+        wait_for(lambda: bench.connectable(self.sock), "the control socket")
 
     def request(self, obj):
         s = socket.socket(socket.AF_UNIX)

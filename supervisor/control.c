@@ -254,8 +254,7 @@ control_idle_arm(struct control_client *c)
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
 		return;
 	}
-	tv.tv_sec = (time_t)t;
-	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	tv = clock_timeval(t);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 }
 

@@ -272,12 +272,8 @@ plugin_uptime(const struct plugin *p)
 static void
 plugin_arm_timer(struct plugin *p, double seconds)
 {
-	struct timeval	tv;
+	struct timeval	tv = clock_timeval(seconds);
 
-	if (seconds < 0)
-		seconds = 0;
-	tv.tv_sec = (time_t)seconds;
-	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
 	evtimer_add(p->timer, &tv);
 }
 
@@ -785,8 +781,7 @@ plugin_event_cb(struct bufferevent *bev, short what, void *arg)
 		    p->kill_reason != KILL_NONE)
 			return;
 		p->eof_pid = p->pid;
-		tv.tv_sec = 0;
-		tv.tv_usec = (suseconds_t)(PLUGIN_EOF_GRACE * 1e6);
+		tv = clock_timeval(PLUGIN_EOF_GRACE);
 		evtimer_add(p->eof_timer, &tv);
 	}
 }

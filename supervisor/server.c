@@ -477,8 +477,7 @@ server_init(struct config *cf, const char *plugin_dir)
 	interval = cf->metrics_enabled ? cf->poll_interval : 5.0;
 	server->cron = event_new(server->base, -1, EV_PERSIST, server_cron_cb,
 	    NULL);
-	tv.tv_sec = (time_t)interval;
-	tv.tv_usec = (suseconds_t)((interval - (double)tv.tv_sec) * 1e6);
+	tv = clock_timeval(interval);
 	event_add(server->cron, &tv);
 }
 

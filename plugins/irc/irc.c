@@ -123,7 +123,7 @@ static struct {
 	double				 registered_at;
 	double				 last_rx;
 	struct irc_reconnect		 reconnect;
-	struct irc_bucket		 bucket;
+	struct tbucket			 bucket;
 
 	char				 rbuf[IRC_MAX_INPUT + 1];
 	size_t				 rlen;
@@ -289,7 +289,7 @@ irc_pace(void)
 	double		 now = clock_mono();
 
 	while ((l = TAILQ_FIRST(&irc.queue)) != NULL) {
-		if (!irc_bucket_take(&irc.bucket, now))
+		if (!tbucket_take(&irc.bucket, 1, now))
 			break;
 		TAILQ_REMOVE(&irc.queue, l, entry);
 		irc.nqueue--;
@@ -305,7 +305,7 @@ irc_pace(void)
 		irc.dropped = 0;
 	}
 	if (l != NULL && irc.t_pace == 0)
-		irc.t_pace = sdk_timer(irc_bucket_wait(&irc.bucket, now),
+		irc.t_pace = sdk_timer(tbucket_wait(&irc.bucket, 1, now),
 		    irc_pace_timer, NULL);
 }
 
@@ -461,7 +461,7 @@ irc_register(void)
 
 	irc.state = IRC_REGISTERING;
 	irc.last_rx = clock_mono();
-	irc_bucket_init(&irc.bucket, irc.rate, irc.burst, irc.last_rx);
+	tbucket_init(&irc.bucket, irc.rate, irc.burst, irc.last_rx);
 	irc_timer_set(&irc.t_timeout, irc.register_timeout, irc_timeout, NULL);
 	log_info("connected to %s:%s; registering as %s", irc.server, irc.port,
 	    irc.nicks[0]);

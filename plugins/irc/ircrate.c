@@ -2,10 +2,10 @@
  * ircrate.c: output pacing and the reconnect policy of the IRC connector,
  * pure arithmetic on times passed in, so the unit tests check exact values.
  *
- * Pacing is a token bucket: it holds at most burst tokens, gains rate a
- * second, and each line sent takes one. So in any interval of t seconds at
- * most burst + rate × t lines leave, which is what servers' flood limits
- * (and our own e2e test) measure.
+ * Pacing is a token bucket (common/ratelimit.c's tbucket): it holds at most
+ * burst tokens, gains rate a second, and each line sent takes one. So in
+ * any interval of t seconds at most burst + rate × t lines leave, which is
+ * what servers' flood limits (and our own e2e test) measure.
  *
  * Reconnecting follows the daemon's restart policy (shared/DESIGN.md), with
  * the same arithmetic (common/backoff.c): the n-th consecutive failure waits
@@ -21,60 +21,6 @@
 #include "common/backoff.h"
 #include "common/common.h"
 #include "plugins/irc/ircrate.h"
-
-/*
- * A token is there when at least this close to 1: rounding in the refill
- * must not leave 0.9999999 and a wait too short for the clock to see.
- */
-#define IRC_BUCKET_EPSILON	1e-9
-
-/* A full bucket: a burst may leave at once. */
-void
-irc_bucket_init(struct irc_bucket *b, double rate, double burst, double now)
-{
-	b->rate = rate;
-	b->burst = burst < 1 ? 1 : burst;
-	b->tokens = b->burst;
-	b->last = now;
-}
-
-/* Add what the time since the last update earned, up to burst. */
-static void
-irc_bucket_refill(struct irc_bucket *b, double now)
-{
-	if (now > b->last) {
-		b->tokens += (now - b->last) * b->rate;
-		if (b->tokens > b->burst)
-			b->tokens = b->burst;
-	}
-	/* A clock that went back earns nothing, but the bucket follows it. */
-	b->last = now;
-}
-
-/* Take a token for one line: 1 if there was one, else 0. */
-int
-irc_bucket_take(struct irc_bucket *b, double now)
-{
-	irc_bucket_refill(b, now);
-	if (b->tokens + IRC_BUCKET_EPSILON < 1)
-		return 0;
-	b->tokens -= 1;
-	if (b->tokens < 0)
-		b->tokens = 0;
-	return 1;
-}
-
-/* Seconds until a token is there: 0 if one is now. */
-double
-irc_bucket_wait(struct irc_bucket *b, double now)
-{
-	irc_bucket_refill(b, now);
-	if (b->tokens + IRC_BUCKET_EPSILON >= 1)
-		return 0;
-	if (b->rate <= 0)
-		return INFINITY;
-	return (1 - b->tokens) / b->rate;
-}
 
 void
 irc_reconnect_init(struct irc_reconnect *rc,

@@ -1,7 +1,7 @@
 /*
  * ircrate.h: the IRC connector's timing arithmetic, without I/O or clocks
- * (every time is passed in, in seconds): the token bucket that paces output
- * and the reconnect policy (backoff with jitter, and a breaker).
+ * (every time is passed in, in seconds): the reconnect policy (backoff with
+ * jitter, and a breaker). Output is paced by common/ratelimit.h's tbucket.
  */
 #ifndef IRCRATE_H
 #define IRCRATE_H
@@ -9,19 +9,7 @@
 #include <stddef.h>
 
 #include "common/breaker.h"
-
-/* Output pacing: rate lines a second, at most burst at once. */
-struct irc_bucket {
-	double	rate;
-	double	burst;
-	double	tokens;
-	double	last;		/* when tokens was last brought up to date */
-};
-
-void	 irc_bucket_init(struct irc_bucket *, double rate, double burst,
-	     double now);
-int	 irc_bucket_take(struct irc_bucket *, double now);
-double	 irc_bucket_wait(struct irc_bucket *, double now);
+#include "common/ratelimit.h"	/* tbucket: output pacing */
 
 /* The reconnect policy, from the connector's "reconnect" config. */
 struct irc_reconnect_policy {

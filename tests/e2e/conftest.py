@@ -11,6 +11,7 @@ import json
 import os
 import queue
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -39,6 +40,15 @@ def wait_for(cond, timeout=5.0, interval=0.02, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %.1fs waiting for %s" % (timeout * SLOW, what))
         time.sleep(interval)
+
+
+def fd_room(need=2400):
+    """Raise this process's open-file limit to need; (soft, hard) before."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        pytest.skip("the test itself needs %d open files (hard limit %d)" % (need, hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
+    return soft, hard
 
 
 def tplugin(name):

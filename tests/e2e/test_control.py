@@ -26,13 +26,15 @@ import time
 import pytest
 
 from conftest import (BUILD, CONSOLE, DICE, ROOT, SLOW, SUPERVISOR, SUPERVISORCTL, Conn,
-                      Daemon, Subscriber, connectable, ctl, plugin, wait_for)
+                      Daemon, Subscriber, connectable, ctl, fd_room, plugin, wait_for)
 
 # Fast sampling so metrics and sample events show up within a second.
 FAST = {"poll_interval": 0.1, "history_duration": 30}
 ADMINS = {"admins": ["console:console"], "admin_rate": 0}
 SPARK = set("▁▂▃▄▅▆▇█ ")
 
+# A listing leaves the cgroup-read fields out unless "fields" names them.
+TREE_KEYS = {"tree_cpu_seconds", "tree_memory_mb"}
 PLUGIN_KEYS = {"name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
@@ -108,8 +110,8 @@ def test_status_of_every_plugin_and_of_one(daemon):
     assert set(res) == {"plugins", "system"}
     assert [p["name"] for p in res["plugins"]] == ["console", "dice-roller", "idle"]
     console, dice, idle = res["plugins"]
-    assert set(console) == PLUGIN_KEYS | {"chat_lines", "chat_lines_dropped"}
-    assert set(dice) == PLUGIN_KEYS and set(idle) == PLUGIN_KEYS
+    assert set(console) == (PLUGIN_KEYS - TREE_KEYS) | {"chat_lines", "chat_lines_dropped"}
+    assert set(dice) == PLUGIN_KEYS - TREE_KEYS and set(idle) == PLUGIN_KEYS - TREE_KEYS
     assert console["role"] == "connector" and dice["role"] == "plugin"
     assert dice["state"] == "RUNNING" and dice["breaker"] == "closed"
     assert dice["version"] == "1.0.0" and dice["commands"] == ["roll", "flip"]
@@ -130,10 +132,10 @@ def test_status_of_every_plugin_and_of_one(daemon):
     assert sysm["poll_interval"] == 0.1 and sysm["metrics_enabled"] is True
     assert sysm["daemon"]["pid"] == daemon.proc.pid and sysm["daemon"]["version"] == "0.1.0"
     assert sysm["daemon"]["ring_bytes_per_plugin"] > 0
-    # One plugin: the same object as in the list.
+    # One plugin: the same object as in the list, plus the tree_* fields.
     one = daemon.result("status", plugin="dice-roller")
     assert set(one) == PLUGIN_KEYS
-    volatile = {"uptime_seconds", "uptime_human", "cpu_percent", "memory_mb"}
+    volatile = {"uptime_seconds", "uptime_human", "cpu_percent", "memory_mb"} | TREE_KEYS
     assert {k: v for k, v in one.items() if k not in volatile} == \
         {k: v for k, v in dice.items() if k not in volatile}
     # "plugin": null is the same as no plugin.
@@ -166,9 +168,13 @@ def test_status_fields_select_what_each_row_carries(daemon):
                               "dropped_by_reason": NO_DROPS, "protocol_errors": 0}}
     every = daemon.result("status", plugin="console", fields=FIELD_ORDER)
     assert list(every) == FIELD_ORDER
-    # "fields": null is the same as no fields: every one.
+    # "fields": null is the same as no fields: every one but the tree_* of a listing.
     assert [set(r) for r in daemon.result("status", fields=None)["plugins"]] == \
-        [PLUGIN_KEYS | {"chat_lines", "chat_lines_dropped"}, PLUGIN_KEYS]
+        [(PLUGIN_KEYS - TREE_KEYS) | {"chat_lines", "chat_lines_dropped"},
+         PLUGIN_KEYS - TREE_KEYS]
+    # Named, a listing has them too.
+    rows = daemon.result("status", fields=["name", "tree_cpu_seconds"])["plugins"]
+    assert [set(r) for r in rows] == [{"name", "tree_cpu_seconds"}] * 2
     c = Conn(daemon.sock)
     listing = ", ".join(FIELD_ORDER)
     for fields, message in (
@@ -652,14 +658,6 @@ def test_100_concurrent_clients_each_get_their_own_answers(daemon):
     assert not failures, failures[:5]
     assert daemon.result("version")["version"] == "0.1.0"
 
-
-def fd_room(need=2400):
-    """(soft, hard) of this process's open-file limit, raised to need."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < need:
-        pytest.skip("the test itself needs %d open files (hard limit %d)" % (need, hard))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
-    return soft, hard
 
 
 def connect_many(path, n):

@@ -15,9 +15,7 @@ import subprocess
 import termios
 import time
 
-import pytest
-
-from conftest import DICE, SLOW, SUPERVISOR, Conn, Subscriber, wait_for
+from conftest import DICE, SLOW, SUPERVISOR, Conn, Subscriber, fd_room, wait_for
 
 MAX_CLIENTS = 1024
 PARTIAL = b'{"cmd": "sta'
@@ -27,14 +25,6 @@ def unread_by_peer(s):
     """Bytes sent on the Unix socket s that its peer has not read yet."""
     return struct.unpack("i", fcntl.ioctl(s.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
 
-
-def fd_room(need=2400):
-    """Raise this process's open-file limit to need; (soft, hard) before."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < need:
-        pytest.skip("the test itself needs %d open files (hard limit %d)" % (need, hard))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
-    return soft, hard
 
 
 def hold_partial(path, n):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import CONSOLE, SLOW, plugin, tplugin, wait_for
+from conftest import CONSOLE, SLOW, plugin, wait_for
 
 # A small budget so that a flood of a few seconds is far over it.
 OUTPUT = {"lines_per_second": 20, "burst_lines": 40, "summary_interval": 1}

@@ -545,62 +545,62 @@ test_clean_text(void **state)
 static void
 test_bucket_paces_lines(void **state)
 {
-	struct irc_bucket	b;
+	struct tbucket		b;
 
 	/* 1 line/s, burst 4: four at once, then one a second. */
-	irc_bucket_init(&b, 1, 4, 100);
-	assert_true(irc_bucket_take(&b, 100));
-	assert_true(irc_bucket_take(&b, 100));
-	assert_true(irc_bucket_take(&b, 100));
-	assert_true(irc_bucket_take(&b, 100));
-	assert_false(irc_bucket_take(&b, 100));
-	assert_true(irc_bucket_wait(&b, 100) == 1.0);
-	assert_true(irc_bucket_wait(&b, 100.25) == 0.75);
-	assert_false(irc_bucket_take(&b, 100.5));
-	assert_true(irc_bucket_take(&b, 101));
-	assert_false(irc_bucket_take(&b, 101));
-	assert_true(irc_bucket_wait(&b, 101.5) == 0.5);
+	tbucket_init(&b, 1, 4, 100);
+	assert_true(tbucket_take(&b, 1, 100));
+	assert_true(tbucket_take(&b, 1, 100));
+	assert_true(tbucket_take(&b, 1, 100));
+	assert_true(tbucket_take(&b, 1, 100));
+	assert_false(tbucket_take(&b, 1, 100));
+	assert_true(tbucket_wait(&b, 1, 100) == 1.0);
+	assert_true(tbucket_wait(&b, 1, 100.25) == 0.75);
+	assert_false(tbucket_take(&b, 1, 100.5));
+	assert_true(tbucket_take(&b, 1, 101));
+	assert_false(tbucket_take(&b, 1, 101));
+	assert_true(tbucket_wait(&b, 1, 101.5) == 0.5);
 
 	/* Idle time refills up to the burst, no more. */
-	assert_true(irc_bucket_wait(&b, 1000) == 0);
+	assert_true(tbucket_wait(&b, 1, 1000) == 0);
 	assert_true(b.tokens == 4);
 
 	/* 4 lines/s: a token every 0.25 s. */
-	irc_bucket_init(&b, 4, 1, 0);
-	assert_true(irc_bucket_take(&b, 0));
-	assert_true(irc_bucket_wait(&b, 0) == 0.25);
-	assert_false(irc_bucket_take(&b, 0.125));
-	assert_true(irc_bucket_take(&b, 0.25));
+	tbucket_init(&b, 4, 1, 0);
+	assert_true(tbucket_take(&b, 1, 0));
+	assert_true(tbucket_wait(&b, 1, 0) == 0.25);
+	assert_false(tbucket_take(&b, 1, 0.125));
+	assert_true(tbucket_take(&b, 1, 0.25));
 
 	/* A clock going back earns nothing. */
-	irc_bucket_init(&b, 1, 1, 10);
-	assert_true(irc_bucket_take(&b, 10));
-	assert_false(irc_bucket_take(&b, 5));
-	assert_true(irc_bucket_wait(&b, 5) == 1.0);
+	tbucket_init(&b, 1, 1, 10);
+	assert_true(tbucket_take(&b, 1, 10));
+	assert_false(tbucket_take(&b, 1, 5));
+	assert_true(tbucket_wait(&b, 1, 5) == 1.0);
 
 	/* A burst below 1 still lets one line through. */
-	irc_bucket_init(&b, 1, 0, 0);
-	assert_true(irc_bucket_take(&b, 0));
+	tbucket_init(&b, 1, 0, 0);
+	assert_true(tbucket_take(&b, 1, 0));
 }
 
 static void
 test_bucket_rounding(void **state)
 {
-	struct irc_bucket	b;
+	struct tbucket		b;
 	double			t = 0;
 	int			i, sent = 0;
 
 	/* 0.1 s steps are not exact in binary: 10 of them earn a token. */
-	irc_bucket_init(&b, 1, 1, 0);
-	assert_true(irc_bucket_take(&b, 0));
+	tbucket_init(&b, 1, 1, 0);
+	assert_true(tbucket_take(&b, 1, 0));
 	for (i = 0; i < 10; i++)
 		t += 0.1;
-	assert_true(irc_bucket_take(&b, t));
+	assert_true(tbucket_take(&b, 1, t));
 
 	/* Over 10 s at 3 lines/s, burst 2: 2 + 30 lines, never more. */
-	irc_bucket_init(&b, 3, 2, 0);
+	tbucket_init(&b, 3, 2, 0);
 	for (i = 0; i <= 1000; i++) {
-		while (irc_bucket_take(&b, i * 0.01))
+		while (tbucket_take(&b, 1, i * 0.01))
 			sent++;
 	}
 	assert_int_equal(sent, 32);
