@@ -242,7 +242,7 @@ def bench_control():
     r["status_1000_socket_ms"], r["status_1000_bytes"] = status_raw_ms(d.sock)
     r["status_1000_table_bytes"] = status_raw_ms(d.sock, runs=1, req={
         "cmd": "status", "fields": ["name", "state", "pid", "uptime_human", "cpu_percent",
-                                    "memory_mb", "events", "restarts", "crashes"]})[1]
+                                    "memory_mb", "events.routed", "restarts", "crashes"]})[1]
     r["status_1000_json_ms"] = ctl_time(d.sock, ["status", "--json"], runs=20)
     r["daemon_rss_1000_kib"] = d.rss_kib()
     d.stop()

@@ -162,6 +162,13 @@ def test_status_fields_select_what_each_row_carries(daemon):
     # chat_lines is a connector's only; a field named twice is written once.
     res = daemon.result("status", fields=["name", "chat_lines", "name"])
     assert res["plugins"] == [{"name": "console", "chat_lines": 0}, {"name": "dice-roller"}]
+    # A part of events: just it; with "events" itself, the whole object.
+    rows = daemon.result("status", fields=["name", "events.routed", "events.in_flight"])["plugins"]
+    assert rows == [{"name": "console", "events": {"routed": 0, "in_flight": 0}},
+                    {"name": "dice-roller", "events": {"routed": 0, "in_flight": 0}}]
+    one = daemon.result("status", plugin="dice-roller", fields=["events.routed", "events"])
+    assert set(one["events"]) == {"routed", "replies", "dropped", "in_flight",
+                                  "dropped_by_reason", "protocol_errors"}
     one = daemon.result("status", plugin="dice-roller", fields=["events", "commands"])
     assert one == {"commands": ["roll", "flip"],
                    "events": {"routed": 0, "replies": 0, "dropped": 0, "in_flight": 0,
@@ -181,8 +188,12 @@ def test_status_fields_select_what_each_row_carries(daemon):
             ("name", "fields must be a non-empty array of status field names"),
             ([], "fields must be a non-empty array of status field names"),
             ({"name": 1}, "fields must be a non-empty array of status field names"),
-            (["name", "bogus"], "unknown status field bogus; the fields are " + listing),
-            (["name", 7], "unknown status field (not a string); the fields are " + listing)):
+            (["name", "bogus"], "unknown status field bogus; the fields are " + listing +
+             " (and events.NAME for a part of events)"),
+            (["name", "events.bogus"], "unknown status field events.bogus; the fields are " +
+             listing + " (and events.NAME for a part of events)"),
+            (["name", 7], "unknown status field (not a string); the fields are " + listing +
+             " (and events.NAME for a part of events)")):
         assert c.ask({"cmd": "status", "fields": fields}) == err("bad-argument", message), fields
         assert c.ask({"cmd": "status", "plugin": "dice-roller", "fields": fields}) == \
             err("bad-argument", message), fields
