@@ -28,13 +28,8 @@ def log(msg):
 
 
 def wait_for(cond, what, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
+    """bench's wait, with memcheck's longer deadline."""
+    return bench.wait_for(cond, timeout, what)
 
 
 class Scenario:
@@ -172,7 +167,7 @@ def main():
     s = Scenario()
     try:
         s.run()
-    except AssertionError as e:
+    except (AssertionError, SystemExit) as e:
         s.check(str(e), False)
         if s.proc.poll() is None:
             s.proc.kill()
