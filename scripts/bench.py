@@ -40,11 +40,13 @@ def wait_for(cond, timeout, what):
     raise SystemExit("bench: timed out waiting for " + what)
 
 
-def ask_raw(sock, obj):
-    """One request on a new connection; the reply line as bytes."""
+def ask_raw(sock, obj, timeout=None):
+    """One request (an object, or raw bytes) on a new connection; the reply
+    line as bytes."""
     s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
     s.connect(sock)
-    s.sendall(json.dumps(obj).encode() + b"\n")
+    s.sendall((obj if isinstance(obj, bytes) else json.dumps(obj).encode()) + b"\n")
     buf = b""
     while not buf.endswith(b"\n"):
         chunk = s.recv(1 << 20)

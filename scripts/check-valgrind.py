@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,18 +70,7 @@ class Scenario:
         wait_for(lambda: bench.connectable(self.sock), "the control socket")
 
     def request(self, obj):
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(TIMEOUT)
-        s.connect(self.sock)
-        s.sendall((obj if isinstance(obj, bytes) else json.dumps(obj).encode()) + b"\n")
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            buf += chunk
-        s.close()
-        return json.loads(buf)
+        return json.loads(bench.ask_raw(self.sock, obj, TIMEOUT))
 
     def state(self, name):
         return self.request({"cmd": "status", "plugin": name})["result"]

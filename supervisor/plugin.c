@@ -133,7 +133,6 @@ plugin_clear_ready(struct plugin *p)
 	for (i = 0; i < p->ncommands; i++)
 		free(p->commands[i]);
 	p->ncommands = 0;
-	p->wants_chat = 0;
 	p->version[0] = '\0';
 }
 

@@ -58,7 +58,6 @@ router_chat_leave(struct plugin *p)
 		TAILQ_REMOVE(&server->chat_plugins, p, chat_entry);
 		p->chat_entry.tqe_prev = NULL;
 	}
-	p->wants_chat = 0;
 }
 
 /*
@@ -91,7 +90,6 @@ router_claim(struct plugin *p, const char *const *cmds, size_t n, int chat,
 		hmap_sput(server->commands, cmds[i], p);
 	if (chat && !router_chat_listed(p))
 		TAILQ_INSERT_TAIL(&server->chat_plugins, p, chat_entry);
-	p->wants_chat = chat;
 	return 0;
 }
 

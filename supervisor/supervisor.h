@@ -135,7 +135,6 @@ struct plugin {
 	char				 version[65];
 	char				*commands[PLUGIN_MAX_COMMANDS];
 	size_t				 ncommands;
-	int				 wants_chat;	/* set by router_claim */
 	TAILQ_ENTRY(plugin)		 chat_entry;	/* on the router's chat list */
 	uint64_t			 platform_refused;	/* connectors: lines of another platform */
 	double				 platform_logged;	/* ... last logged, monotonic */
