@@ -198,6 +198,7 @@ config_free(struct config *cf)
 	config_free_vector(cf->admins);
 	free(cf->prefix);
 	free(cf->socket_path);
+	free(cf->state_dir);
 	free(cf->dir);
 	free(cf->path);
 	config_source_free(cf->source);

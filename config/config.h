@@ -23,6 +23,9 @@
 #define CONFIG_MAX_PLUGINS	4096
 #define CONFIG_NAME_MAX		32	/* characters of a plugin name */
 #define CONFIG_MAX_SAMPLES	1000000	/* history_duration / poll_interval */
+#define CONFIG_MAX_ROLLUPS	4	/* rollup tiers */
+#define CONFIG_MAX_BUCKETS	200000	/* buckets of all tiers, per plugin */
+#define CONFIG_MAX_BUCKET_SAMPLES 65535	/* samples one bucket counts */
 
 enum plugin_role { ROLE_PLUGIN, ROLE_CONNECTOR };
 
@@ -98,6 +101,12 @@ struct plugin_config {
 	struct log_file_config log_file;
 };
 
+/* One rollup tier: buckets of resolution seconds kept for duration. */
+struct rollup_config {
+	double		 resolution;
+	double		 duration;
+};
+
 struct config_source;
 
 struct config {
@@ -117,6 +126,12 @@ struct config {
 	int		  metrics_enabled;	/* true */
 	double		  poll_interval;	/* s, 5, range 0.1-3600 */
 	double		  history_duration;	/* s, 3600 */
+	struct rollup_config rollups[CONFIG_MAX_ROLLUPS];	/* 1 min x 24 h,
+					   1 h x 30 d */
+	size_t		  nrollups;
+	int		  state_enabled;	/* true */
+	char		 *state_dir;	/* "state", made absolute when resolved */
+	double		  save_interval;	/* s, 60 */
 	struct restart_policy restart;	/* global defaults */
 	struct output_policy output;	/* global defaults */
 	struct plugin_config *plugins;

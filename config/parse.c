@@ -88,9 +88,23 @@ static const struct config_field config_top_fields[] = {
 	{ "control", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "chat", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "metrics", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "state", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "restart", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "output", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "plugins", CT_CUSTOM, 0, 0, 0, NULL },
+};
+
+static const struct config_field config_state_fields[] = {
+	{ "enabled", CT_BOOL, CF(state_enabled), 0, 0, NULL },
+	{ "dir", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "save_interval", CT_NUMBER, CF(save_interval), 1, 86400, NULL },
+};
+
+#define RC(f)	offsetof(struct rollup_config, f)
+
+static const struct config_field config_rollup_fields[] = {
+	{ "resolution", CT_NUMBER, RC(resolution), 1, 86400 * 7, NULL },
+	{ "duration", CT_NUMBER, RC(duration), 1, 86400 * 3660, NULL },
 };
 
 static const struct config_field config_control_fields[] = {
@@ -112,6 +126,7 @@ static const struct config_field config_metrics_fields[] = {
 	{ "poll_interval", CT_NUMBER, CF(poll_interval), 0.1, 3600, NULL },
 	{ "history_duration", CT_NUMBER, CF(history_duration), 0.1,
 	    CONFIG_MAX_HISTORY, NULL },
+	{ "rollups", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
 static const struct config_field config_restart_fields[] = {
@@ -761,6 +776,8 @@ config_parse_chat(struct config_ctx *ctx, json_t *obj)
  * poll_interval samples and is allocated for every plugin up front, so the
  * ratio is bounded.
  */
+static int	config_parse_rollups(struct config_ctx *, json_t *);
+
 static int
 config_parse_metrics(struct config_ctx *ctx, json_t *obj)
 {
@@ -768,6 +785,8 @@ config_parse_metrics(struct config_ctx *ctx, json_t *obj)
 	const char	*blame;
 	char		 p[32], h[32];
 	size_t		 cap;
+	json_t		*v;
+	int		 rc;
 
 	if (config_want_object(ctx, obj) == -1)
 		return -1;
@@ -793,6 +812,165 @@ config_parse_metrics(struct config_ctx *ctx, json_t *obj)
 		    h, p, cap, CONFIG_MAX_SAMPLES);
 		config_pop(ctx);
 		return -1;
+	}
+	if ((v = json_object_get(obj, "rollups")) != NULL) {
+		config_push_key(ctx, "rollups");
+		rc = config_parse_rollups(ctx, v);
+		config_pop(ctx);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether x is a whole multiple of unit (both whole seconds here). */
+static int
+config_multiple(double x, double unit)
+{
+	double	q = x / unit;
+
+	return q >= 1 && q - (double)(long long)(q + 0.5) < 1e-9 &&
+	    (double)(long long)(q + 0.5) - q < 1e-9;
+}
+
+/*
+ * One rollup tier, index i, checked against the raw ring and the tier before
+ * it: each bucket must be made of whole buckets (or raw samples) of the tier
+ * below, that tier must keep at least one bucket's worth, and a bucket counts
+ * at most 65535 samples.
+ */
+static int
+config_check_rollup(struct config_ctx *ctx, size_t i)
+{
+	struct config		*cf = ctx->cf;
+	struct rollup_config	*r = &cf->rollups[i], *prev;
+	char			 a[32], b[32], c[32];
+	double			 below_span;
+
+	config_format_number(r->resolution, a, sizeof a);
+	config_format_number(r->duration, b, sizeof b);
+	if (r->resolution != (double)(long long)r->resolution)
+		return config_error(ctx, AT_VALUE, "resolution must be a "
+		    "whole number of seconds, got %s", a);
+	if (!config_multiple(r->duration, r->resolution))
+		return config_error(ctx, AT_VALUE, "duration (%s) must be a "
+		    "whole number of resolutions (%s)", b, a);
+	if (i == 0) {
+		config_format_number(cf->poll_interval, c, sizeof c);
+		if (r->resolution < cf->poll_interval)
+			return config_error(ctx, AT_VALUE, "resolution (%s) "
+			    "must be at least metrics.poll_interval (%s)", a, c);
+		below_span = cf->history_duration;
+		config_format_number(below_span, c, sizeof c);
+		if (r->resolution > below_span)
+			return config_error(ctx, AT_VALUE, "resolution (%s) "
+			    "must be at most metrics.history_duration (%s): "
+			    "a bucket is made from the raw samples", a, c);
+		if (r->duration <= below_span)
+			return config_error(ctx, AT_VALUE, "duration (%s) must "
+			    "be longer than metrics.history_duration (%s)", b,
+			    c);
+	} else {
+		prev = &cf->rollups[i - 1];
+		config_format_number(prev->resolution, c, sizeof c);
+		if (!(r->resolution > prev->resolution) ||
+		    !config_multiple(r->resolution, prev->resolution))
+			return config_error(ctx, AT_VALUE, "resolution (%s) "
+			    "must be a multiple of the previous tier's (%s), "
+			    "larger than it", a, c);
+		config_format_number(prev->duration, c, sizeof c);
+		if (r->resolution > prev->duration)
+			return config_error(ctx, AT_VALUE, "resolution (%s) "
+			    "must be at most the previous tier's duration "
+			    "(%s)", a, c);
+		if (r->duration <= prev->duration)
+			return config_error(ctx, AT_VALUE, "duration (%s) must "
+			    "be longer than the previous tier's (%s)", b, c);
+	}
+	if (r->resolution / cf->poll_interval > CONFIG_MAX_BUCKET_SAMPLES + 1e-9) {
+		config_format_number(cf->poll_interval, c, sizeof c);
+		return config_error(ctx, AT_VALUE, "resolution (%s) holds more "
+		    "than %d samples of metrics.poll_interval (%s)", a,
+		    CONFIG_MAX_BUCKET_SAMPLES, c);
+	}
+	return 0;
+}
+
+/* "metrics.rollups": the tiers behind the raw ring, finest first. */
+static int
+config_parse_rollups(struct config_ctx *ctx, json_t *v)
+{
+	struct config	*cf = ctx->cf;
+	json_t		*item;
+	size_t		 i, n, buckets = 0;
+	int		 rc;
+
+	if (!json_is_array(v))
+		return config_wrong(ctx, v, "an array of {\"resolution\": S, "
+		    "\"duration\": S} objects, finest first");
+	if ((n = json_array_size(v)) > CONFIG_MAX_ROLLUPS)
+		return config_error(ctx, AT_VALUE, "at most %d tiers, got %zu",
+		    CONFIG_MAX_ROLLUPS, n);
+	cf->nrollups = 0;
+	json_array_foreach(v, i, item) {
+		config_push_index(ctx, i);
+		memset(&cf->rollups[i], 0, sizeof cf->rollups[i]);
+		rc = config_want_object(ctx, item);
+		if (rc == 0) {
+			if (json_object_get(item, "resolution") == NULL ||
+			    json_object_get(item, "duration") == NULL)
+				rc = config_error(ctx, AT_VALUE, "needs both "
+				    "\"resolution\" and \"duration\"");
+		}
+		if (rc == 0)
+			rc = config_read_fields(ctx, item,
+			    config_rollup_fields, nitems(config_rollup_fields),
+			    &cf->rollups[i]);
+		if (rc == 0)
+			rc = config_check_rollup(ctx, i);
+		if (rc == 0) {
+			buckets += (size_t)(cf->rollups[i].duration /
+			    cf->rollups[i].resolution + 0.5);
+			if (buckets > CONFIG_MAX_BUCKETS)
+				rc = config_error(ctx, AT_VALUE, "the tiers "
+				    "keep %zu buckets per plugin, more than %d",
+				    buckets, CONFIG_MAX_BUCKETS);
+		}
+		config_pop(ctx);
+		if (rc == -1)
+			return -1;
+	}
+	cf->nrollups = n;
+	return 0;
+}
+
+/*
+ * "state": where history is saved across restarts. The directory is kept as
+ * written; resolve.c makes it absolute like the socket.
+ */
+static int
+config_parse_state(struct config_ctx *ctx, json_t *obj)
+{
+	json_t		*v;
+	const char	*s;
+
+	if (config_want_object(ctx, obj) == -1)
+		return -1;
+	if (config_read_fields(ctx, obj, config_state_fields,
+	    nitems(config_state_fields), ctx->cf) == -1)
+		return -1;
+	if ((v = json_object_get(obj, "dir")) != NULL) {
+		config_push_key(ctx, "dir");
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    config_has_control(s = json_string_value(v), 0)) {
+			config_wrong(ctx, v, "a non-empty path without control "
+			    "characters");
+			config_pop(ctx);
+			return -1;
+		}
+		config_pop(ctx);
+		free(ctx->cf->state_dir);
+		ctx->cf->state_dir = xstrdup(s);
 	}
 	return 0;
 }
@@ -1203,6 +1381,7 @@ config_parse_root(struct config_ctx *ctx, json_t *root, enum config_part part)
 	CONFIG_CUSTOM(ctx, root, "control", config_parse_control(ctx, v_));
 	CONFIG_CUSTOM(ctx, root, "chat", config_parse_chat(ctx, v_));
 	CONFIG_CUSTOM(ctx, root, "metrics", config_parse_metrics(ctx, v_));
+	CONFIG_CUSTOM(ctx, root, "state", config_parse_state(ctx, v_));
 	/* Before the plugins: theirs start from the global policy. */
 	CONFIG_CUSTOM(ctx, root, "restart",
 	    config_parse_restart(ctx, v_, &ctx->cf->restart));
@@ -1262,6 +1441,12 @@ config_parse_text(const char *text, size_t len, const char *origin,
 	cf->metrics_enabled = 1;
 	cf->poll_interval = 5;
 	cf->history_duration = 3600;
+	cf->rollups[0] = (struct rollup_config){ 60, 86400 };
+	cf->rollups[1] = (struct rollup_config){ 3600, 30 * 86400 };
+	cf->nrollups = 2;
+	cf->state_enabled = 1;
+	cf->state_dir = xstrdup("state");
+	cf->save_interval = 60;
 	config_restart_defaults(&cf->restart);
 	config_output_defaults(&cf->output);
 

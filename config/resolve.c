@@ -373,6 +373,9 @@ config_resolve_paths(struct config *cf, char *dir, char **cause)
 	config_resolve_ctx(&ctx, cf);
 	free(cf->dir);
 	cf->dir = dir;
+	path = config_join(dir, cf->state_dir);
+	free(cf->state_dir);
+	cf->state_dir = path;
 	path = config_join(dir, cf->socket_path);
 	free(cf->socket_path);
 	cf->socket_path = path;

@@ -150,6 +150,16 @@ crashlog_total(const struct crash_log *log)
 	return log->total;
 }
 
+/*
+ * Set the all-time total, as a saved one is restored: never below the
+ * records held.
+ */
+void
+crashlog_set_total(struct crash_log *log, uint64_t total)
+{
+	log->total = total < log->count ? log->count : total;
+}
+
 /* A reason's name as shown by status and the JSON socket. */
 const char *
 crash_reason_name(enum crash_reason reason)

@@ -142,6 +142,82 @@ void		 stats_compute(double *values, size_t n,
 char		*metrics_format_uptime(double seconds, char *buf, size_t len);
 
 /*
+ * Rollup tiers: coarser history behind the raw ring (rrdtool's idea in our
+ * own compact form). A tier is a fixed ring of buckets of `resolution`
+ * seconds, bucket number = floor(wall / resolution), allocated once. Tier 0
+ * is built from the raw ring, tier k from tier k - 1, when a bucket ends;
+ * each bucket keeps sample counts, CPU and memory min / max / avg, a p95
+ * estimate and the events routed in it (rollup.c says how, in 22 bytes).
+ */
+#define ROLLUP_MAX_TIERS	4
+#define ROLLUP_MAX_BUCKETS	(1u << 20)
+
+struct rollup_shape {
+	double		resolution;	/* seconds, whole */
+	size_t		capacity;	/* buckets: duration / resolution */
+};
+
+struct rollup_tier;
+
+/* A bucket decoded: what a query or a merge works with. */
+struct rollup_summary {
+	double		start;		/* wall seconds */
+	double		end;		/* exclusive */
+	double		samples;	/* taken, with or without a process */
+	double		mem_n;		/* with a process */
+	double		cpu_n;		/* with a CPU delta */
+	double		events;		/* routed */
+	double		cpu_min, cpu_max, cpu_sum, cpu_p95;	/* percent */
+	double		mem_min, mem_max, mem_sum, mem_p95;	/* KiB */
+};
+
+struct rollup_tier *rollup_new(double resolution, size_t capacity);
+void		 rollup_free(struct rollup_tier *);
+double		 rollup_resolution(const struct rollup_tier *);
+size_t		 rollup_capacity(const struct rollup_tier *);
+size_t		 rollup_memory_bytes_for(size_t capacity);
+int		 rollup_head(const struct rollup_tier *, int64_t *bucket);
+int		 rollup_first(const struct rollup_tier *, int64_t *bucket);
+int		 rollup_get(const struct rollup_tier *, int64_t bucket,
+		     struct rollup_summary *);
+void		 rollup_put(struct rollup_tier *, int64_t bucket,
+		     const struct rollup_summary *);
+size_t		 rollup_bucket_bytes(void);
+void		 rollup_bucket_encode(const struct rollup_tier *, int64_t,
+		     unsigned char *);
+int		 rollup_bucket_decode(struct rollup_tier *, int64_t,
+		     const unsigned char *);
+void		 rollup_advance(struct rollup_tier **, size_t ntiers,
+		     const struct sample_ring *, double wall);
+double		 rollup_oldest(struct rollup_tier *const *, size_t ntiers);
+int		 rollup_convertible(const struct rollup_tier *src,
+		     const struct rollup_tier *dst);
+void		 rollup_convert(struct rollup_tier *dst,
+		     const struct rollup_tier *src);
+
+/* p95 of a window from bucket summaries (the estimator, see rollup.c). */
+double		 rollup_estimate_p95(const struct rollup_summary *, size_t n,
+		     int cpu);
+
+/*
+ * Aggregates of the window [since, now] from the finest data that covers
+ * it: the raw ring (exact p95) when history_seconds covers the window, else
+ * the finest tier whose span does (or the coarsest), with finer tiers and the
+ * raw ring for the part its buckets do not hold yet. *resolution is 0 for
+ * the raw ring. Returns -1 if the window holds no samples.
+ */
+struct rollup_query {
+	double		resolution;	/* s; 0: the raw ring */
+	int		p95_exact;
+	double		covered_seconds;	/* what that tier spans */
+};
+
+int		 rollup_aggregate(struct rollup_tier *const *, size_t ntiers,
+		     const struct sample_ring *, double history_seconds,
+		     double since, double now, struct metrics_aggregates *,
+		     struct rollup_query *);
+
+/*
  * One process as read from /proc. CPU% needs two readings of the same
  * process (same start_ticks): see metrics_cpu_percent().
  */
@@ -211,8 +287,51 @@ size_t		 crashlog_capacity(const struct crash_log *);
 const struct crash_record *crashlog_get(const struct crash_log *, size_t);
 const struct crash_record *crashlog_latest(const struct crash_log *);
 uint64_t	 crashlog_total(const struct crash_log *);
+void		 crashlog_set_total(struct crash_log *, uint64_t);
 const char	*crash_reason_name(enum crash_reason);
 int		 crash_reason_from_name(const char *, enum crash_reason *);
 const char	*metrics_signal_name(int);
+
+/*
+ * A state file: one plugin's history saved across daemon restarts (the raw
+ * ring, the rollup tiers, the crash log and named counters). statefile.c
+ * has the format; decoding checks every length, count and value, so a file
+ * is either wholly trusted or refused with a reason.
+ */
+#define STATEFILE_VERSION	1
+#define STATEFILE_MAX_BYTES	(256u << 20)
+#define STATEFILE_MAX_COUNTERS	32
+#define STATEFILE_COUNTER_NAME	32
+#define STATEFILE_NAME_MAX	64
+
+struct state_counter {
+	char		name[STATEFILE_COUNTER_NAME];
+	uint64_t	value;
+};
+
+struct state_history {
+	char			 name[STATEFILE_NAME_MAX + 1];
+	double			 saved_at;
+	double			 poll_interval;
+	struct state_counter	 counters[STATEFILE_MAX_COUNTERS];
+	size_t			 ncounters;
+	struct sample_ring	*ring;
+	struct rollup_tier	*tiers[ROLLUP_MAX_TIERS];
+	size_t			 ntiers;
+	struct crash_log	*crashes;
+};
+
+enum statefile_error {
+	STATEFILE_OK,
+	STATEFILE_CORRUPT,	/* truncated, bad checksum, bad field */
+	STATEFILE_NEWER,	/* a version this daemon does not know */
+};
+
+int		 statefile_encode(const struct state_history *,
+		     unsigned char **, size_t *);
+enum statefile_error statefile_decode(const unsigned char *, size_t,
+		     struct state_history *, char **cause);
+void		 statefile_clear(struct state_history *);
+uint64_t	 statefile_hash(const unsigned char *, size_t);
 
 #endif

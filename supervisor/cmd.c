@@ -188,7 +188,8 @@ json_crash(const struct crash_record *cr)
 	X(uptime_human) X(restarts) X(crashes) X(starts) X(breaker) X(pid) \
 	X(version) X(commands) X(cpu_percent) X(memory_mb) \
 	X(tree_cpu_seconds) X(tree_memory_mb) X(events) X(queued) \
-	X(output_suppressed) X(chat_lines) X(chat_lines_dropped)
+	X(output_suppressed) X(chat_lines) X(chat_lines_dropped) \
+	X(history_since)
 
 /*
  * The parts of a row's "events" object; "fields" may name one as
@@ -356,6 +357,15 @@ jw_plugin_status(struct jsonw *w, const struct plugin *p, unsigned int f,
 	if ((f & SF(chat_lines_dropped)) && p->conf->role == ROLE_CONNECTOR)
 		jw_key(w, "chat_lines_dropped"), jw_int(w,
 		    (long long)p->chat_dropped);
+	if (f & SF(history_since)) {
+		double	since = state_history_since(p);
+
+		jw_key(w, "history_since");
+		if (since > 0)
+			jw_fixed(w, since, 1);
+		else
+			jw_null(w);
+	}
 	jw_close_object(w);
 }
 
@@ -372,6 +382,20 @@ json_plugin_status(const struct plugin *p)
 		fatalx("%s: status of %s is not valid JSON", __func__, p->name);
 	jw_free(&w);
 	return j;
+}
+
+/* Bytes of history one plugin holds: the raw ring and every tier. */
+static size_t
+cmd_history_bytes(void)
+{
+	const struct config	*cf = server->config;
+	size_t			 n, i;
+
+	n = ring_memory_bytes_for(config_history_capacity(cf));
+	for (i = 0; i < cf->nrollups; i++)
+		n += rollup_memory_bytes_for((size_t)(cf->rollups[i].duration /
+		    cf->rollups[i].resolution + 0.5));
+	return n;
 }
 
 /* The spec's SystemMetrics.to_dict(), plus the daemon's own numbers. */
@@ -437,12 +461,29 @@ json_system_metrics(void)
 	json_object_set_new(j, "metrics_enabled",
 	    json_boolean(server->config->metrics_enabled));
 	json_object_set_new(j, "containment", json_string(contain_mode()));
+	json_object_set_new(daemon, "history_bytes_per_plugin", json_integer(
+	    (json_int_t)cmd_history_bytes()));
+	json_object_set_new(j, "state", state_status());
 	return j;
 }
 
+/* The longest window asked for: the longest history kept, or 30 days. */
+static double
+cmd_window_max(void)
+{
+	const struct config	*cf = server->config;
+	double			 max = 30 * 86400;
+
+	if (cf->nrollups > 0 && cf->rollups[cf->nrollups - 1].duration > max)
+		max = cf->rollups[cf->nrollups - 1].duration;
+	if (cf->history_duration > max)
+		max = cf->history_duration;
+	return max;
+}
+
 /*
- * A window: "90s", "5m", "1h", "2d", or a number of seconds; positive and
- * at most 30 days.
+ * A window: "90s", "5m", "1h", "7d", or a number of seconds; positive and
+ * at most the longest history kept (30 days by default).
  */
 int
 cmd_parse_window(json_t *v, double *seconds, struct cmd_error *err)
@@ -475,13 +516,14 @@ cmd_parse_window(json_t *v, double *seconds, struct cmd_error *err)
 		n *= mult;
 	} else
 		goto bad;
-	if (!isfinite(n) || n <= 0 || n > 30 * 86400)
+	if (!isfinite(n) || n <= 0 || n > cmd_window_max())
 		goto bad;
 	*seconds = n;
 	return 0;
 bad:
 	return cmd_fail(err, "bad-argument", "window must be a duration like "
-	    "90s, 5m, 1h, 2d or a number of seconds (up to 30 days)");
+	    "90s, 5m, 1h, 7d or a number of seconds (up to %g days: the "
+	    "longest history kept)", cmd_window_max() / 86400);
 }
 
 /* Which status field (or "events.NAME" part) a name is: 0, or -1. */
@@ -621,37 +663,114 @@ cmd_series(const struct sample_ring *ring, size_t first, size_t n, int cpu)
 	return arr;
 }
 
+/*
+ * Averages of a tier's buckets for a sparkline over [since, now]: the
+ * window cut in CMD_SERIES_POINTS equal spans, null where one holds no
+ * bucket (a gap).
+ */
+static json_t *
+cmd_tier_series(const struct rollup_tier *t, double since, double now,
+    int cpu)
+{
+	struct rollup_summary	 s;
+	json_t			*arr = json_array();
+	double			 res = rollup_resolution(t), sum[CMD_SERIES_POINTS];
+	double			 cnt[CMD_SERIES_POINTS];
+	int64_t			 b, first, head;
+	size_t			 k;
+
+	memset(sum, 0, sizeof sum);
+	memset(cnt, 0, sizeof cnt);
+	if (rollup_head(t, &head) == 0 && rollup_first(t, &first) == 0) {
+		if ((double)first * res < since)
+			first = (int64_t)(since / res);
+		for (b = first; b <= head; b++) {
+			if (rollup_get(t, b, &s) != 0)
+				continue;
+			k = (size_t)(((double)b * res - since) / (now - since) *
+			    CMD_SERIES_POINTS);
+			if (k >= CMD_SERIES_POINTS)
+				k = CMD_SERIES_POINTS - 1;
+			if (cpu && s.cpu_n > 0)
+				sum[k] += s.cpu_sum, cnt[k] += s.cpu_n;
+			else if (!cpu && s.mem_n > 0)
+				sum[k] += s.mem_sum / 1024.0, cnt[k] += s.mem_n;
+		}
+	}
+	for (k = 0; k < CMD_SERIES_POINTS; k++)
+		json_array_append_new(arr, cnt[k] > 0 ?
+		    json_round2(sum[k] / cnt[k]) : json_null());
+	return arr;
+}
+
+/*
+ * metrics NAME [WINDOW]: aggregates over the window from the finest data
+ * that covers it (rollup_aggregate), and which data that was.
+ */
 static int
 cmd_metrics(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 {
 	struct plugin			*p = ctx->plugin;
+	const struct config		*cf = server->config;
 	struct metrics_aggregates	 a;
 	struct metrics_window		 w = metrics_window_all();
+	struct rollup_query		 q;
 	const struct metrics_sample	*last;
-	json_t				*v, *agg;
-	double				 secs = 0;
-	size_t				 first, n;
+	const struct rollup_tier	*tier = NULL;
+	json_t				*v, *agg, *cpu_series, *mem_series;
+	double				 secs = 0, now = clock_wall(), since;
+	size_t				 first, n, k;
+	int				 rc;
 
 	if ((v = json_object_get(ctx->req, "window")) != NULL &&
 	    !json_is_null(v)) {
 		if (cmd_parse_window(v, &secs, err) != 0)
 			return -1;
-		w = metrics_window_since(clock_wall() - secs);
+		w = metrics_window_since(now - secs);
 	}
-	if (metrics_aggregate(p->ring, &w, &a, NULL) != 0 || a.sample_count == 0)
+	if (secs > cf->history_duration + 1e-6 && p->ntiers > 0) {
+		rc = rollup_aggregate(p->tiers, p->ntiers, p->ring,
+		    cf->history_duration, now - secs, now, &a, &q);
+		for (k = 0; k < p->ntiers; k++)
+			if (rollup_resolution(p->tiers[k]) == q.resolution)
+				tier = p->tiers[k];
+	} else {
+		memset(&q, 0, sizeof q);
+		q.p95_exact = 1;
+		q.covered_seconds = cf->history_duration;
+		rc = metrics_aggregate(p->ring, &w, &a, NULL);
+	}
+	if (rc != 0 || a.sample_count == 0)
 		agg = json_null();
 	else
 		agg = json_aggregates(p->name, &a);
 	last = ring_latest(p->ring);
-	n = ring_window(p->ring, &w, &first);
-	*res = json_pack("{s:s, s:o, s:o, s:o, s:o, s:{s:o, s:o}}",
+	if (tier != NULL) {
+		since = now - secs;
+		cpu_series = cmd_tier_series(tier, since, now, 1);
+		mem_series = cmd_tier_series(tier, since, now, 0);
+	} else {
+		n = ring_window(p->ring, &w, &first);
+		cpu_series = cmd_series(p->ring, first, n, 1);
+		mem_series = cmd_series(p->ring, first, n, 0);
+	}
+	since = state_history_since(p);
+	*res = json_pack("{s:s, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:f, s:s, "
+	    "s:f, s:o}",
 	    "plugin", p->name,
 	    "window_seconds", secs > 0 ? json_real(secs) : json_null(),
 	    "status", json_plugin_status(p),
 	    "current", last ? json_sample(p->ring, last) : json_null(),
 	    "aggregates", agg,
-	    "series", "cpu", cmd_series(p->ring, first, n, 1),
-	    "memory_mb", cmd_series(p->ring, first, n, 0));
+	    "series", "cpu", cpu_series, "memory_mb", mem_series,
+	    "resolution_seconds", q.resolution > 0 ? q.resolution :
+	    cf->poll_interval,
+	    "source", q.resolution > 0 ? "rollup" : "raw",
+	    "covers_seconds", q.covered_seconds,
+	    "history_since", since > 0 ? json_real(round_nearest(since * 10) /
+	    10) : json_null());
+	json_object_set_new(*res, "p95", json_string(q.p95_exact ? "exact" :
+	    "estimated"));
 	return 0;
 }
 
@@ -886,6 +1005,34 @@ cmd_reload(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 		free(cause);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * forget NAME: delete the state file of a plugin no longer configured; a
+ * configured plugin's history is in use and is refused.
+ */
+static int
+cmd_forget(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	json_t		*v = json_object_get(ctx->req, "name");
+	const char	*name;
+	char		 msg[PATH_MAX + 128], quoted[256];
+
+	if (v == NULL || !json_is_string(v))
+		return cmd_fail(err, "bad-argument", "forget needs the name of "
+		    "a plugin that is no longer in the config");
+	name = json_string_value(v);
+	if (!config_valid_name(name))
+		return cmd_fail(err, "bad-argument", "\"%s\" is not a plugin "
+		    "name", utf8_quote(name, quoted, sizeof quoted));
+	if (server_find_plugin(name) != NULL)
+		return cmd_fail(err, "in-config", "%s is in the config and its "
+		    "history is in use: remove it from the config and reload "
+		    "first", name);
+	if (state_forget(name, msg, sizeof msg) != 0)
+		return cmd_fail(err, "not-found", "%s", msg);
+	*res = json_pack("{s:s, s:s}", "plugin", name, "action", "forgotten");
 	return 0;
 }
 

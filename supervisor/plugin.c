@@ -73,6 +73,23 @@ plugin_role_name(enum plugin_role r)
 	return r == ROLE_CONNECTOR ? "connector" : "plugin";
 }
 
+_Static_assert(nitems(((struct plugin *)0)->tiers) == ROLLUP_MAX_TIERS &&
+    CONFIG_MAX_ROLLUPS <= ROLLUP_MAX_TIERS, "a plugin holds every tier");
+
+/* The rollup tiers of the config, empty. */
+static void
+plugin_new_tiers(struct plugin *p)
+{
+	const struct config	*cf = server->config;
+	size_t			 i;
+
+	for (i = 0; i < cf->nrollups; i++)
+		p->tiers[i] = rollup_new(cf->rollups[i].resolution,
+		    (size_t)(cf->rollups[i].duration /
+		    cf->rollups[i].resolution + 0.5));
+	p->ntiers = cf->nrollups;
+}
+
 /* Create a plugin from its config: rings and logs are allocated once here. */
 struct plugin *
 plugin_new(const struct plugin_config *pc)
@@ -94,6 +111,7 @@ plugin_new(const struct plugin_config *pc)
 	TAILQ_INIT(&p->pending);
 	cap = config_history_capacity(server->config);
 	p->ring = ring_new(cap, server->started_wall);
+	plugin_new_tiers(p);
 	p->timer = evtimer_new(server->base, plugin_timer_cb, p);
 	p->eof_timer = evtimer_new(server->base, plugin_eof_cb, p);
 	output_init(p);
@@ -152,6 +170,8 @@ plugin_free(struct plugin *p)
 	restart_free(&p->restart);
 	crashlog_free(p->crashes);
 	ring_free(p->ring);
+	for (i = 0; i < p->ntiers; i++)
+		rollup_free(p->tiers[i]);
 	for (i = 0; i < p->tail_cap; i++)
 		free(p->tail[i]);
 	free(p->tail);
@@ -1015,6 +1035,7 @@ plugin_record_crash(struct plugin *p, struct crash_record *cr)
 	cr->nlines = i;
 	crashlog_push(p->crashes, cr);
 	control_publish_crash(p);
+	state_save_soon("crash");
 }
 
 /* Record the exit of a process the daemon did not ask to exit. */

@@ -62,6 +62,21 @@ reload_load(struct config **cf, char **cause)
 	return config_load_file(old->path, server->plugin_dir, cf, cause);
 }
 
+/* Whether two configs have the same rollup tiers. */
+static int
+reload_same_rollups(const struct config *a, const struct config *b)
+{
+	size_t	i;
+
+	if (a->nrollups != b->nrollups)
+		return 0;
+	for (i = 0; i < a->nrollups; i++)
+		if (a->rollups[i].resolution != b->rollups[i].resolution ||
+		    a->rollups[i].duration != b->rollups[i].duration)
+			return 0;
+	return 1;
+}
+
 json_t *
 server_reload(char **cause)
 {
@@ -91,6 +106,19 @@ server_reload(char **cause)
 	cf->metrics_enabled = old->metrics_enabled;
 	cf->poll_interval = old->poll_interval;
 	cf->history_duration = old->history_duration;
+	/* Every plugin's tiers have one shape; the state dir is open. */
+	reload_not_applied(kept, "metrics.rollups", !reload_same_rollups(old,
+	    cf));
+	reload_not_applied(kept, "state", old->state_enabled !=
+	    cf->state_enabled || strcmp(old->state_dir, cf->state_dir) != 0 ||
+	    old->save_interval != cf->save_interval);
+	memcpy(cf->rollups, old->rollups, sizeof cf->rollups);
+	cf->nrollups = old->nrollups;
+	tmp = cf->state_dir;
+	cf->state_dir = old->state_dir;
+	old->state_dir = tmp;
+	cf->state_enabled = old->state_enabled;
+	cf->save_interval = old->save_interval;
 
 	added = json_array();
 	removed = json_array();
@@ -129,6 +157,8 @@ server_reload(char **cause)
 		p = plugin_new(pc);
 		TAILQ_INSERT_TAIL(&server->plugins, p, entry);
 		hmap_sput(server->by_name, p->name, p);
+		/* A plugin added back after a restart finds its history. */
+		state_load(p);
 		json_array_append_new(added, json_string(p->name));
 		if (pc->autostart)
 			plugin_event(p, PEV_START, "added by a reload");
@@ -136,6 +166,7 @@ server_reload(char **cause)
 
 	server->config = cf;
 	config_free(old);
+	state_save_soon("reload");
 	log_info("reload: %zu added, %zu removed, %zu changed, %zu unchanged%s",
 	    json_array_size(added), json_array_size(removed),
 	    json_array_size(changed), unchanged, json_array_size(kept) ?

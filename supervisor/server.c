@@ -91,12 +91,13 @@ server_transition(const struct transition *t)
 static void
 server_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct rusage	 ru;
 	struct plugin	*p;
 	pid_t		 pid;
 	int		 status, orphans = 0;
 
 	for (;;) {
-		pid = waitpid(-1, &status, WNOHANG);
+		pid = wait4(-1, &status, WNOHANG, &ru);
 		if (pid == 0 || (pid == -1 && errno == ECHILD))
 			break;
 		if (pid == -1) {
@@ -106,6 +107,8 @@ server_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 			break;
 		}
 		if (!WIFEXITED(status) && !WIFSIGNALED(status))
+			continue;
+		if (state_reaped(pid, status, &ru))
 			continue;
 		if ((p = hmap_iget(server->by_pid, (uint64_t)pid)) == NULL) {
 			/* An orphan of a plugin, reparented to us. */
@@ -292,6 +295,8 @@ plugin_sample(struct plugin *p, double now_mono, double now_wall, int found,
 		p->last_cpu = -1;
 		p->last_rss = 0;
 	}
+	/* Buckets this sample ends are closed from the ring as it was. */
+	rollup_advance(p->tiers, p->ntiers, p->ring, now_wall);
 	ring_push(p->ring, now_wall, &s);
 	control_publish_sample(p, &s, now_wall);
 	if (found && (p->state == PLUGIN_RUNNING || p->state == PLUGIN_STARTING))
@@ -382,6 +387,7 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
 	if (server->config->metrics_enabled)
 		server_sample();
 	router_expire(clock_mono());
+	state_cron(clock_mono());
 }
 
 /*
@@ -461,6 +467,8 @@ server_init(struct config *cf, const char *plugin_dir)
 	evsignal_add(server->sig_int, NULL);
 	evsignal_add(server->sig_hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Over a file size limit, a write fails with EFBIG: logged, survived. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	server->sampler = sampler_new();
 	server->self_ring = ring_new(config_history_capacity(cf), server->started_wall);
@@ -469,6 +477,9 @@ server_init(struct config *cf, const char *plugin_dir)
 		TAILQ_INSERT_TAIL(&server->plugins, p, entry);
 		hmap_sput(server->by_name, p->name, p);
 	}
+	/* History continues where it stopped, before anything starts. */
+	state_init();
+	state_load_all();
 
 	server_connector_timer = evtimer_new(server->base,
 	    server_connector_timer_cb, NULL);
@@ -504,6 +515,7 @@ server_run(void)
 	if (server->config->metrics_enabled)
 		server_sample();	/* a first reading: CPU deltas start here */
 	event_base_dispatch(server->base);
+	state_save_now();
 	log_info("supervisor stopped: every plugin has exited");
 	return server->exit_status;
 }
@@ -518,6 +530,7 @@ server_free(void)
 		plugin_free(p);
 	}
 	contain_cleanup();
+	state_free();
 	control_free();
 	admin_free();
 	router_free();

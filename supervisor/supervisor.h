@@ -174,6 +174,8 @@ struct plugin {
 
 	/* Metrics. */
 	struct sample_ring		*ring;
+	struct rollup_tier		*tiers[4];	/* ROLLUP_MAX_TIERS */
+	size_t				 ntiers;
 	unsigned long long		 prev_ticks;
 	double				 prev_sample_mono;
 	int				 have_prev;
@@ -241,6 +243,22 @@ void	 server_shutdown(const char *why);
 void	 server_maybe_exit(void);
 void	 server_free(void);
 json_t	*server_reload(char **cause);
+
+/* state.c */
+struct rusage;
+void	 state_init(void);
+void	 state_free(void);
+int	 state_enabled(void);
+void	 state_load(struct plugin *);
+void	 state_load_all(void);
+void	 state_cron(double now_mono);
+void	 state_save_soon(const char *why);
+void	 state_save_now(void);
+int	 state_reaped(pid_t, int status, const struct rusage *);
+int	 state_forget(const char *name, char *err, size_t errlen);
+json_t	*state_unconfigured(void);
+json_t	*state_status(void);
+double	 state_history_since(const struct plugin *);
 
 /* reload.c */
 void	 reload_check_removed(const struct plugin *);

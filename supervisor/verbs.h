@@ -105,6 +105,9 @@ struct verb {
 	X(tail, .args = "plugin [lines]", .flags = CMD_PLUGIN, \
 	    .cli = verb_cli_tail, \
 	    .usage = "last stderr lines of a plugin") \
+	X(forget, .args = "name", .flags = 0, \
+	    .usage = "delete the saved history of a plugin that is no "\
+	    "longer in the config") \
 	X(system, .args = "", .flags = CMD_CHAT, \
 	    .chat = verb_chat_system, .cli = verb_cli_system, \
 	    .usage = "daemon uptime, plugin counts, events, memory, and the "\
