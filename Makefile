@@ -258,6 +258,7 @@ FUZZ_LINK_fuzz_config	= $(BUILD)/lib/libconfig.a -ljansson
 FUZZ_LINK_fuzz_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
 			  $(OBJ)/plugins/sdk/lines.o
 FUZZ_LINK_fuzz_control	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
+FUZZ_LINK_fuzz_statefile = $(BUILD)/lib/libmetrics.a -lproc2
 fuzz_link	= $(if $(filter undefined,$(origin FUZZ_LINK_$(1))),$(error tests/fuzz/$(1).c: no link set: set FUZZ_LINK_$(1) in the Makefile),$(FUZZ_LINK_$(1)))
 
 define fuzz_replay

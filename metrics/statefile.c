@@ -81,6 +81,8 @@ struct sf_out {
 static void
 sf_put(struct sf_out *o, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (o->len + n > o->cap) {
 		while (o->len + n > o->cap)
 			o->cap = o->cap ? o->cap * 2 : 4096;
