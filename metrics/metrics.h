@@ -185,8 +185,8 @@ void		 rollup_put(struct rollup_tier *, int64_t bucket,
 size_t		 rollup_bucket_bytes(void);
 void		 rollup_bucket_encode(const struct rollup_tier *, int64_t,
 		     unsigned char *);
-int		 rollup_bucket_decode(struct rollup_tier *, int64_t,
-		     const unsigned char *);
+int		 rollup_load(struct rollup_tier *, int64_t head,
+		     const unsigned char *, size_t n);
 void		 rollup_advance(struct rollup_tier **, size_t ntiers,
 		     const struct sample_ring *, double wall);
 double		 rollup_oldest(struct rollup_tier *const *, size_t ntiers);

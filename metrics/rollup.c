@@ -340,31 +340,58 @@ rollup_bucket_encode(const struct rollup_tier *t, int64_t bucket,
 }
 
 /*
- * Store a bucket read from a state file. Returns -1 if its fields cannot be
- * a bucket (counts out of order), leaving the slot empty.
+ * Whether stored bytes cannot be a bucket: counts out of order, values in
+ * an empty one, min above max. (The f16 encoding orders like the values.)
+ */
+static int
+rollup_bucket_bad(const struct rollup_bucket *b)
+{
+	static const struct rollup_bucket	zero;
+
+	if (b->samples == 0)
+		return memcmp(b, &zero, sizeof *b) != 0;
+	return b->mem_n > b->samples || b->cpu_n > b->mem_n ||
+	    (b->cpu_n > 0 && b->cpu_min > b->cpu_max) ||
+	    (b->mem_n > 0 && b->mem_min > b->mem_max);
+}
+
+/*
+ * Load n consecutive buckets ending at head, as a state file stores them,
+ * into an empty tier: every bucket is checked first, then they are copied
+ * in at most two runs. Returns -1 (tier untouched) if one cannot be a
+ * bucket. Only the newest capacity buckets are kept.
  */
 int
-rollup_bucket_decode(struct rollup_tier *t, int64_t bucket,
-    const unsigned char *in)
+rollup_load(struct rollup_tier *t, int64_t head, const unsigned char *in,
+    size_t n)
 {
 	struct rollup_bucket	b;
+	size_t			i, slot, run;
+	int64_t			first = head + 1;
 
-	memcpy(&b, in, sizeof b);
-	if (b.mem_n > b.samples || b.cpu_n > b.mem_n ||
-	    (b.samples == 0 && memcmp(&b, &(struct rollup_bucket){ 0 },
-	    sizeof b) != 0) ||
-	    (b.cpu_n > 0 && rollup_f16_value(b.cpu_min) >
-	    rollup_f16_value(b.cpu_max)) ||
-	    (b.mem_n > 0 && rollup_f16_value(b.mem_min) >
-	    rollup_f16_value(b.mem_max)))
-		return -1;
-	if (t->have_head && bucket <= t->head - (int64_t)t->capacity)
-		return 0;
-	if (!t->have_head || bucket > t->head)
-		rollup_move_head(t, bucket);
-	t->b[rollup_slot(t, bucket)] = b;
-	if (b.samples != 0 && bucket < t->first)
-		t->first = bucket;
+	if (t->have_head || n == 0)
+		return n == 0 ? 0 : -1;
+	for (i = 0; i < n; i++) {
+		memcpy(&b, in + i * sizeof b, sizeof b);
+		if (rollup_bucket_bad(&b))
+			return -1;
+		if (b.samples != 0 && first > head)
+			first = head - (int64_t)(n - 1 - i);
+	}
+	if (n > t->capacity) {
+		in += (n - t->capacity) * sizeof b;
+		n = t->capacity;
+	}
+	t->have_head = 1;
+	t->head = head;
+	memset(t->b, 0, t->capacity * sizeof b);
+	slot = rollup_slot(t, head - (int64_t)n + 1);
+	run = t->capacity - slot < n ? t->capacity - slot : n;
+	memcpy(&t->b[slot], in, run * sizeof b);
+	memcpy(&t->b[0], in + run * sizeof b, (n - run) * sizeof b);
+	t->first = first;
+	if (t->first <= t->head - (int64_t)t->capacity)
+		rollup_find_first(t);
 	return 0;
 }
 

@@ -425,7 +425,7 @@ sf_tier(struct sf_in *in, struct state_history *h)
 {
 	struct rollup_tier	*t;
 	double			 res;
-	uint32_t		 cap = 0, n = 0, i;
+	uint32_t		 cap = 0, n = 0;
 	uint64_t		 head = 0;
 
 	if (h->ntiers == ROLLUP_MAX_TIERS)
@@ -445,12 +445,9 @@ sf_tier(struct sf_in *in, struct state_history *h)
 	if (in->len - in->off < (size_t)n * rollup_bucket_bytes())
 		return sf_fail(in, "%u buckets run past the end", n);
 	t = h->tiers[h->ntiers++] = rollup_new(res, cap);
-	for (i = 0; i < n; i++) {
-		if (rollup_bucket_decode(t, (int64_t)(head - n + 1 + i),
-		    in->p + in->off) != 0)
-			return sf_fail(in, "bucket %u is not a bucket", i);
-		in->off += rollup_bucket_bytes();
-	}
+	if (rollup_load(t, (int64_t)head, in->p + in->off, n) != 0)
+		return sf_fail(in, "a bucket is not a bucket");
+	in->off += (size_t)n * rollup_bucket_bytes();
 	return 0;
 }
 

@@ -522,8 +522,8 @@ cmd_parse_window(json_t *v, double *seconds, struct cmd_error *err)
 	return 0;
 bad:
 	return cmd_fail(err, "bad-argument", "window must be a duration like "
-	    "90s, 5m, 1h, 7d or a number of seconds (up to %g days: the "
-	    "longest history kept)", cmd_window_max() / 86400);
+	    "90s, 5m, 1h, 7d or a number of seconds, up to %g days",
+	    cmd_window_max() / 86400);
 }
 
 /* Which status field (or "events.NAME" part) a name is: 0, or -1. */

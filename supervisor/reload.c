@@ -159,6 +159,7 @@ server_reload(char **cause)
 		hmap_sput(server->by_name, p->name, p);
 		/* A plugin added back after a restart finds its history. */
 		state_load(p);
+		state_load_done();
 		json_array_append_new(added, json_string(p->name));
 		if (pc->autostart)
 			plugin_event(p, PEV_START, "added by a reload");

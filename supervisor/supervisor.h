@@ -251,6 +251,7 @@ void	 state_free(void);
 int	 state_enabled(void);
 void	 state_load(struct plugin *);
 void	 state_load_all(void);
+void	 state_load_done(void);
 void	 state_cron(double now_mono);
 void	 state_save_soon(const char *why);
 void	 state_save_now(void);

@@ -110,6 +110,9 @@ verb_chat_metrics(const struct verb *v, json_t *res, struct verb_text *t)
 		    verb_num(mem, "p95", 0));
 	verb_text_add(t, " · %.2f events/min",
 	    verb_num(agg, "events_per_minute", 0));
+	if (strcmp(verb_str(res, "source", "raw"), "rollup") == 0)
+		verb_text_add(t, " · from %.0f s buckets, p95 estimated",
+		    verb_num(res, "resolution_seconds", 0));
 }
 
 /* crashes: the count and the breaker, then the newest five records. */

@@ -482,7 +482,18 @@ verb_cli_metrics(const struct verb *verb, json_t *res)
 		printf("%-10s%lld in window, %.2f/min\n", "events:",
 		    verb_int(agg, "events", 0),
 		    verb_num(agg, "events_per_minute", 0));
+		if (strcmp(verb_str(res, "source", "raw"), "rollup") == 0)
+			printf("%-10s%s buckets (p95 estimated)\n", "from:",
+			    cli_fmt_duration(verb_num(res,
+			    "resolution_seconds", 0), b1, sizeof b1));
+		else
+			printf("%-10sraw samples every %s (p95 exact)\n",
+			    "from:", cli_fmt_duration(verb_num(res,
+			    "resolution_seconds", 0), b1, sizeof b1));
 	}
+	if (json_is_number(json_object_get(res, "history_since")))
+		printf("%-10s%s\n", "history:", cli_fmt_time(verb_num(res,
+		    "history_since", 0), 0, b1, sizeof b1));
 	if (json_is_object(cur)) {
 		printf("%-10s%s %s pid %s cpu %s%s mem %s%s threads %lld\n",
 		    "current:", cli_fmt_time(verb_num(cur, "time", 0), 0, b1,
