@@ -777,6 +777,7 @@ config_parse_chat(struct config_ctx *ctx, json_t *obj)
  * ratio is bounded.
  */
 static int	config_parse_rollups(struct config_ctx *, json_t *);
+static void	config_fit_default_rollups(struct config *);
 
 static int
 config_parse_metrics(struct config_ctx *ctx, json_t *obj)
@@ -819,7 +820,8 @@ config_parse_metrics(struct config_ctx *ctx, json_t *obj)
 		config_pop(ctx);
 		if (rc == -1)
 			return -1;
-	}
+	} else
+		config_fit_default_rollups(cf);
 	return 0;
 }
 
@@ -840,60 +842,96 @@ config_multiple(double x, double unit)
  * at most 65535 samples.
  */
 static int
-config_check_rollup(struct config_ctx *ctx, size_t i)
+config_rollup_problem(const struct config *cf, size_t i, const char **keyp,
+    char *msg, size_t msgsize)
 {
-	struct config		*cf = ctx->cf;
-	struct rollup_config	*r = &cf->rollups[i], *prev;
-	char			 a[32], b[32], c[32];
-	double			 below_span;
+	const struct rollup_config *r = &cf->rollups[i], *prev = NULL;
+	char			 a[32], b[32], c[32], d[32];
+	const char		*key = "resolution";
 
 	config_format_number(r->resolution, a, sizeof a);
 	config_format_number(r->duration, b, sizeof b);
-	if (r->resolution != (double)(long long)r->resolution)
-		return config_error(ctx, AT_VALUE, "resolution must be a "
-		    "whole number of seconds, got %s", a);
-	if (!config_multiple(r->duration, r->resolution))
-		return config_error(ctx, AT_VALUE, "duration (%s) must be a "
-		    "whole number of resolutions (%s)", b, a);
-	if (i == 0) {
-		config_format_number(cf->poll_interval, c, sizeof c);
-		if (r->resolution < cf->poll_interval)
-			return config_error(ctx, AT_VALUE, "resolution (%s) "
-			    "must be at least metrics.poll_interval (%s)", a, c);
-		below_span = cf->history_duration;
-		config_format_number(below_span, c, sizeof c);
-		if (r->resolution > below_span)
-			return config_error(ctx, AT_VALUE, "resolution (%s) "
-			    "must be at most metrics.history_duration (%s): "
-			    "a bucket is made from the raw samples", a, c);
-		if (r->duration <= below_span)
-			return config_error(ctx, AT_VALUE, "duration (%s) must "
-			    "be longer than metrics.history_duration (%s)", b,
-			    c);
-	} else {
+	config_format_number(cf->poll_interval, c, sizeof c);
+	config_format_number(cf->history_duration, d, sizeof d);
+	msg[0] = '\0';
+	if (i > 0)
 		prev = &cf->rollups[i - 1];
+	if (r->resolution != (double)(long long)r->resolution)
+		snprintf(msg, msgsize, "must be a whole number of seconds, "
+		    "got %s", a);
+	else if (prev == NULL && r->resolution < cf->poll_interval)
+		snprintf(msg, msgsize, "%s is shorter than "
+		    "metrics.poll_interval (%s)", a, c);
+	else if (prev == NULL && r->resolution > cf->history_duration)
+		snprintf(msg, msgsize, "%s is longer than "
+		    "metrics.history_duration (%s): its buckets are made from "
+		    "the raw samples", a, d);
+	else if (prev != NULL && (!(r->resolution > prev->resolution) ||
+	    !config_multiple(r->resolution, prev->resolution))) {
 		config_format_number(prev->resolution, c, sizeof c);
-		if (!(r->resolution > prev->resolution) ||
-		    !config_multiple(r->resolution, prev->resolution))
-			return config_error(ctx, AT_VALUE, "resolution (%s) "
-			    "must be a multiple of the previous tier's (%s), "
-			    "larger than it", a, c);
+		snprintf(msg, msgsize, "%s is not a larger multiple of the "
+		    "previous tier's resolution (%s)", a, c);
+	} else if (prev != NULL && r->resolution > prev->duration) {
 		config_format_number(prev->duration, c, sizeof c);
-		if (r->resolution > prev->duration)
-			return config_error(ctx, AT_VALUE, "resolution (%s) "
-			    "must be at most the previous tier's duration "
-			    "(%s)", a, c);
-		if (r->duration <= prev->duration)
-			return config_error(ctx, AT_VALUE, "duration (%s) must "
-			    "be longer than the previous tier's (%s)", b, c);
+		snprintf(msg, msgsize, "%s is longer than the previous "
+		    "tier's duration (%s), which must hold one bucket's worth",
+		    a, c);
+	} else if (r->resolution / cf->poll_interval >
+	    CONFIG_MAX_BUCKET_SAMPLES + 1e-9)
+		snprintf(msg, msgsize, "%s holds more than %d samples of "
+		    "metrics.poll_interval (%s)", a, CONFIG_MAX_BUCKET_SAMPLES,
+		    c);
+	if (msg[0] == '\0') {
+		key = "duration";
+		if (!config_multiple(r->duration, r->resolution))
+			snprintf(msg, msgsize, "%s is not a whole number of "
+			    "resolutions (%s)", b, a);
+		else if (prev == NULL && r->duration <= cf->history_duration)
+			snprintf(msg, msgsize, "%s must be longer than "
+			    "metrics.history_duration (%s)", b, d);
+		else if (prev != NULL && r->duration <= prev->duration) {
+			config_format_number(prev->duration, c, sizeof c);
+			snprintf(msg, msgsize, "%s must be longer than the "
+			    "previous tier's duration (%s)", b, c);
+		}
 	}
-	if (r->resolution / cf->poll_interval > CONFIG_MAX_BUCKET_SAMPLES + 1e-9) {
-		config_format_number(cf->poll_interval, c, sizeof c);
-		return config_error(ctx, AT_VALUE, "resolution (%s) holds more "
-		    "than %d samples of metrics.poll_interval (%s)", a,
-		    CONFIG_MAX_BUCKET_SAMPLES, c);
+	*keyp = key;
+	return msg[0] == '\0' ? 0 : -1;
+}
+
+/* One rollup tier of the config, as written: an error if it does not fit. */
+static int
+config_check_rollup(struct config_ctx *ctx, size_t i)
+{
+	const char	*key;
+	char		 msg[256];
+
+	if (config_rollup_problem(ctx->cf, i, &key, msg, sizeof msg) == 0)
+		return 0;
+	config_push_key(ctx, key);
+	config_error(ctx, AT_VALUE, "%s", msg);
+	config_pop(ctx);
+	return -1;
+}
+
+/*
+ * The default tiers, when the config names none, less those that do not
+ * fit its raw ring (a history_duration of a day or more makes the minute
+ * tier pointless; one under a minute leaves no raw samples to build from).
+ */
+static void
+config_fit_default_rollups(struct config *cf)
+{
+	const char	*key;
+	char		 msg[256];
+	size_t		 i, n = 0;
+
+	for (i = 0; i < cf->nrollups; i++) {
+		cf->rollups[n] = cf->rollups[i];
+		if (config_rollup_problem(cf, n, &key, msg, sizeof msg) == 0)
+			n++;
 	}
-	return 0;
+	cf->nrollups = n;
 }
 
 /* "metrics.rollups": the tiers behind the raw ring, finest first. */

@@ -801,12 +801,81 @@ test_invalid_json(void **state)
 	    "got an array");
 }
 
+/* metrics.rollups and state: defaults, fitting, and each refusal. */
+static void
+test_rollups_state(void **state)
+{
+	struct config	*cf;
+
+	cf = load_ok("{\"plugins\": []}");
+	assert_int_equal(cf->nrollups, 2);
+	assert_true(cf->rollups[0].resolution == 60 &&
+	    cf->rollups[0].duration == 86400);
+	assert_true(cf->rollups[1].resolution == 3600 &&
+	    cf->rollups[1].duration == 30 * 86400);
+	assert_true(cf->state_enabled && cf->save_interval == 60);
+	/* The state dir resolves against the config's directory. */
+	assert_true(cf->state_dir[0] == '/');
+	assert_non_null(strstr(cf->state_dir, "/state"));
+	config_free(cf);
+
+	/* A raw ring of two days makes the default minute tier pointless. */
+	cf = load_ok("{\"metrics\": {\"history_duration\": 172800}, "
+	    "\"plugins\": []}");
+	assert_int_equal(cf->nrollups, 1);
+	assert_true(cf->rollups[0].resolution == 3600);
+	config_free(cf);
+	/* Ten seconds of raw samples: no default tier can be built. */
+	cf = load_ok("{\"metrics\": {\"poll_interval\": 1, "
+	    "\"history_duration\": 10}, \"plugins\": []}");
+	assert_int_equal(cf->nrollups, 0);
+	config_free(cf);
+	cf = load_ok("{\"metrics\": {\"rollups\": []}, \"state\": "
+	    "{\"enabled\": false, \"dir\": \"/var/lib/x\", "
+	    "\"save_interval\": 1}, \"plugins\": []}");
+	assert_int_equal(cf->nrollups, 0);
+	assert_false(cf->state_enabled);
+	assert_string_equal(cf->state_dir, "/var/lib/x");
+	config_free(cf);
+
+	assert_error("{\"metrics\": {\"rollups\": [{\"resolution\": 60, "
+	    "\"duration\": 86400}, {\"resolution\": 90, \"duration\": "
+	    "200000}]}, \"plugins\": []}",
+	    "cfg.json:1:80: metrics.rollups[1].resolution: 90 is not a larger "
+	    "multiple of the previous tier's resolution (60)");
+	assert_error("{\"metrics\": {\"rollups\": [{\"resolution\": 60, "
+	    "\"duration\": 86430}]}, \"plugins\": []}",
+	    "cfg.json:1:57: metrics.rollups[0].duration: 86430 is not a whole "
+	    "number of resolutions (60)");
+	assert_error("{\"metrics\": {\"rollups\": [{\"resolution\": 2, "
+	    "\"duration\": 86400}]}, \"plugins\": []}",
+	    "cfg.json:1:41: metrics.rollups[0].resolution: 2 is shorter than "
+	    "metrics.poll_interval (5)");
+	assert_error("{\"metrics\": {\"rollups\": [{\"resolution\": 60}]}, "
+	    "\"plugins\": []}",
+	    "cfg.json:1:26: metrics.rollups[0]: needs both \"resolution\" and "
+	    "\"duration\"");
+	assert_error("{\"metrics\": {\"rollups\": {}}, \"plugins\": []}",
+	    "cfg.json:1:25: metrics.rollups: must be an array of "
+	    "{\"resolution\": S, \"duration\": S} objects, finest first, got "
+	    "an empty object");
+	assert_error("{\"state\": {\"dir\": \"\"}, \"plugins\": []}",
+	    "cfg.json:1:19: state.dir: must be a non-empty path without "
+	    "control characters, got \"\"");
+	assert_error("{\"state\": {\"save_interval\": 0}, \"plugins\": []}",
+	    "cfg.json:1:29: state.save_interval: must be a number between 1 "
+	    "and 86400, got 0");
+	assert_error("{\"state\": {\"every\": 5}, \"plugins\": []}",
+	    "cfg.json:1:12: state.every: unknown key (expected one of: "
+	    "enabled, dir, save_interval)");
+}
+
 static void
 test_unknown_keys(void **state)
 {
 	assert_error("{\"plugins\": [], \"sockt\": \"x\"}",
 	    "cfg.json:1:17: sockt: unknown key (expected one of: socket, "
-	    "control, chat, metrics, restart, output, plugins)");
+	    "control, chat, metrics, state, restart, output, plugins)");
 	assert_error("{\"control\": {\"idle\": 5}, \"plugins\": []}",
 	    "cfg.json:1:14: control.idle: unknown key (expected one of: "
 	    "idle_timeout)");
@@ -815,7 +884,7 @@ test_unknown_keys(void **state)
 	    "admins, unknown_command, max_line, admin_rate)");
 	assert_error("{\"metrics\": {\"interval\": 5}, \"plugins\": []}",
 	    "cfg.json:1:14: metrics.interval: unknown key (expected one of: "
-	    "enabled, poll_interval, history_duration)");
+	    "enabled, poll_interval, history_duration, rollups)");
 	assert_error("{\"restart\": {\"max_crashes\": 3, \"delay\": 5}, "
 	    "\"plugins\": []}",
 	    "cfg.json:1:32: restart.delay: unknown key (expected one of: "
@@ -842,7 +911,7 @@ test_unknown_keys(void **state)
 	/* A key that is not a plain word is quoted, escapes and all. */
 	assert_error("{\"plugins\": [], \"so cket\\n\": 1}",
 	    "cfg.json:1:17: [\"so cket\\u000a\"]: unknown key (expected one "
-	    "of: socket, control, chat, metrics, restart, output, plugins)");
+	    "of: socket, control, chat, metrics, state, restart, output, plugins)");
 	/* Anything goes inside a plugin's own config. */
 	config_free(load_ok("{\"plugins\": [{\"name\": \"a\", \"exec\": "
 	    "[\"dice-roller\"], \"config\": {\"whatever\": [1, {\"x\": null}]}}]}"));
@@ -1831,7 +1900,7 @@ test_load_socket(void **state)
 	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
 	assert_null(sock);
 	xasprintf(&want, "%s:1:2: sockte: unknown key (expected one of: "
-	    "socket, control, chat, metrics, restart, output, plugins)", path);
+	    "socket, control, chat, metrics, state, restart, output, plugins)", path);
 	assert_string_equal(cause, want);
 	free(want);
 	free(cause);
@@ -1875,6 +1944,7 @@ main(void)
 		cmocka_unit_test(test_jsonpos),
 		cmocka_unit_test(test_invalid_json),
 		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_rollups_state),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_cross_checks),
