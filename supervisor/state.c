@@ -330,6 +330,20 @@ state_outcome(int ok, const char *error)
 	}
 }
 
+/* Close every descriptor from lo up, but keep. */
+static void
+state_close_from(int lo, int keep)
+{
+	int	fd, max = (int)sysconf(_SC_OPEN_MAX);
+
+	if (keep > lo && close_range((unsigned)lo, (unsigned)keep - 1, 0) ==
+	    0 && close_range((unsigned)keep + 1, ~0U, 0) == 0)
+		return;
+	for (fd = lo; fd < max; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
 /*
  * Start a save in a child process. A save already running is left to
  * finish, and another one follows it.
@@ -375,7 +389,13 @@ state_save_start(const char *why)
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGXFSZ, SIG_IGN);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/*
+		 * Hold no copy of the daemon's sockets and pipes: a client
+		 * or plugin the daemon closes must see its EOF now, not when
+		 * this child is done.
+		 */
 		close(fds[0]);
+		state_close_from(3, fds[1]);
 		failed = state_write_all(err, sizeof err, &bytes, &files);
 		if (failed)
 			snprintf(report, sizeof report, "%zu %s", failed, err);
