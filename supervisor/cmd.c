@@ -522,7 +522,7 @@ cmd_parse_window(json_t *v, double *seconds, struct cmd_error *err)
 	return 0;
 bad:
 	return cmd_fail(err, "bad-argument", "window must be a duration like "
-	    "90s, 5m, 1h, 7d or a number of seconds, up to %g days",
+	    "90s, 5m, 1h, 2d or a number of seconds (up to %g days)",
 	    cmd_window_max() / 86400);
 }
 

@@ -477,9 +477,6 @@ server_init(struct config *cf, const char *plugin_dir)
 		TAILQ_INSERT_TAIL(&server->plugins, p, entry);
 		hmap_sput(server->by_name, p->name, p);
 	}
-	/* History continues where it stopped, before anything starts. */
-	state_init();
-	state_load_all();
 
 	server_connector_timer = evtimer_new(server->base,
 	    server_connector_timer_cb, NULL);
@@ -501,6 +498,13 @@ server_run(void)
 	log_info("supervisor %s starting: %zu plugins, config %s, pid %ld",
 	    SUPERVISOR_VERSION, hmap_count(server->by_name),
 	    server->config->path, (long)getpid());
+	/*
+	 * History continues where it stopped, before anything starts; only
+	 * now that the control socket is ours: a second daemon on the same
+	 * config has stopped at it and never touches the state directory.
+	 */
+	state_init();
+	state_load_all();
 	contain_start();
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart)

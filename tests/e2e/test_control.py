@@ -38,18 +38,18 @@ TREE_KEYS = {"tree_cpu_seconds", "tree_memory_mb"}
 PLUGIN_KEYS = {"name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
-               "events", "queued", "output_suppressed"}
+               "events", "queued", "output_suppressed", "history_since"}
 NO_DROPS = {"queue_full": 0, "plugin_down": 0, "died": 0, "expired": 0, "not_reading": 0}
 SYSTEM_KEYS = {"bot_uptime_seconds", "bot_uptime_human", "total_plugins", "plugins_running",
                "plugins_crashed", "total_events", "total_memory_mb", "chat_lines",
                "unknown_commands", "daemon", "poll_interval", "metrics_enabled",
-               "containment"}
+               "containment", "state"}
 SAMPLE_KEYS = {"time", "state", "pid", "rss_bytes", "events", "threads", "restarts",
                "cpu_percent", "memory_mb"}
 CRASH_KEYS = {"time", "time_iso", "pid", "reason", "core_dumped", "uptime_seconds", "stderr",
               "exit_code", "signal", "signal_name", "detail"}
 VERBS = ["status", "metrics", "history", "crashes", "start", "stop", "restart", "signal",
-         "reload", "tail", "system", "version", "help", "subscribe"]
+         "reload", "tail", "forget", "system", "version", "help", "subscribe"]
 CHAT_VERBS = {"status", "metrics", "crashes", "start", "stop", "restart", "signal", "reload",
               "system", "version", "help"}
 SIGNAL_MSG = ('unknown signal "%s"; give a name like HUP, USR1, TERM or KILL (with or without '
@@ -145,7 +145,8 @@ def test_status_of_every_plugin_and_of_one(daemon):
 FIELD_ORDER = ["name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
-               "events", "queued", "output_suppressed", "chat_lines", "chat_lines_dropped"]
+               "events", "queued", "output_suppressed", "chat_lines", "chat_lines_dropped",
+               "history_since"]
 
 
 def test_status_fields_select_what_each_row_carries(daemon):
@@ -208,8 +209,14 @@ def test_metrics_with_and_without_a_window(daemon):
     start(daemon, [DICE])
     wait_for(lambda: n_samples(daemon, "dice-roller") >= 5, what="5 samples")
     res = daemon.result("metrics", plugin="dice-roller")
-    assert set(res) == {"plugin", "window_seconds", "status", "current", "aggregates", "series"}
+    assert set(res) == {"plugin", "window_seconds", "status", "current", "aggregates", "series",
+                        "resolution_seconds", "source", "covers_seconds", "p95",
+                        "history_since"}
     assert res["plugin"] == "dice-roller" and res["window_seconds"] is None
+    # Within the raw ring: raw samples, exact p95, history since the first.
+    assert res["source"] == "raw" and res["p95"] == "exact"
+    assert res["resolution_seconds"] == daemon.result("system")["poll_interval"]
+    assert res["history_since"] <= res["current"]["time"]
     assert res["status"]["name"] == "dice-roller" and set(res["status"]) == PLUGIN_KEYS
     assert set(res["current"]) == SAMPLE_KEYS
     assert res["current"]["pid"] == res["status"]["pid"]
@@ -342,7 +349,7 @@ def test_system_version_and_help(daemon):
     wait_for(lambda: "cpu" in daemon.result("system")["daemon"], what="daemon self-samples")
     d = daemon.result("system")["daemon"]
     assert set(d) == {"pid", "version", "ring_bytes_per_plugin", "cpu_seconds", "cpu_percent",
-                      "memory_mb", "cpu", "memory_mb_stats"}
+                      "memory_mb", "cpu", "memory_mb_stats", "history_bytes_per_plugin"}
     assert d["memory_mb"] > 0
     # cpu_seconds is the daemon's own rusage: what /proc says it used (in
     # whole 10 ms ticks), and it only grows.
@@ -994,14 +1001,16 @@ def test_ctl_metrics_history_tail_system_version_help(daemon):
     assert re.fullmatch(r"MEM MB( +\d+\.\d\d){4}", out[3]), out[3]
     assert re.fullmatch(r"samples:  (\d+) \((\d+) with CPU\) over [\d.]+ s", out[4]), out[4]
     assert out[5] == "events:   0 in window, 0.00/min"
+    assert re.fullmatch(r"from:     raw samples every [\d.]+ s \(p95 exact\)", out[6]), out[6]
+    assert re.fullmatch(r"history:  \d\d:\d\d:\d\d", out[7]), out[7]
     assert re.fullmatch(r"current:  \d\d:\d\d:\d\d RUNNING pid %d cpu [\d.]+%% mem [\d.]+ MB "
-                        r"threads \d+" % pid, out[6]), out[6]
-    m = re.fullmatch(r"cpu:      (.+)  ([\d.]+)\.\.([\d.]+) %", out[7])
-    assert m and set(m.group(1)) <= SPARK and len(m.group(1)) >= 6, out[7]
-    m = re.fullmatch(r"memory:   (.+)  ([\d.]+)\.\.([\d.]+) MB", out[8])
-    assert m and set(m.group(1)) <= SPARK and len(m.group(1)) >= 6, out[8]
+                        r"threads \d+" % pid, out[8]), out[8]
+    m = re.fullmatch(r"cpu:      (.+)  ([\d.]+)\.\.([\d.]+) %", out[9])
+    assert m and set(m.group(1)) <= SPARK and len(m.group(1)) >= 6, out[9]
+    m = re.fullmatch(r"memory:   (.+)  ([\d.]+)\.\.([\d.]+) MB", out[10])
+    assert m and set(m.group(1)) <= SPARK and len(m.group(1)) >= 6, out[10]
     assert float(m.group(2)) <= float(m.group(3))
-    assert len(out) == 9
+    assert len(out) == 11
     assert "; window 5m" in daemon.ctl("metrics", "dice-roller", "5m", check=0).stdout
     # history
     out = daemon.ctl("history", "dice-roller", "--last", "3", check=0).stdout.splitlines()
@@ -1135,7 +1144,7 @@ def test_ctl_help_option_and_bad_config(tmp_path):
     r = ctl("-h")
     assert r.returncode == 0 and r.stdout.startswith(USAGE + "VERB [ARGS] [--json]\n")
     for verb in ("status", "metrics", "history", "crashes", "start", "stop", "restart", "reload",
-                 "tail", "system", "version", "help", "watch"):
+                 "tail", "forget", "system", "version", "help", "watch"):
         assert re.search(r"^  %s\b" % verb, r.stdout, re.M), verb
     bad = tmp_path / "bad.json"
     bad.write_text('{"socket": 5, "plugins": []}')
@@ -1283,7 +1292,7 @@ def test_ctl_c_reads_the_socket_and_reports_a_broken_config(daemon, tmp_path):
              'characters, got ""'),
             ('{"sokcet": "x.sock", "plugins": []}',
              "1:2: sokcet: unknown key (expected one of: socket, control, chat, metrics, "
-             "restart, output, plugins)"),
+             "state, restart, output, plugins)"),
             ('{"socket": "%s"}' % ("x" * 120),
              '1:12: socket: socket path "%s..." is %d bytes, longer than the 107 a Unix '
              'socket allows' % (long_sock[:48], len(long_sock)))):
