@@ -241,6 +241,8 @@ void	 server_shutdown(const char *why);
 void	 server_maybe_exit(void);
 void	 server_free(void);
 json_t	*server_reload(char **cause);
+void	 server_notify_reloading(void);
+void	 server_notify_reloaded(void);
 
 /* reload.c */
 void	 reload_check_removed(const struct plugin *);
@@ -303,6 +305,13 @@ int	 contain_shutdown(void);
 void	 contain_cleanup(void);
 int	 contain_usage(const struct plugin *, double *cpu_seconds,
 	     double *memory_mb);
+
+/* notify.c: readiness, status and watchdog for systemd (sd_notify(3)). */
+void	 notify_init(void);
+int	 notify_enabled(void);
+double	 notify_watchdog_interval(void);
+void	 notify_send(const char *, ...) printflike(1, 2);
+void	 notify_free(void);
 
 /* router.c */
 void	 router_init(void);
