@@ -349,6 +349,7 @@ void	 jw_open_array(struct jsonw *);
 void	 jw_close_array(struct jsonw *);
 void	 jw_key(struct jsonw *, const char *);
 void	 jw_string(struct jsonw *, const char *);
+void	 jw_stringn(struct jsonw *, const char *, size_t);
 void	 jw_int(struct jsonw *, long long);
 void	 jw_null(struct jsonw *);
 void	 jw_bool(struct jsonw *, int);
@@ -395,7 +396,11 @@ json_t	*json_aggregates(const char *name, const struct metrics_aggregates *);
 #define TOPIC_STATE		0x1
 #define TOPIC_CRASH		0x2
 #define TOPIC_SAMPLE		0x4
+#define TOPIC_LOG		0x8
+/* s a client dropped for not reading has to take what was queued to it */
+#define CONTROL_DRAIN_TIMEOUT	10
 void	 control_subscribe(struct control_client *, int topics);
+void	 control_filter(struct control_client *, const char *plugin);
 int	 control_init(const char *path, char **cause);
 void	 control_check_dir(const char *path);
 void	 control_free(void);
@@ -403,6 +408,8 @@ void	 control_publish_transition(const struct transition *);
 void	 control_publish_sample(const struct plugin *,
 	     const struct metrics_sample *, double wall);
 void	 control_publish_crash(const struct plugin *);
+void	 control_publish_log(const struct plugin *, const char *stream,
+	     enum log_level, const char *line, size_t len);
 
 /* admin.c: !admin in chat, through the command table. */
 void	 admin_command(struct plugin *connector, const char *platform,
