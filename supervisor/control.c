@@ -387,9 +387,12 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_ERROR)
 		control_close(c, NULL);
-	else if ((what & BEV_EVENT_TIMEOUT) && c->closing)
-		control_close(c, "took nothing of what was queued to it for "
-		    "10 s after it was dropped");
+	else if ((what & BEV_EVENT_TIMEOUT) && c->closing) {
+		log_warnx("control: client pid %ld uid %ld took nothing of what "
+		    "was queued to it for %d s after it was dropped; closed",
+		    (long)c->pid, (long)c->uid, CONTROL_DRAIN_TIMEOUT);
+		control_close(c, NULL);
+	}
 	else if (what & BEV_EVENT_TIMEOUT)
 		control_idle_timeout(c);
 	else if (what & BEV_EVENT_EOF) {

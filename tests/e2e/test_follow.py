@@ -201,6 +201,23 @@ def test_a_follower_that_does_not_read_is_dropped_and_told(daemon):
     slow.close()
 
 
+def test_a_dropped_follower_that_never_reads_is_closed_after_10_s(daemon):
+    daemon.start([flood("yes", stream="stdout", yes=True)])
+    slow = Conn(daemon.sock, timeout=30)
+    slow.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    assert slow.ask({"cmd": "subscribe", "topics": ["log"]})["ok"] is True
+    daemon.wait_log(r"dropped: not reading its replies", timeout=30)
+    dropped = time.monotonic()
+    # It never reads: its 4 MiB are let go after 10 s without progress.
+    daemon.wait_log(r"control: client pid \d+ uid \d+ took nothing of what was queued to it "
+                    r"for 10 s after it was dropped; closed", timeout=20)
+    assert time.monotonic() - dropped >= 9.5
+    data = slow.rest()
+    assert b"not-reading" not in data      # the end of the queue never went out
+    slow.close()
+    assert daemon.result("version")["version"] == "0.1.0"
+
+
 def test_supervisorctl_tail_f_says_it_was_dropped(daemon):
     daemon.start([flood("yes", stream="stdout", yes=True)])
     # Its stdout is a pipe nobody reads for now: it stops reading the socket.
