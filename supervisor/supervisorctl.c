@@ -736,16 +736,20 @@ ctl_print_log(json_t *ev, enum ctl_stream_mode mode)
 
 /*
  * An error line in the stream: the daemon dropped this client (it did not
- * read fast enough: "not-reading"). Says so and exits 3.
+ * read fast enough: "not-reading"). Says so and exits 3; the line is freed
+ * first.
  */
 static void
 ctl_stream_error(struct ctl_conn *c, json_t *line)
 {
 	json_t	*err = json_object_get(line, "error");
+	char	 why[600];
 
-	ctl_die(CTL_EXIT_UNREACHABLE, "the supervisor on %s closed the "
-	    "connection: %s (%s)", c->path, verb_str(err, "message", "?"),
+	snprintf(why, sizeof why, "%s (%s)", verb_str(err, "message", "?"),
 	    verb_str(err, "code", "?"));
+	json_decref(line);
+	ctl_die(CTL_EXIT_UNREACHABLE, "the supervisor on %s closed the "
+	    "connection: %s", c->path, why);
 }
 
 /*

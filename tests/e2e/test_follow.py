@@ -228,7 +228,7 @@ def test_supervisorctl_tail_f_says_it_was_dropped(daemon):
     daemon.wait_log(r"dropped: not reading its replies", timeout=30)
     with os.fdopen(r, "rb") as out:
         data = out.read()
-    assert p.wait(10 * SLOW) == 3
+    assert p.wait(10 * SLOW) == 3, p.stderr.read()
     assert data.count(b"y\n") > 1000
     assert p.stderr.read() == (
         "supervisorctl: the supervisor on %s closed the connection: over 4 MiB of events "
