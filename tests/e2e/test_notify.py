@@ -6,6 +6,7 @@ once the plugins are up, STATUS= lines, WATCHDOG=1 every half WatchdogSec,
 RELOADING=1 then READY=1 around a reload, STOPPING=1 on SIGTERM.
 """
 import os
+import re
 import signal
 import socket
 import time
@@ -181,3 +182,37 @@ def test_a_notify_socket_nobody_listens_on_is_logged_once(daemon, tmp_path):
         daemon.ctl("reload", check=0)
     assert daemon.read_log().count("sending to NOTIFY_SOCKET") == 1
     assert daemon.result("status", plugin="dice-roller")["state"] == "RUNNING"
+
+
+def test_log_lines_carry_syslog_priorities_under_journald(daemon):
+    """systemd connects stderr to the journal and names that stream in
+    JOURNAL_STREAM; the test's log file plays the stream."""
+    # start() opens the log file with O_TRUNC: the same inode as made here.
+    open(daemon.log_path, "wb").close()
+    st = os.stat(daemon.log_path)
+    crasher = plugin("crasher", "crasher", config={"before_ready": True},
+                     restart={"first_delay": 30})
+    daemon.start([DICE, crasher], wait_running=False,
+                 env={"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)})
+    daemon.wait_state("crasher", "BACKOFF")
+    assert os.stat(daemon.log_path).st_ino == st.st_ino
+    daemon.wait_log(r"<6>control socket listening on ")
+    lines = daemon.read_log().splitlines()
+    for line in lines:
+        assert re.match(r"<[3467]>", line), line          # a priority, no time stamp
+        assert not line[3:].startswith("supervisor: "), line
+    log = daemon.read_log()
+    assert re.search(r"^<4>warning: plugin crasher: pid \d+ crashed: exit", log, re.M), log
+    # A plugin's stderr line, logged by the daemon, is info.
+    assert re.search(r"^<6>crasher\[\d+\] stderr: crasher: about to exit", log, re.M), log
+
+
+def test_a_journal_stream_that_is_not_stderr_changes_nothing(daemon, tmp_path):
+    other = tmp_path / "other"
+    other.write_text("")
+    st = os.stat(other)
+    daemon.start([DICE], env={"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)})
+    log = daemon.read_log()
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} supervisor: control socket "
+                     r"listening on ", log, re.M), log
+    assert "<6>" not in log
