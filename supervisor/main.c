@@ -120,9 +120,10 @@ main(int argc, char **argv)
 	 * such a request's time). tcache still serves the small ones.
 	 */
 	mallopt(M_MXFAST, 0);
+	/* Without /proc: no plugin directory of its own, as before. */
 	if (paths_layout_self(&layout) == -1)
-		fatal("readlink /proc/self/exe");
-	if (plugin_dir == NULL)
+		log_warn("readlink /proc/self/exe: no built-in plugin directory");
+	if (plugin_dir == NULL && layout.plugin_dir != NULL)
 		plugin_dir = xstrdup(layout.plugin_dir);
 	why[0] = '\0';
 	if (config_path == NULL)

@@ -55,7 +55,7 @@ static int		 server_status_held;	/* a change not sent yet */
 static char		 server_status_last[256];
 
 static void	server_cron_cb(evutil_socket_t, short, void *);
-static void	server_notify_status(int force);
+static void	server_notify_status(void);
 
 struct plugin *
 server_find_plugin(const char *name)
@@ -135,7 +135,7 @@ server_status_line(char *buf, size_t size)
 
 /* STATUS=: sent when it changed, held back if one went out just now. */
 static void
-server_notify_status(int force)
+server_notify_status(void)
 {
 	char	line[sizeof server_status_last];
 	double	now;
@@ -148,7 +148,7 @@ server_notify_status(int force)
 		return;
 	}
 	now = clock_mono();
-	if (!force && now - server_status_sent < NOTIFY_STATUS_EVERY) {
+	if (now - server_status_sent < NOTIFY_STATUS_EVERY) {
 		server_status_held = 1;
 		return;
 	}
@@ -189,7 +189,7 @@ server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
 	notify_send("WATCHDOG=1");
 	if (server_status_held)
-		server_notify_status(0);
+		server_notify_status();
 }
 
 /* RELOADING=1 before a reload is applied (systemd waits for READY=1). */
@@ -225,7 +225,7 @@ server_transition(const struct transition *t)
 		server_start_connectors(0);
 	if (notify_enabled()) {
 		if (server_ready)
-			server_notify_status(0);
+			server_notify_status();
 		else
 			server_notify_ready();
 	}
@@ -532,7 +532,7 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
 		server_sample();
 	router_expire(clock_mono());
 	if (server_status_held)
-		server_notify_status(0);
+		server_notify_status();
 }
 
 /*
