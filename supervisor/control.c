@@ -909,8 +909,9 @@ control_publish_crash(const struct plugin *p)
  * A line of a plugin's stdout or stderr, or a log message, as it arrives
  * (supervisorctl tail -f): every line read, before the daemon's log budget
  * (output.c) decides whether the log shows it. Written by hand rather than
- * through jansson: a flood makes these by the thousand a second, and with
- * no log subscriber this costs one comparison.
+ * through jansson: a flood makes these by the thousand a second. With no
+ * log subscriber this costs one comparison, and a line nobody follows (they
+ * follow other plugins) a look at each client.
  */
 void
 control_publish_log(const struct plugin *p, const char *stream,
@@ -920,9 +921,18 @@ control_publish_log(const struct plugin *p, const char *stream,
 		[LOG_LEVEL_DEBUG] = "debug", [LOG_LEVEL_INFO] = "info",
 		[LOG_LEVEL_WARN] = "warning", [LOG_LEVEL_FATAL] = "error",
 	};
+	struct control_client	*c;
 	struct jsonw		 line;
 
 	if (control_nlog == 0)
+		return;
+	/* Followers of other plugins only: not even formatted. */
+	TAILQ_FOREACH(c, &control_clients, entry) {
+		if ((c->topics & TOPIC_LOG) && !c->closing && !c->dead &&
+		    (c->filter == NULL || strcmp(c->filter, p->name) == 0))
+			break;
+	}
+	if (c == NULL)
 		return;
 	jw_init(&line);
 	jw_open_object(&line);
