@@ -7,6 +7,8 @@
 #   make check-asan   build into build-asan/ with sanitizers and run every test there
 #   make check-valgrind   the daemon under valgrind memcheck through a short scenario
 #   make chaos    kill -9 storm under load: accounting, containment, log volume
+#   make install  install below PREFIX (/usr/local), staged under DESTDIR;
+#                 make uninstall removes it (scripts/install)
 #   make clean
 
 BUILD	?= build
@@ -79,7 +81,8 @@ BENCH_BINS	= $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 FUZZ_TARGETS	= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BINS	= $(patsubst %,$(BUILD)/tests/fuzz/%-replay,$(FUZZ_TARGETS))
 
-.PHONY: all deps run test check check-asan check-valgrind unit e2e bench chaos clean fuzz
+.PHONY: all deps run test check check-asan check-valgrind unit e2e bench chaos clean fuzz \
+	install uninstall
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(PLUGINS) $(TPLUG_C) $(UNIT_TESTS) $(BENCH_BINS) $(REPLAY_BINS)
@@ -129,6 +132,21 @@ check-valgrind:
 	@scripts/install-deps --valgrind
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) scripts/check-valgrind.py $(BUILD)
+
+# Install what make built (no second build: the daemon finds its plugins
+# and its system config from where its executable is, common/paths.c).
+# Never overwrites a file that is not ours, nor an existing /etc config.
+PREFIX	?= /usr/local
+DESTDIR	?=
+INSTALL_ENV = BUILD="$(BUILD)" PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" \
+	PLUGIN_NAMES="$(C_PLUGINS) $(PY_PLUGINS)"
+
+install: deps
+	@$(MAKE) --no-print-directory $(BINS) $(PLUGINS)
+	@$(INSTALL_ENV) scripts/install install
+
+uninstall:
+	@$(INSTALL_ENV) scripts/install uninstall
 
 clean:
 	rm -rf build build-asan

@@ -28,6 +28,7 @@ enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_FATA
 
 void	 log_init(const char *progname, int debug);
 void	 log_set_timestamps(int on);
+int	 log_stderr_is_journal(void);
 void	 log_warn(const char *, ...) printflike(1, 2);
 void	 log_warnx(const char *, ...) printflike(1, 2);
 void	 log_info(const char *, ...) printflike(1, 2);

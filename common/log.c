@@ -4,7 +4,16 @@
  *	2026-11-23 19:30:01.123 supervisor: text		(info, debug)
  *	2026-11-23 19:30:01.123 supervisor: warning: text	(log_warn[x])
  *	2026-11-23 19:30:01.123 supervisor: fatal: text	(fatal[x], then exit 1)
+ *
+ * Under systemd, with stderr connected to the journal ($JOURNAL_STREAM names
+ * stderr's device and inode), each line starts with its syslog priority
+ * instead (<7> debug, <6> info, <4> warning, <3> fatal) and carries neither
+ * a time stamp nor the program name: the journal records both itself.
+ *
+ *	<4>warning: text
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +26,15 @@
 static const char *log_progname = "supervisor";
 static int log_debug_on;
 static int log_timestamps = 1;
+static int log_journal;		/* stderr is the journal: <N> prefixes */
+
+/* Syslog priorities of the levels, for the journal (sd-daemon(3)). */
+static const char *const log_priorities[] = {
+	[LOG_LEVEL_DEBUG] = "<7>",
+	[LOG_LEVEL_INFO] = "<6>",
+	[LOG_LEVEL_WARN] = "<4>",
+	[LOG_LEVEL_FATAL] = "<3>",
+};
 
 static void log_fatal_line(const char *, ...) printflike(1, 2);
 
@@ -28,6 +46,29 @@ log_init(const char *progname, int debug)
 	log_debug_on = debug;
 	if (getenv("SUPERVISOR_DEBUG") != NULL)
 		log_debug_on = 1;
+	log_journal = log_stderr_is_journal();
+}
+
+/*
+ * 1 if stderr is the journal's stream: systemd sets JOURNAL_STREAM to
+ * "DEVICE:INODE" of the stream it connected, and a process whose stderr was
+ * redirected since (a plugin's stderr is a pipe to the daemon; a test's is a
+ * file) inherits the variable but not the stream, so both must match.
+ */
+int
+log_stderr_is_journal(void)
+{
+	const char		*env = getenv("JOURNAL_STREAM");
+	struct stat		 sb;
+	unsigned long long	 dev, ino;
+	char			 end;
+
+	if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &sb) == -1)
+		return 0;
+	return (unsigned long long)sb.st_dev == dev &&
+	    (unsigned long long)sb.st_ino == ino;
 }
 
 void
@@ -53,6 +94,12 @@ log_vlog(enum log_level level, const char *fmt, va_list ap)
 	else if (level == LOG_LEVEL_FATAL)
 		tag = "fatal: ";
 	vsnprintf(line, sizeof line, fmt, ap);
+	if (log_journal) {
+		fprintf(stderr, "%s%s%s\n", log_priorities[level], tag, line);
+		fflush(stderr);
+		errno = saved;
+		return;
+	}
 	stamp[0] = '\0';
 	if (log_timestamps) {
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -1064,7 +1064,12 @@ cmd_tail(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 static int
 cmd_system(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 {
+	json_t	*st;
+
 	*res = json_system_metrics();
+	/* Here only, not in status: it reads the state directory. */
+	if ((st = json_object_get(*res, "state")) != NULL && state_enabled())
+		json_object_set_new(st, "unconfigured", state_unconfigured());
 	return 0;
 }
 
@@ -1094,19 +1099,32 @@ cmd_help(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 static int
 cmd_subscribe(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 {
-	static const char	*names[] = { "state", "crash", "sample" };
+	static const char	*names[] = { "state", "crash", "sample", "log" };
 	json_t			*v, *t, *list;
+	struct plugin		*p = NULL;
 	size_t			 i, j;
 	int			 topics = 0;
+	char			 quoted[72];
 
 	if (ctx->client == NULL)
 		return cmd_fail(err, "not-permitted", "subscribe needs the "
 		    "control socket");
+	/* "plugin": only events about that plugin (tail -f NAME). */
+	if ((v = json_object_get(ctx->req, "plugin")) != NULL &&
+	    !json_is_null(v)) {
+		if (!json_is_string(v))
+			return cmd_fail(err, "bad-argument", "plugin must be a "
+			    "string");
+		if ((p = server_find_plugin(json_string_value(v))) == NULL)
+			return cmd_fail(err, "unknown-plugin", "no plugin named "
+			    "\"%s\"", utf8_quote(json_string_value(v), quoted,
+			    sizeof quoted));
+	}
 	if ((v = json_object_get(ctx->req, "topics")) == NULL || json_is_null(v))
 		topics = TOPIC_STATE | TOPIC_CRASH | TOPIC_SAMPLE;
 	else if (!json_is_array(v) || json_array_size(v) == 0)
 		return cmd_fail(err, "bad-argument", "topics must be a "
-		    "non-empty array of: state, crash, sample");
+		    "non-empty array of: state, crash, sample, log");
 	else {
 		json_array_foreach(v, i, t) {
 			for (j = 0; j < nitems(names); j++) {
@@ -1116,7 +1134,8 @@ cmd_subscribe(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 			}
 			if (j == nitems(names))
 				return cmd_fail(err, "bad-argument", "unknown "
-				    "topic; topics are: state, crash, sample");
+				    "topic; topics are: state, crash, sample, "
+				    "log");
 			topics |= 1 << j;
 		}
 	}
@@ -1126,7 +1145,10 @@ cmd_subscribe(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 			json_array_append_new(list, json_string(names[j]));
 	}
 	control_subscribe(ctx->client, topics);
+	control_filter(ctx->client, p != NULL ? p->name : NULL);
 	*res = json_pack("{s:o}", "topics", list);
+	if (p != NULL)
+		json_object_set_new(*res, "plugin", json_string(p->name));
 	return 0;
 }
 

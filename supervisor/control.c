@@ -37,6 +37,8 @@ struct control_client {
 	uid_t				 uid;
 	pid_t				 pid;
 	int				 topics;	/* subscribed, 0 if none */
+	char				*filter;	/* only events about this
+							   plugin, or NULL */
 	int				 closing;	/* flush, then close */
 	int				 dead;		/* freed by the reaper */
 	int				 idle_armed;	/* the idle timeout runs */
@@ -65,6 +67,7 @@ static struct control_clients	 control_clients =
     TAILQ_HEAD_INITIALIZER(control_clients);
 static size_t			 control_nclients;
 static size_t			 control_nsubscribers;
+static size_t			 control_nlog;	/* subscribers of TOPIC_LOG */
 static char			*control_path;
 static dev_t			 control_dev;	/* the socket file made, */
 static ino_t			 control_ino;	/* removed only if still there */
@@ -131,6 +134,40 @@ control_tally_free(struct control_tally *t)
 }
 
 /*
+ * A client that does not read what it is sent (over CONTROL_OUTPUT_MAX
+ * queued) is dropped, and told so: nothing more is queued or read, an error
+ * line goes after what is queued (whole lines, so it starts a line of its
+ * own), and the connection closes once that is written, or after
+ * CONTROL_DRAIN_TIMEOUT seconds without progress. A `tail -f` that fell
+ * behind a flood thus learns it missed lines, rather than seeing the
+ * stream just end.
+ */
+static void
+control_overflow(struct control_client *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct timeval	 tv = { CONTROL_DRAIN_TIMEOUT, 0 };
+	struct jsonw	 w;
+
+	log_warnx("control: client pid %ld uid %ld dropped: not reading its "
+	    "replies (over 4 MiB queued)%s", (long)c->pid, (long)c->uid,
+	    c->topics ? "; events to it stop here" : "");
+	jw_init(&w);
+	cmd_write_error(&w, "not-reading", "over %d MiB of %s queued to this "
+	    "client: it is not reading fast enough and is dropped; %s",
+	    CONTROL_OUTPUT_MAX / (1024 * 1024), c->topics ? "events" :
+	    "replies", c->topics ? "events after this point were not sent" :
+	    "requests after this point were not read");
+	jw_raw(&w, "\n", 1);
+	evbuffer_add(out, w.buf, w.len);
+	jw_free(&w);
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	c->idle_armed = 0;
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+}
+
+/*
  * Queue one reply or event line (JSON text, newline added here) for a
  * client; drop the client if it is not reading what it was sent.
  */
@@ -143,7 +180,7 @@ control_send(struct control_client *c, struct jsonw *w)
 		return;
 	out = bufferevent_get_output(c->bev);
 	if (evbuffer_get_length(out) > CONTROL_OUTPUT_MAX) {
-		control_close(c, "not reading its replies (over 4 MiB queued)");
+		control_overflow(c);
 		return;
 	}
 	if (w->len == 0 || w->buf[w->len - 1] != '\n')
@@ -158,7 +195,10 @@ control_free_client(struct control_client *c)
 	control_nclients--;
 	if (c->topics)
 		control_nsubscribers--;
+	if (c->topics & TOPIC_LOG)
+		control_nlog--;
 	bufferevent_free(c->bev);
+	free(c->filter);
 	free(c);
 }
 
@@ -347,6 +387,12 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_ERROR)
 		control_close(c, NULL);
+	else if ((what & BEV_EVENT_TIMEOUT) && c->closing) {
+		log_warnx("control: client pid %ld uid %ld took nothing of what "
+		    "was queued to it for %d s after it was dropped; closed",
+		    (long)c->pid, (long)c->uid, CONTROL_DRAIN_TIMEOUT);
+		control_close(c, NULL);
+	}
 	else if (what & BEV_EVENT_TIMEOUT)
 		control_idle_timeout(c);
 	else if (what & BEV_EVENT_EOF) {
@@ -778,22 +824,54 @@ control_subscribe(struct control_client *c, int topics)
 {
 	if (c->topics == 0)
 		control_nsubscribers++;
+	if ((c->topics & TOPIC_LOG) && !(topics & TOPIC_LOG))
+		control_nlog--;
+	else if (!(c->topics & TOPIC_LOG) && (topics & TOPIC_LOG))
+		control_nlog++;
 	c->topics = topics;
 }
 
-/* Send an event to every subscriber of its topic: written once, sent to all. */
+/* Events about one plugin only (a name), or about all (NULL). */
+void
+control_filter(struct control_client *c, const char *plugin)
+{
+	free(c->filter);
+	c->filter = plugin != NULL ? xstrdup(plugin) : NULL;
+}
+
+/*
+ * Send an event line to every subscriber of its topic whose filter lets it
+ * through: an event about a plugin (plugin not NULL) reaches the clients
+ * that follow every plugin or that one.
+ */
+static void
+control_publish_line(int topic, const char *plugin, struct jsonw *line)
+{
+	struct control_client	*c, *next;
+
+	TAILQ_FOREACH_SAFE(c, &control_clients, entry, next) {
+		if (!(c->topics & topic))
+			continue;
+		if (c->filter != NULL && plugin != NULL &&
+		    strcmp(c->filter, plugin) != 0)
+			continue;
+		control_send(c, line);
+	}
+}
+
+/*
+ * Send an event to every subscriber of its topic: written once, sent to
+ * all. Its "plugin", if any, is what a subscriber's filter is checked on.
+ */
 static void
 control_publish(int topic, json_t *ev)
 {
-	struct control_client	*c, *next;
-	struct jsonw		 line;
+	struct jsonw	line;
 
 	jw_init(&line);
 	jw_json(&line, ev);
-	TAILQ_FOREACH_SAFE(c, &control_clients, entry, next) {
-		if (c->topics & topic)
-			control_send(c, &line);
-	}
+	control_publish_line(topic, json_string_value(json_object_get(ev,
+	    "plugin")), &line);
 	jw_free(&line);
 }
 
@@ -825,6 +903,61 @@ control_publish_crash(const struct plugin *p)
 	    "crash", json_crash(crashlog_latest(p->crashes)));
 	control_publish(TOPIC_CRASH, ev);
 	json_decref(ev);
+}
+
+/*
+ * A line of a plugin's stdout or stderr, or a log message, as it arrives
+ * (supervisorctl tail -f): every line read, before the daemon's log budget
+ * (output.c) decides whether the log shows it. Written by hand rather than
+ * through jansson: a flood makes these by the thousand a second. With no
+ * log subscriber this costs one comparison, and a line nobody follows (they
+ * follow other plugins) a look at each client.
+ */
+void
+control_publish_log(const struct plugin *p, const char *stream,
+    enum log_level level, const char *text, size_t len)
+{
+	static const char	*const levels[] = {
+		[LOG_LEVEL_DEBUG] = "debug", [LOG_LEVEL_INFO] = "info",
+		[LOG_LEVEL_WARN] = "warning", [LOG_LEVEL_FATAL] = "error",
+	};
+	struct control_client	*c;
+	struct jsonw		 line;
+
+	if (control_nlog == 0)
+		return;
+	/* Followers of other plugins only: not even formatted. */
+	TAILQ_FOREACH(c, &control_clients, entry) {
+		if ((c->topics & TOPIC_LOG) && !c->closing && !c->dead &&
+		    (c->filter == NULL || strcmp(c->filter, p->name) == 0))
+			break;
+	}
+	if (c == NULL)
+		return;
+	jw_init(&line);
+	jw_open_object(&line);
+	jw_key(&line, "event");
+	jw_string(&line, "log");
+	jw_key(&line, "time");
+	jw_fixed(&line, clock_wall(), 3);
+	jw_key(&line, "plugin");
+	jw_string(&line, p->name);
+	jw_key(&line, "pid");
+	if (p->pid > 0)
+		jw_int(&line, p->pid);
+	else
+		jw_null(&line);
+	jw_key(&line, "stream");
+	jw_string(&line, stream);
+	if (strcmp(stream, "log") == 0) {
+		jw_key(&line, "level");
+		jw_string(&line, levels[level]);
+	}
+	jw_key(&line, "line");
+	jw_stringn(&line, text, len);
+	jw_close_object(&line);
+	control_publish_line(TOPIC_LOG, p->name, &line);
+	jw_free(&line);
 }
 
 void

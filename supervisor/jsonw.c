@@ -218,6 +218,14 @@ jw_string(struct jsonw *w, const char *s)
 		jw_quoted(w, s, strlen(s));
 }
 
+/* A string of n bytes (NULs in it are escaped). */
+void
+jw_stringn(struct jsonw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	jw_quoted(w, s, n);
+}
+
 void
 jw_int(struct jsonw *w, long long v)
 {

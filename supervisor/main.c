@@ -2,8 +2,9 @@
  * main.c: the supervisor daemon's entry point: options, configuration,
  * then the event loop until every plugin has stopped.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/paths.h"
 #include "supervisor/supervisor.h"
 
 extern const char	default_config_json[];
@@ -21,38 +23,71 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: supervisor [-dhnV] [-c config.json] [-P plugin-dir]\n"
-	    "  -c FILE  configuration (default: the built-in config/default.json)\n"
+	    "  -c FILE  configuration (default: $" PATHS_CONFIG_ENV ", else,\n"
+	    "           when installed, " PATHS_SYSTEM_CONFIG " if it\n"
+	    "           exists, else the built-in config/default.json)\n"
 	    "  -P DIR   where bare plugin names are found (default: ../plugins\n"
-	    "           beside the supervisor binary)\n"
+	    "           beside the supervisor binary; installed:\n"
+	    "           PREFIX/" PATHS_PLUGIN_SUBDIR ")\n"
 	    "  -n       check the configuration and exit\n"
 	    "  -d       debug logging\n"
-	    "  -V       print the version and exit\n");
+	    "  -V, --version  print the version and exit\n");
 	exit(status);
 }
 
-/* The plugins directory beside the binary: BIN/../plugins. */
-static char *
-default_plugin_dir(void)
+/*
+ * The config file when there is no -c: $SUPERVISOR_CONFIG, else the
+ * system config if the daemon is installed and the file is there (any
+ * file: the loader says what is wrong with it), else NULL for the built-in
+ * default. why says where the answer came from, for supervisor -n.
+ */
+static const char *
+main_find_config(const struct paths_layout *l, char *why, size_t size)
 {
-	char	 exe[PATH_MAX], *dir, *path;
-	ssize_t	 n;
+	const char	*env = getenv(PATHS_CONFIG_ENV);
+	struct stat	 sb;
 
-	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) == -1)
-		return NULL;
-	exe[n] = '\0';
-	dir = dirname(exe);
-	xasprintf(&path, "%s/../plugins", dir);
-	return path;
+	if (env != NULL && *env != '\0') {
+		snprintf(why, size, "from $" PATHS_CONFIG_ENV);
+		return env;
+	}
+	if (l->installed && lstat(PATHS_SYSTEM_CONFIG, &sb) == 0) {
+		snprintf(why, size, "the system config; no -c, $"
+		    PATHS_CONFIG_ENV " unset");
+		return PATHS_SYSTEM_CONFIG;
+	}
+	if (l->installed)
+		snprintf(why, size, "no -c, $" PATHS_CONFIG_ENV " unset, no "
+		    PATHS_SYSTEM_CONFIG);
+	else
+		snprintf(why, size, "no -c, $" PATHS_CONFIG_ENV " unset; a "
+		    "build in the source tree reads no " PATHS_SYSTEM_CONFIG);
+	return NULL;
+}
+
+static void __attribute__((noreturn))
+main_version(void)
+{
+	printf("supervisor (" PATHS_PROJECT ") %s (protocol %d)\n",
+	    SUPERVISOR_VERSION, PROTOCOL_VERSION);
+	exit(0);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct config	*cf;
-	char		*cause = NULL, *plugin_dir = NULL, cwd[PATH_MAX];
-	const char	*config_path = NULL;
-	int		 ch, debug = 0, check_only = 0, status, r;
+	struct config		*cf;
+	struct paths_layout	 layout;
+	char			*cause = NULL, *plugin_dir = NULL, cwd[PATH_MAX];
+	char			 why[160];
+	const char		*config_path = NULL;
+	int			 ch, debug = 0, check_only = 0, status, r, i;
 
+	/* GNU style, as packaging scripts probe programs. */
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--version") == 0)
+			main_version();
+	}
 	while ((ch = getopt(argc, argv, "c:dhnP:V")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -70,9 +105,7 @@ main(int argc, char **argv)
 			plugin_dir = xstrdup(optarg);
 			break;
 		case 'V':
-			printf("supervisor %s (protocol %d)\n", SUPERVISOR_VERSION,
-			    PROTOCOL_VERSION);
-			return 0;
+			main_version();
 		default:
 			usage(2);
 		}
@@ -87,8 +120,15 @@ main(int argc, char **argv)
 	 * such a request's time). tcache still serves the small ones.
 	 */
 	mallopt(M_MXFAST, 0);
-	if (plugin_dir == NULL)
-		plugin_dir = default_plugin_dir();
+	/* Without /proc: no plugin directory of its own, as before. */
+	if (paths_layout_self(&layout) == -1)
+		log_warn("readlink /proc/self/exe: no built-in plugin directory");
+	if (plugin_dir == NULL && layout.plugin_dir != NULL)
+		plugin_dir = xstrdup(layout.plugin_dir);
+	why[0] = '\0';
+	if (config_path == NULL)
+		config_path = main_find_config(&layout, why, sizeof why);
+	paths_layout_free(&layout);
 
 	if (config_path != NULL)
 		r = config_load_file(config_path, plugin_dir, &cf, &cause);
@@ -106,6 +146,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only) {
+		if (why[0] != '\0' && config_path == NULL)
+			printf("supervisor: checked the built-in default config "
+			    "(%s)\n", why);
+		else if (why[0] != '\0')
+			printf("supervisor: checked %s (%s)\n", cf->path, why);
 		control_check_dir(cf->socket_path);
 		printf("%s: configuration OK (%zu plugins)\n", cf->path,
 		    cf->nplugins);

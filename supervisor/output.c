@@ -17,6 +17,9 @@
  *   each have a small bucket of their own per kind: a few lines, then one
  *   summary per interval: "plugin X: 15997 more events dropped in the last
  *   10 s (not reading its socket)".
+ * - Every line, within the budget or not, also goes to the control
+ *   socket's `log` subscribers (supervisorctl tail -f), who are bounded
+ *   like any client (control.c).
  * - With "log_file", stdout and stderr go to that file instead of the
  *   daemon's log (as supervisord's stdout_logfile), with a time stamp and
  *   the stream, rotated by size (common/logfile.c). The line budget does
@@ -436,6 +439,14 @@ output_line(struct plugin *p, enum output_stream stream, enum log_level level,
 {
 	struct plugin_output	*o = p->output;
 
+	/*
+	 * Followers (supervisorctl tail -f) get every line, whatever the
+	 * budget below leaves out of the log, but debug messages only where
+	 * the log shows them too.
+	 */
+	if (level != LOG_LEVEL_DEBUG || log_get_debug())
+		control_publish_log(p, output_stream_names[stream], level, line,
+		    len);
 	if (stream != OUTPUT_LOG && o->file != NULL && !o->file_failed) {
 		output_batch(p, stream, line, len);
 		return 0;

@@ -87,8 +87,11 @@ server_reload(char **cause)
 	size_t			 i, unchanged = 0;
 	char			*tmp;
 
-	if (reload_load(&cf, cause) != 0)
+	server_notify_reloading();
+	if (reload_load(&cf, cause) != 0) {
+		server_notify_reloaded();
 		return NULL;
+	}
 
 	kept = json_array();
 	reload_not_applied(kept, "socket",
@@ -172,6 +175,7 @@ server_reload(char **cause)
 	    json_array_size(added), json_array_size(removed),
 	    json_array_size(changed), unchanged, json_array_size(kept) ?
 	    "; socket and metrics settings need a daemon restart" : "");
+	server_notify_reloaded();
 	return json_pack("{s:o, s:o, s:o, s:I, s:o}", "added", added,
 	    "removed", removed, "changed", changed,
 	    "unchanged", (json_int_t)unchanged, "not_applied", kept);

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metrics/metrics.h"
@@ -38,7 +39,23 @@ static struct event	*server_connector_timer;
 #define LEFTOVER_WAIT	5.0
 static struct event	*server_leftover_timer;
 
+/*
+ * systemd (Type=notify, notify.c): READY=1 once the start is over, STATUS=
+ * a one-line summary as plugins change state, at most every
+ * NOTIFY_STATUS_EVERY seconds (a crash loop of a thousand plugins must not
+ * become a datagram per transition; the cron and the watchdog send what was
+ * held back), WATCHDOG=1 every half WatchdogSec= from a timer of its own:
+ * the cron ticks every poll_interval, which may be longer than that.
+ */
+#define NOTIFY_STATUS_EVERY	1.0
+static int		 server_ready;		/* READY=1 sent */
+static struct event	*server_watchdog_timer;
+static double		 server_status_sent;	/* monotonic */
+static int		 server_status_held;	/* a change not sent yet */
+static char		 server_status_last[256];
+
 static void	server_cron_cb(evutil_socket_t, short, void *);
+static void	server_notify_status(void);
 
 struct plugin *
 server_find_plugin(const char *name)
@@ -76,12 +93,142 @@ server_connector_timer_cb(evutil_socket_t fd, short what, void *arg)
 	server_start_connectors(1);
 }
 
+/*
+ * The one-line summary systemctl status shows: "3/4 plugins running; pick
+ * FATAL", naming at most three plugins that are not running.
+ */
+static void
+server_status_line(char *buf, size_t size)
+{
+	struct plugin	*p;
+	size_t		 total = 0, running = 0, named = 0, len;
+
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->removed)
+			continue;
+		total++;
+		if (p->state == PLUGIN_RUNNING)
+			running++;
+	}
+	if (server->shutting_down)
+		len = (size_t)snprintf(buf, size, "stopping: %zu of %zu "
+		    "plugins running", running, total);
+	else
+		len = (size_t)snprintf(buf, size, "%zu/%zu plugins running",
+		    running, total);
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (len >= size || server->shutting_down)
+			break;
+		if (p->removed || p->state == PLUGIN_RUNNING)
+			continue;
+		if (named == 3) {
+			snprintf(buf + len, size - len, ", and %zu more",
+			    total - running - named);
+			break;
+		}
+		len += (size_t)snprintf(buf + len, size - len, "%s%s %s",
+		    named == 0 ? "; " : ", ", p->name,
+		    plugin_state_name(p->state));
+		named++;
+	}
+}
+
+/* STATUS=: sent when it changed, held back if one went out just now. */
+static void
+server_notify_status(void)
+{
+	char	line[sizeof server_status_last];
+	double	now;
+
+	if (!notify_enabled() || !server_ready)
+		return;
+	server_status_line(line, sizeof line);
+	if (strcmp(line, server_status_last) == 0) {
+		server_status_held = 0;
+		return;
+	}
+	now = clock_mono();
+	if (now - server_status_sent < NOTIFY_STATUS_EVERY) {
+		server_status_held = 1;
+		return;
+	}
+	notify_send("STATUS=%s", line);
+	strlcpy_(server_status_last, line, sizeof server_status_last);
+	server_status_sent = now;
+	server_status_held = 0;
+}
+
+/*
+ * READY=1 once the start is over: the control socket listens (it does
+ * before server_run), every autostarted plugin has been started and none
+ * is STARTING any more (each is RUNNING, or failed its first start and is
+ * in the restart policy's hands), and the connectors have been started.
+ */
+static void
+server_notify_ready(void)
+{
+	struct plugin	*p;
+
+	if (server_ready || !notify_enabled() || !server_connectors_started ||
+	    server->shutting_down)
+		return;
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->state == PLUGIN_STARTING)
+			return;
+	}
+	server_ready = 1;
+	server_status_line(server_status_last, sizeof server_status_last);
+	server_status_sent = clock_mono();
+	notify_send("READY=1\nSTATUS=%s", server_status_last);
+	log_info("notify: READY=1 (%s)", server_status_last);
+}
+
+/* WATCHDOG=1: the loop is alive. */
+static void
+server_watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	notify_send("WATCHDOG=1");
+	if (server_status_held)
+		server_notify_status();
+}
+
+/* RELOADING=1 before a reload is applied (systemd waits for READY=1). */
+void
+server_notify_reloading(void)
+{
+	struct timespec	ts;
+
+	if (!notify_enabled() || !server_ready)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000, server->config->path);
+}
+
+/* READY=1 again once the reload is applied (or refused). */
+void
+server_notify_reloaded(void)
+{
+	if (!notify_enabled() || !server_ready || server->shutting_down)
+		return;
+	server_status_line(server_status_last, sizeof server_status_last);
+	server_status_sent = clock_mono();
+	notify_send("READY=1\nSTATUS=%s", server_status_last);
+}
+
 /* Every state transition passes here after it is logged. */
 void
 server_transition(const struct transition *t)
 {
 	if (!server_connectors_started)
 		server_start_connectors(0);
+	if (notify_enabled()) {
+		if (server_ready)
+			server_notify_status();
+		else
+			server_notify_ready();
+	}
 	control_publish_transition(t);
 	reload_check_removed(t->plugin);
 	server_maybe_exit();
@@ -179,6 +326,8 @@ server_shutdown(const char *why)
 		return;
 	server->shutting_down = 1;
 	log_info("%s: stopping %zu plugins", why, hmap_count(server->by_name));
+	notify_send("STOPPING=1\nSTATUS=stopping %zu plugins (%s)",
+	    hmap_count(server->by_name), why);
 	snprintf(reason, sizeof reason, "daemon stopping (%s)", why);
 	/* Connectors first, so no new chat arrives while plugins stop. */
 	TAILQ_FOREACH(p, &server->plugins, entry) {
@@ -388,6 +537,8 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
 		server_sample();
 	router_expire(clock_mono());
 	state_cron(clock_mono());
+	if (server_status_held)
+		server_notify_status();
 }
 
 /*
@@ -448,6 +599,7 @@ server_init(struct config *cf, const char *plugin_dir)
 	router_init();
 
 	server_raise_fd_limit(cf->nplugins);
+	notify_init();
 
 	/* Plugins' orphans are reparented to us, so nothing escapes. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
@@ -487,6 +639,14 @@ server_init(struct config *cf, const char *plugin_dir)
 	    NULL);
 	tv = clock_timeval(interval);
 	event_add(server->cron, &tv);
+	if (notify_watchdog_interval() > 0) {
+		server_watchdog_timer = event_new(server->base, -1, EV_PERSIST,
+		    server_watchdog_cb, NULL);
+		tv = clock_timeval(notify_watchdog_interval());
+		event_add(server_watchdog_timer, &tv);
+		log_info("notify: WATCHDOG=1 every %.3g s (WatchdogSec=%.3g s)",
+		    notify_watchdog_interval(), 2 * notify_watchdog_interval());
+	}
 }
 
 /* Start the plugins and run until every plugin has stopped after a signal. */
@@ -518,6 +678,7 @@ server_run(void)
 	}
 	if (server->config->metrics_enabled)
 		server_sample();	/* a first reading: CPU deltas start here */
+	server_notify_ready();		/* nothing to wait for, perhaps */
 	event_base_dispatch(server->base);
 	state_save_now();
 	log_info("supervisor stopped: every plugin has exited");
@@ -548,6 +709,13 @@ server_free(void)
 	server_connector_timer = NULL;
 	event_free(server_leftover_timer);
 	server_leftover_timer = NULL;
+	if (server_watchdog_timer != NULL)
+		event_free(server_watchdog_timer);
+	server_watchdog_timer = NULL;
+	notify_free();
+	server_ready = 0;
+	server_status_held = 0;
+	server_status_last[0] = '\0';
 	server_connectors_started = 0;
 	event_free(server->sig_chld);
 	event_free(server->sig_term);

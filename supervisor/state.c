@@ -841,7 +841,7 @@ state_unconfigured(void)
 			continue;
 		memcpy(name, de->d_name, len - slen);
 		name[len - slen] = '\0';
-		if (server_find_plugin(name) == NULL)
+		if (config_valid_name(name) && server_find_plugin(name) == NULL)
 			json_array_append_new(list, json_string(name));
 	}
 	closedir(d);

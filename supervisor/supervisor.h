@@ -243,6 +243,8 @@ void	 server_shutdown(const char *why);
 void	 server_maybe_exit(void);
 void	 server_free(void);
 json_t	*server_reload(char **cause);
+void	 server_notify_reloading(void);
+void	 server_notify_reloaded(void);
 
 /* state.c */
 struct rusage;
@@ -323,6 +325,13 @@ void	 contain_cleanup(void);
 int	 contain_usage(const struct plugin *, double *cpu_seconds,
 	     double *memory_mb);
 
+/* notify.c: readiness, status and watchdog for systemd (sd_notify(3)). */
+void	 notify_init(void);
+int	 notify_enabled(void);
+double	 notify_watchdog_interval(void);
+void	 notify_send(const char *, ...) printflike(1, 2);
+void	 notify_free(void);
+
 /* router.c */
 void	 router_init(void);
 void	 router_free(void);
@@ -359,6 +368,7 @@ void	 jw_open_array(struct jsonw *);
 void	 jw_close_array(struct jsonw *);
 void	 jw_key(struct jsonw *, const char *);
 void	 jw_string(struct jsonw *, const char *);
+void	 jw_stringn(struct jsonw *, const char *, size_t);
 void	 jw_int(struct jsonw *, long long);
 void	 jw_null(struct jsonw *);
 void	 jw_bool(struct jsonw *, int);
@@ -405,7 +415,11 @@ json_t	*json_aggregates(const char *name, const struct metrics_aggregates *);
 #define TOPIC_STATE		0x1
 #define TOPIC_CRASH		0x2
 #define TOPIC_SAMPLE		0x4
+#define TOPIC_LOG		0x8
+/* s a client dropped for not reading has to take what was queued to it */
+#define CONTROL_DRAIN_TIMEOUT	10
 void	 control_subscribe(struct control_client *, int topics);
+void	 control_filter(struct control_client *, const char *plugin);
 int	 control_init(const char *path, char **cause);
 void	 control_check_dir(const char *path);
 void	 control_free(void);
@@ -413,6 +427,8 @@ void	 control_publish_transition(const struct transition *);
 void	 control_publish_sample(const struct plugin *,
 	     const struct metrics_sample *, double wall);
 void	 control_publish_crash(const struct plugin *);
+void	 control_publish_log(const struct plugin *, const char *stream,
+	     enum log_level, const char *line, size_t len);
 
 /* admin.c: !admin in chat, through the command table. */
 void	 admin_command(struct plugin *connector, const char *platform,

@@ -16,6 +16,7 @@
  * RUNNING; 2 usage; 3 the daemon could not be reached or gave no usable reply.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "common/paths.h"
 #include "config/config.h"
 #include "supervisor/verbs.h"
 
@@ -66,6 +68,7 @@ struct ctl_opts {
 	const char	*last;		/* history --last N */
 	const char	*since;		/* history --since WINDOW */
 	const char	*fields;	/* status --json --fields A,B */
+	int		 follow;	/* tail -f */
 };
 
 /* One connection to the daemon, with what was read past the last line. */
@@ -105,10 +108,14 @@ ctl_usage(FILE *f)
 	fprintf(f,
 	    "usage: supervisorctl [-s SOCKET | -c CONFIG] VERB [ARGS] [--json]\n"
 	    "  -s SOCKET   the control socket (default: $" CTL_SOCKET_ENV ",\n"
+	    "              else the socket of $" PATHS_CONFIG_ENV ", else, when\n"
+	    "              installed, that of " PATHS_SYSTEM_CONFIG ",\n"
 	    "              else " CTL_DEFAULT_SOCKET ")\n"
 	    "  -c CONFIG   use the socket named in the daemon's config file\n"
 	    "  -j, --json  print the daemon's JSON result instead of text\n"
+	    "  -f          tail: follow the output as it comes (tail -f [NAME])\n"
 	    "  -h, --help  this help\n"
+	    "  -V, --version  this program's version\n"
 	    "verbs:\n");
 	for (i = 0; i < VERB_COUNT; i++)
 		verb_cli_usage(f, &verb_table[i], ' ');
@@ -189,8 +196,15 @@ ctl_parse_args(int argc, char **argv, struct ctl_opts *o)
 		else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			ctl_usage(stdout);
 			exit(CTL_EXIT_OK);
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			/* Recognisable: make install tells ours from others. */
+			printf("supervisorctl (" PATHS_PROJECT ") %s\n",
+			    SUPERVISOR_VERSION);
+			exit(CTL_EXIT_OK);
 		} else if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0)
 			o->json = 1;
+		else if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0)
+			o->follow = 1;
 		else if (strcmp(a, "-s") == 0 || strcmp(a, "-c") == 0 ||
 		    strcmp(a, "--last") == 0 || strcmp(a, "--since") == 0 ||
 		    strcmp(a, "--fields") == 0) {
@@ -334,10 +348,12 @@ ctl_build_history(const struct verb *ce, struct ctl_opts *o, json_t *req)
 		json_object_set_new(req, "since", ctl_string(ce, o->since));
 }
 
-/* tail plugin [lines] */
+/* tail plugin [lines]; tail -f [plugin [lines]] */
 static void
 ctl_build_tail(const struct verb *ce, struct ctl_opts *o, json_t *req)
 {
+	if (o->follow && o->nargs == 0)
+		return;
 	ctl_add_plugin(ce, o, req);
 	ctl_max_args(ce, o, 2);
 	if (o->nargs == 2)
@@ -386,9 +402,36 @@ ctl_build_generic(const struct verb *ce, struct ctl_opts *o, json_t *req)
 }
 
 /*
+ * The config the daemon would read without -c, when supervisorctl is not
+ * told a socket: $SUPERVISOR_CONFIG, else the system config if this
+ * supervisorctl is installed (PREFIX/bin, beside PREFIX/lib/bot-supervisor)
+ * and the file is there. NULL if neither.
+ */
+static const char *
+ctl_system_config(void)
+{
+	struct paths_layout	 l;
+	struct stat		 sb;
+	const char		*env = getenv(PATHS_CONFIG_ENV);
+	int			 installed;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	if (paths_layout_self(&l) == -1)
+		return NULL;
+	installed = l.installed;
+	paths_layout_free(&l);
+	if (installed && lstat(PATHS_SYSTEM_CONFIG, &sb) == 0)
+		return PATHS_SYSTEM_CONFIG;
+	return NULL;
+}
+
+/*
  * Where the socket is: -s, else the socket of -c's config, else
- * $SUPERVISOR_SOCKET, else run/supervisor.sock in the current directory (where
- * the daemon puts it when started there with its built-in config). Of the
+ * $SUPERVISOR_SOCKET, else the socket of the config the daemon finds by
+ * itself ($SUPERVISOR_CONFIG, or the system config of an installed
+ * daemon), else run/supervisor.sock in the current directory (where the
+ * daemon puts it when started there with its built-in config). Of the
  * config only the socket is read: status is most wanted when a plugin's
  * executable has gone, and that would fail a whole load.
  */
@@ -396,7 +439,7 @@ static char *
 ctl_socket_path(const struct ctl_opts *o)
 {
 	char		*cause = NULL, *path;
-	const char	*env;
+	const char	*env, *config;
 
 	if (o->socket != NULL)
 		return xstrdup(o->socket);
@@ -410,6 +453,14 @@ ctl_socket_path(const struct ctl_opts *o)
 	}
 	if ((env = getenv(CTL_SOCKET_ENV)) != NULL && *env != '\0')
 		return xstrdup(env);
+	if ((config = ctl_system_config()) != NULL) {
+		if (config_load_socket(config, &path, &cause) != 0) {
+			fprintf(stderr, "supervisorctl: %s\n", cause);
+			free(cause);
+			exit(CTL_EXIT_USAGE);
+		}
+		return path;
+	}
 	return xstrdup(CTL_DEFAULT_SOCKET);
 }
 
@@ -448,18 +499,27 @@ ctl_connect(struct ctl_conn *c, const char *path)
 	c->fd = fd;
 }
 
-/* Send one request line, or exit 3. */
+/*
+ * Send request lines, or exit 3. Requests sent together go in one write,
+ * so the daemon reads them together and runs them one after the other
+ * with nothing in between (tail -f: the kept lines, then the subscription).
+ */
 static void
-ctl_send(struct ctl_conn *c, json_t *req)
+ctl_send_n(struct ctl_conn *c, json_t **reqs, size_t nreqs)
 {
-	char	*s, *line;
-	size_t	 len, off = 0;
+	char	*s, *line = NULL, *more;
+	size_t	 len = 0, off = 0, i;
 	ssize_t	 n;
 
-	if ((s = json_dumps(req, JSON_COMPACT)) == NULL)
-		fatalx("json_dumps failed");
-	len = (size_t)xasprintf(&line, "%s\n", s);
-	free(s);
+	for (i = 0; i < nreqs; i++) {
+		if ((s = json_dumps(reqs[i], JSON_COMPACT)) == NULL)
+			fatalx("json_dumps failed");
+		len = (size_t)xasprintf(&more, "%s%s\n", line != NULL ? line :
+		    "", s);
+		free(s);
+		free(line);
+		line = more;
+	}
 	while (off < len) {
 		n = write(c->fd, line + off, len - off);
 		if (n == -1 && errno == EINTR)
@@ -480,6 +540,13 @@ ctl_send(struct ctl_conn *c, json_t *req)
 		off += (size_t)n;
 	}
 	free(line);
+}
+
+/* Send one request line, or exit 3. */
+static void
+ctl_send(struct ctl_conn *c, json_t *req)
+{
+	ctl_send_n(c, &req, 1);
 }
 
 /*
@@ -622,22 +689,23 @@ ctl_signal(int sig)
 	ctl_interrupted = 1;
 }
 
+/* What an event stream prints: every event (watch), or plugin output. */
+enum ctl_stream_mode {
+	CTL_WATCH,		/* watch: one line per event */
+	CTL_FOLLOW_ONE,		/* tail -f NAME: the lines as they were written */
+	CTL_FOLLOW_ALL,		/* tail -f: "NAME | line" */
+};
+
 /*
- * watch: the subscribe reply, then one event per line until SIGINT/SIGTERM
- * (exit 0) or the daemon goes away (exit 3). Signals are blocked except
- * inside ppoll, so one cannot slip in between the check and the wait.
+ * SIGINT and SIGTERM end a stream with exit 0: caught, and blocked except
+ * inside ppoll (orig is the mask to wait with), so one cannot slip in
+ * between the check and the wait.
  */
-static int
-ctl_watch(struct ctl_conn *c, json_t *req, int json)
+static void
+ctl_stream_signals(sigset_t *orig)
 {
-	struct sigaction	 sa;
-	struct timeval		 tv = { 0, 0 };
-	struct pollfd		 pfd;
-	sigset_t		 block, orig;
-	json_t			*reply, *result, *ev, *t;
-	char			*line;
-	size_t			 len, consumed, i;
-	int			 r;
+	struct sigaction	sa;
+	sigset_t		block;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = ctl_signal;
@@ -647,35 +715,82 @@ ctl_watch(struct ctl_conn *c, json_t *req, int json)
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &orig);
+	sigprocmask(SIG_BLOCK, &block, orig);
+}
 
-	result = ctl_request(c, req, &reply);
-	if (!json) {
-		fprintf(stderr, "watching");
-		json_array_foreach(json_object_get(result, "topics"), i, t)
-			fprintf(stderr, "%s%s", i ? ", " : " ",
-			    json_string_value(t));
-		fprintf(stderr, " events on %s (interrupt to stop)\n", c->path);
-	}
-	json_decref(reply);
+/* One line of plugin output from a log event, for tail -f. */
+static void
+ctl_print_log(json_t *ev, enum ctl_stream_mode mode)
+{
+	const char	*level = verb_str(ev, "level", "info");
+
+	if (strcmp(verb_str(ev, "event", ""), "log") != 0)
+		return;
+	if (mode == CTL_FOLLOW_ALL)
+		printf("%s | ", verb_str(ev, "plugin", "?"));
+	if (strcmp(level, "info") != 0)
+		printf("%s: ", level);
+	verb_cli_put_safe(stdout, verb_str(ev, "line", ""));
+	putchar('\n');
+}
+
+/*
+ * An error line in the stream: the daemon dropped this client (it did not
+ * read fast enough: "not-reading"). Says so and exits 3; the line is freed
+ * first.
+ */
+static void
+ctl_stream_error(struct ctl_conn *c, json_t *line)
+{
+	json_t	*err = json_object_get(line, "error");
+	char	 why[600];
+
+	snprintf(why, sizeof why, "%s (%s)", verb_str(err, "message", "?"),
+	    verb_str(err, "code", "?"));
+	json_decref(line);
+	ctl_die(CTL_EXIT_UNREACHABLE, "the supervisor on %s closed the "
+	    "connection: %s", c->path, why);
+}
+
+/*
+ * Print events, one per line, until SIGINT/SIGTERM (exit 0), stdout goes
+ * away (exit 1, quietly) or the daemon does (exit 3).
+ */
+static int
+ctl_stream(struct ctl_conn *c, int json, enum ctl_stream_mode mode,
+    const sigset_t *orig)
+{
+	struct timeval	 tv = { 0, 0 };
+	struct pollfd	 pfd;
+	json_t		*ev;
+	char		*line;
+	size_t		 len, consumed;
+	int		 r;
+
 	/* Events come when they come: no receive timeout from here. */
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-
 	for (;;) {
 		while (ctl_take_line(c, &line, &len, &consumed)) {
 			if (len > CTL_REPLY_MAX)
 				ctl_die(CTL_EXIT_UNREACHABLE, "event line from %s "
 				    "is over %d MiB; refused", c->path,
 				    CTL_REPLY_MAX / 1024 / 1024);
+			ev = json_loadb(line, len, 0, NULL);
 			if (json)
 				printf("%s\n", line);
-			else if ((ev = json_loadb(line, len, 0, NULL)) == NULL) {
+			else if (ev == NULL) {
 				verb_cli_put_safe(stdout, line);
 				putchar('\n');
-			} else {
+			} else if (json_is_false(json_object_get(ev, "ok")))
+				;	/* below */
+			else if (mode == CTL_WATCH)
 				verb_cli_event(ev, line);
-				json_decref(ev);
-			}
+			else
+				ctl_print_log(ev, mode);
+			if (ev != NULL && json_is_false(json_object_get(ev,
+			    "ok")))
+				ctl_stream_error(c, ev);
+			json_decref(ev);
 			ctl_consume(c, consumed);
 		}
 		if (fflush(stdout) == EOF)
@@ -684,7 +799,7 @@ ctl_watch(struct ctl_conn *c, json_t *req, int json)
 			return CTL_EXIT_OK;
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
-		if (ppoll(&pfd, 1, NULL, &orig) == -1) {
+		if (ppoll(&pfd, 1, NULL, orig) == -1) {
 			if (errno == EINTR)
 				continue;
 			ctl_die(CTL_EXIT_UNREACHABLE, "poll: %s", strerror(errno));
@@ -703,6 +818,68 @@ ctl_watch(struct ctl_conn *c, json_t *req, int json)
 		ctl_die(CTL_EXIT_UNREACHABLE, "cannot read from %s: %s",
 		    c->path, strerror(errno));
 	}
+}
+
+/* watch: the subscribe reply, then one event per line. */
+static int
+ctl_watch(struct ctl_conn *c, json_t *req, int json)
+{
+	sigset_t	 orig;
+	json_t		*reply, *result, *t;
+	size_t		 i;
+
+	ctl_stream_signals(&orig);
+	result = ctl_request(c, req, &reply);
+	if (!json) {
+		fprintf(stderr, "watching");
+		json_array_foreach(json_object_get(result, "topics"), i, t)
+			fprintf(stderr, "%s%s", i ? ", " : " ",
+			    json_string_value(t));
+		fprintf(stderr, " events on %s (interrupt to stop)\n", c->path);
+	}
+	json_decref(reply);
+	return ctl_stream(c, json, CTL_WATCH, &orig);
+}
+
+/*
+ * tail -f [NAME [N]]: with a name, first the stderr lines the daemon kept
+ * (tail), then that plugin's output as it comes; without, every plugin's.
+ * Both requests go in one write, so no line falls between the two: the
+ * daemon runs them one after the other. With --json, only the events.
+ */
+static int
+ctl_follow(struct ctl_conn *c, json_t *tail, int json)
+{
+	sigset_t	 orig;
+	json_t		*sub, *reqs[2], *reply, *result, *v, *plugin;
+	char		*line;
+	size_t		 len, consumed, i, n = 0;
+
+	plugin = json_object_get(tail, "plugin");
+	sub = json_pack("{s:s, s:[s]}", "cmd", "subscribe", "topics", "log");
+	if (plugin != NULL)
+		json_object_set(sub, "plugin", plugin);
+	if (plugin != NULL && !json)
+		reqs[n++] = tail;
+	reqs[n++] = sub;
+	ctl_stream_signals(&orig);
+	ctl_send_n(c, reqs, n);
+	for (i = 0; i < n; i++) {
+		line = ctl_read_reply(c, &len, &consumed);
+		result = ctl_parse_reply(c, line, len, &reply);
+		ctl_consume(c, consumed);
+		if (reqs[i] == tail) {
+			json_array_foreach(json_object_get(result, "lines"), len,
+			    v) {
+				verb_cli_put_safe(stdout, json_string_value(v));
+				putchar('\n');
+			}
+		}
+		json_decref(reply);
+	}
+	json_decref(sub);
+	return ctl_stream(c, json, plugin != NULL ? CTL_FOLLOW_ONE :
+	    CTL_FOLLOW_ALL, &orig);
 }
 
 int
@@ -733,6 +910,8 @@ main(int argc, char **argv)
 		ctl_usage_error(ce, "--last and --since are for history only");
 	if (o.fields != NULL && strcmp(ce->name, "status") != 0)
 		ctl_usage_error(ce, "--fields is for status only");
+	if (o.follow && strcmp(ce->name, "tail") != 0)
+		ctl_usage_error(ce, "-f is for tail only");
 
 	req = json_pack("{s:s}", "cmd", ce->name);
 	build(ce, &o, req);
@@ -741,6 +920,8 @@ main(int argc, char **argv)
 	ctl_connect(&c, path);
 	if (ce->flags & CMD_STREAM)
 		status = ctl_watch(&c, req, o.json);
+	else if (o.follow)
+		status = ctl_follow(&c, req, o.json);
 	else {
 		result = ctl_request(&c, req, &reply);
 		if (o.json) {

@@ -802,6 +802,16 @@ verb_cli_event(json_t *ev, const char *raw)
 			    json_is_number(json_object_get(s, "cpu_percent")) ?
 			    "%" : "", cli_fmt_num(s, "memory_mb", 1, b2,
 			    sizeof b2));
+	} else if (strcmp(type, "log") == 0) {
+		printf("%s %s", cli_fmt_time(verb_num(ev, "time", 0), 0, t,
+		    sizeof t), verb_str(ev, "plugin", "?"));
+		if (json_is_integer(json_object_get(ev, "pid")))
+			printf("[%lld]", verb_int(ev, "pid", 0));
+		printf(" %s: ", verb_str(ev, "stream", "?"));
+		if (strcmp(verb_str(ev, "level", "info"), "info") != 0)
+			printf("%s: ", verb_str(ev, "level", ""));
+		verb_cli_put_safe(stdout, verb_str(ev, "line", ""));
+		putchar('\n');
 	} else {
 		verb_cli_put_safe(stdout, raw);
 		putchar('\n');

@@ -104,7 +104,9 @@ struct verb {
 	    "changed plugins; chat settings apply at once") \
 	X(tail, .args = "plugin [lines]", .flags = CMD_PLUGIN, \
 	    .cli = verb_cli_tail, \
-	    .usage = "last stderr lines of a plugin") \
+	    .cli_args = "plugin [lines] | -f [plugin [lines]]", \
+	    .usage = "last stderr lines of a plugin; supervisorctl tail -f "\
+	    "follows the output of one plugin or all as it comes") \
 	X(forget, .args = "name", .flags = 0, \
 	    .usage = "delete the saved history of a plugin that is no "\
 	    "longer in the config") \
@@ -121,7 +123,7 @@ struct verb {
 	X(subscribe, .args = "[topics]", .flags = CMD_STREAM, \
 	    .cli_name = "watch", .cli_args = "[topic ...]", \
 	    .usage = "stream events as JSON lines: state, crash, "\
-	    "sample (default all)")
+	    "sample (the default), log (plugin output); plugin: only one's")
 
 /* VERB_status, VERB_metrics, ...: a verb's index in verb_table. */
 enum verb_index {

@@ -111,7 +111,7 @@ class Daemon:
         cfg["plugins"] = plugins
         return cfg
 
-    def start(self, plugins=None, config=None, wait_running=True, args=()):
+    def start(self, plugins=None, config=None, wait_running=True, args=(), env=None):
         if config is None:
             config = self.config(plugins or [])
         self.config_path = os.path.join(self.dir, "config.json")
@@ -121,7 +121,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [SUPERVISOR, "-c", self.config_path, *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-            cwd=self.dir)
+            cwd=self.dir, env=None if env is None else dict(os.environ, **env))
         t = threading.Thread(target=self._reader, daemon=True)
         t.start()
         wait_for(lambda: self.connectable() or self.proc.poll() is not None,

@@ -527,13 +527,13 @@ def test_every_error_code_and_the_connection_stays_open(daemon):
         ({"cmd": "tail", "plugin": "dice-roller", "lines": "2"}, err(
             "bad-argument", "lines must be an integer from 1 to 100000")),
         ({"cmd": "subscribe", "topics": []}, err(
-            "bad-argument", "topics must be a non-empty array of: state, crash, sample")),
+            "bad-argument", "topics must be a non-empty array of: state, crash, sample, log")),
         ({"cmd": "subscribe", "topics": "state"}, err(
-            "bad-argument", "topics must be a non-empty array of: state, crash, sample")),
+            "bad-argument", "topics must be a non-empty array of: state, crash, sample, log")),
         ({"cmd": "subscribe", "topics": ["state", "bogus"]}, err(
-            "bad-argument", "unknown topic; topics are: state, crash, sample")),
+            "bad-argument", "unknown topic; topics are: state, crash, sample, log")),
         ({"cmd": "subscribe", "topics": [1]}, err(
-            "bad-argument", "unknown topic; topics are: state, crash, sample")),
+            "bad-argument", "unknown topic; topics are: state, crash, sample, log")),
         ({"cmd": "start", "plugin": "dice-roller"}, err("invalid-state",
                                                         "dice-roller is already RUNNING")),
         ({"cmd": "stop", "plugin": "idle"}, err("invalid-state", "idle is already STOPPED")),
@@ -1121,7 +1121,8 @@ USAGE = "usage: supervisorctl [-s SOCKET | -c CONFIG] "
     (["metrics", "x", "--json", "--fields", "name"], "--fields is for status only", None),
     (["version", "x"], "too many arguments for version", None),
     (["tail", "x", "many"], 'lines must be a positive integer, not "many"',
-     USAGE + "tail plugin [lines] [--json]"),
+     USAGE + "tail plugin [lines] | -f [plugin [lines]] [--json]"),
+    (["status", "-f"], "-f is for tail only", None),
     (["history", "x", "--last", "0"], '--last must be a positive integer, not "0"', None),
     (["history", "x", "--last", "3", "--since", "5m"], "--last and --since are exclusive", None),
     (["status", "--last", "3"], "--last and --since are for history only", None),
