@@ -121,7 +121,8 @@ state_mkdir(const char *dir)
 
 /*
  * Take the config's state settings; make the directory and clear what an
- * interrupted save of ours left (".NAME.state.tmp").
+ * interrupted save of ours left (".NAME.state.tmp"). Only that: other files
+ * in the directory, dot-files ending in ".tmp" included, are not ours.
  */
 void
 state_init(void)
@@ -129,7 +130,7 @@ state_init(void)
 	const struct config	*cf = server->config;
 	struct dirent		*de;
 	DIR			*d;
-	size_t			 len;
+	size_t			 len, tlen = strlen(STATE_SUFFIX ".tmp");
 
 	state.enabled = cf->state_enabled;
 	if (!state.enabled)
@@ -145,8 +146,8 @@ state_init(void)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' && len > 4 &&
-		    strcmp(de->d_name + len - 4, ".tmp") == 0 &&
+		if (de->d_name[0] == '.' && len > tlen + 1 &&
+		    strcmp(de->d_name + len - tlen, STATE_SUFFIX ".tmp") == 0 &&
 		    unlinkat(dirfd(d), de->d_name, 0) == 0)
 			log_info("state: removed %s/%s, left by an interrupted "
 			    "save", state.dir, de->d_name);
