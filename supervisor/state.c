@@ -37,6 +37,17 @@
 /* After a crash, a save this soon: crash records are the evidence. */
 #define STATE_CRASH_DELAY	1.0
 
+/*
+ * A plugin a reload removed is saved while it stops; once it is gone, forget
+ * may come before the save that holds it has renamed its file into place.
+ * Its name is kept until that save ends, and a forget meanwhile is done
+ * again then, or the save would bring the file back.
+ */
+struct state_in_save {
+	char	*name;
+	int	 forget;
+};
+
 static struct {
 	int		 enabled;
 	char		*dir;
@@ -46,6 +57,8 @@ static struct {
 	double		 saver_started;	/* monotonic */
 	const char	*saver_why;
 	int		 again;		/* save again when the child is done */
+	struct state_in_save *removed;	/* removed plugins the saver holds */
+	size_t		 nremoved;
 	int		 failing;	/* the last save failed */
 	char		 error[256];	/* ... why */
 	/* What the last save did, for status and the benchmark. */
@@ -158,6 +171,11 @@ state_init(void)
 void
 state_free(void)
 {
+	size_t	i;
+
+	for (i = 0; i < state.nremoved; i++)
+		free(state.removed[i].name);
+	free(state.removed);
 	free(state.dir);
 	if (state.saver_fd != -1)
 		close(state.saver_fd);
@@ -335,6 +353,7 @@ state_outcome(int ok, const char *error)
 static void
 state_save_start(const char *why)
 {
+	const struct plugin	*p;
 	unsigned long long	 bytes;
 	size_t			 files, failed;
 	char			 err[256], report[300];
@@ -385,6 +404,14 @@ state_save_start(const char *why)
 		_exit(failed ? 1 : 0);
 	}
 	close(fds[1]);
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (!p->removed)
+			continue;
+		state.removed = xreallocarray(state.removed, state.nremoved + 1,
+		    sizeof *state.removed);
+		state.removed[state.nremoved].name = xstrdup(p->name);
+		state.removed[state.nremoved++].forget = 0;
+	}
 	state.saver = pid;
 	state.saver_fd = fds[0];
 	state.saver_started = t0;
@@ -392,6 +419,27 @@ state_save_start(const char *why)
 	state.last_fork_ms = state_ms(t0, clock_mono());
 	log_debug("state: saving (%s) in pid %ld; fork took %.2f ms", why,
 	    (long)pid, state.last_fork_ms);
+}
+
+/* The save ended: remove again the files forgotten while it ran. */
+static void
+state_forget_after_save(void)
+{
+	char	path[PATH_MAX];
+	size_t	i;
+
+	for (i = 0; i < state.nremoved; i++) {
+		snprintf(path, sizeof path, "%s/%s%s", state.dir,
+		    state.removed[i].name, STATE_SUFFIX);
+		if (state.removed[i].forget && unlink(path) == -1 &&
+		    errno != ENOENT)
+			log_warn("state: cannot remove %s, forgotten while a "
+			    "save wrote it", path);
+		free(state.removed[i].name);
+	}
+	free(state.removed);
+	state.removed = NULL;
+	state.nremoved = 0;
 }
 
 /*
@@ -444,6 +492,7 @@ state_reaped(pid_t pid, int status, const struct rusage *ru)
 			    WEXITSTATUS(status) : -1);
 		state_outcome(0, err);
 	}
+	state_forget_after_save();
 	if (state.again) {
 		state.again = 0;
 		state_save_start("requested during the last save");
@@ -759,7 +808,9 @@ state_load_all(void)
 int
 state_forget(const char *name, char *err, size_t errlen)
 {
-	char	path[PATH_MAX];
+	struct state_in_save	*saving = NULL;
+	char			 path[PATH_MAX];
+	size_t			 i;
 
 	if (!state.enabled) {
 		snprintf(err, errlen, "history is not saved (state.enabled is "
@@ -767,7 +818,11 @@ state_forget(const char *name, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/%s%s", state.dir, name, STATE_SUFFIX);
-	if (unlink(path) == -1) {
+	for (i = 0; i < state.nremoved; i++)
+		if (strcmp(state.removed[i].name, name) == 0)
+			saving = &state.removed[i];
+	/* In the running save, it may have no file yet: it will have. */
+	if (unlink(path) == -1 && (errno != ENOENT || saving == NULL)) {
 		if (errno == ENOENT)
 			snprintf(err, errlen, "no saved history for \"%s\" in "
 			    "%s", name, state.dir);
@@ -776,6 +831,8 @@ state_forget(const char *name, char *err, size_t errlen)
 			    strerror(errno));
 		return -1;
 	}
+	if (saving != NULL)
+		saving->forget = 1;
 	log_info("state: forgot the saved history of %s (removed %s)", name,
 	    path);
 	return 0;
