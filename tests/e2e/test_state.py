@@ -482,6 +482,37 @@ def test_forget_removes_the_history_of_a_plugin_no_longer_configured(daemon):
     assert daemon.wait_state("8ball", "RUNNING")["events"]["routed"] == 0
 
 
+def test_forget_at_once_after_the_reload_is_not_undone_by_that_reloads_save(daemon):
+    # An operator's script: reload, then forget, without waiting. The save
+    # the reload started still holds the removed plugin: it must not bring
+    # the file back once it ends. Twelve more plugins make that save take
+    # longer than 8ball's stop.
+    more = [plugin("echo%d" % i, "echo", {"commands": ["echo%d" % i]}) for i in range(12)]
+    cfg = config(daemon, [CONSOLE, DICE, EIGHTBALL] + more)
+    daemon.start(config=cfg)
+    stop(daemon)
+    path = state_file(daemon, "8ball")
+    assert os.path.exists(path)
+    start_again(daemon, cfg, 2)
+    write_config(daemon, dict(cfg, plugins=[CONSOLE, DICE]))
+    daemon.result("reload")
+
+    def forgotten():
+        r = daemon.request({"cmd": "forget", "name": "8ball"})
+        # Refused only while it is still stopping.
+        assert r["ok"] or r["error"]["code"] == "in-config", r
+        return r["ok"] and r["result"]
+    assert wait_for(forgotten, what="forget 8ball") == {"plugin": "8ball",
+                                                        "action": "forgotten"}
+    # The reload's save is the only one (save_interval 60): once it is done,
+    # the file is gone for good, and the shutdown's save does not write it.
+    wait_saved(daemon, 0)
+    assert not os.path.exists(path)
+    stop(daemon)
+    assert not os.path.exists(path)
+    assert os.path.exists(state_file(daemon, "dice-roller"))
+
+
 # --- config -----------------------------------------------------------------
 
 def tiers(*pairs):
@@ -564,18 +595,18 @@ def test_long_windows_come_from_the_finest_tier_that_covers_them(daemon):
     fast = dict(FAST, history_duration=2)
     daemon.start(config=config(daemon, [DICE], metrics=fast))
 
-    # Run until the raw ring (2 s) has let go of samples the 1 s tier keeps.
-    def raw_wrapped():
-        r = daemon.result("metrics", plugin="dice-roller")
-        s = samples(daemon, "dice-roller")
-        return len(s) == 10 and s[0]["time"] > r["history_since"] + 1.5 and r
-    raw = wait_for(raw_wrapped, timeout=8, what="the raw ring to wrap")
-
+    # Run until the raw ring (2 s) has let go of 2.5 s of samples that the
+    # 1 s tier keeps.
+    first = wait_for(lambda: samples(daemon, "dice-roller"), what="a sample")[0]["time"]
+    wait_for(lambda: samples(daemon, "dice-roller")[0]["time"] >= first + 2.5, timeout=8,
+             what="the raw ring to let go of 2.5 s")
+    raw = daemon.result("metrics", plugin="dice-roller")
+    assert raw["history_since"] <= first
     m = ctl_json(daemon, "metrics", "dice-roller", "60s")
     assert (m["source"], m["resolution_seconds"], m["covers_seconds"], m["p95"]) == \
         ("rollup", 1, 120, "estimated")
     agg = m["aggregates"]
-    assert agg["sample_count"] > raw["aggregates"]["sample_count"] >= 9
+    assert agg["sample_count"] >= raw["aggregates"]["sample_count"] + 10
     assert agg["time_span_seconds"] > 3
     assert agg["memory_mb"]["min"] <= agg["memory_mb"]["p95"] <= agg["memory_mb"]["max"]
     m = ctl_json(daemon, "metrics", "dice-roller", "24h")
