@@ -645,6 +645,13 @@ state_apply_ring(struct plugin *p, struct state_history *h)
 	    server->config->poll_interval, n - from, n);
 }
 
+/* How far back a full tier reaches, in seconds. */
+static double
+state_tier_span(const struct rollup_tier *t)
+{
+	return rollup_resolution(t) * (double)rollup_capacity(t);
+}
+
 /* Put loaded tiers in place, converting or dropping a different shape. */
 static void
 state_apply_tiers(struct plugin *p, struct state_history *h)
@@ -668,14 +675,18 @@ state_apply_tiers(struct plugin *p, struct state_history *h)
 			h->tiers[j] = NULL;
 			continue;
 		}
-		/* Else the finest saved tier that divides it. */
+		/*
+		 * Else the saved tier that divides it and reaches furthest
+		 * back: each gives exact buckets, and the finest may hold a
+		 * day where the next holds a month.
+		 */
 		if (src == NULL) {
 			for (j = 0; j < h->ntiers; j++) {
 				if (h->tiers[j] != NULL && rollup_convertible(
-				    h->tiers[j], p->tiers[k])) {
+				    h->tiers[j], p->tiers[k]) && (src == NULL ||
+				    state_tier_span(h->tiers[j]) >
+				    state_tier_span(src)))
 					src = h->tiers[j];
-					break;
-				}
 			}
 		}
 		if (src != NULL) {
