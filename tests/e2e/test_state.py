@@ -248,6 +248,33 @@ def test_sigterm_then_start_loses_nothing(daemon):
     assert again["aggregates"]["events"] == 2
 
 
+def test_a_changed_ring_shape_is_converted_and_history_reaches_as_far_back(daemon):
+    # Tiers of 1 s x 2 s and 2 s x 60 s, then the operator changes
+    # poll_interval and the tiers to 1 s x 4 s and 4 s x 60 s.
+    before = {"poll_interval": 0.2, "history_duration": 1,
+              "rollups": [{"resolution": 1, "duration": 2}, {"resolution": 2, "duration": 60}]}
+    cfg = config(daemon, [DICE], metrics=before)
+    daemon.start(config=cfg)
+    # Longer than the 1 s tier's 2 s and a 4 s bucket after it.
+    since = wait_for(lambda: (lambda m: time.time() - m["history_since"] > 7.5 and m)(
+        daemon.result("metrics", plugin="dice-roller")), timeout=10,
+        what="7.5 s of history")["history_since"]
+    stop(daemon)
+
+    cfg["metrics"] = {"poll_interval": 0.5, "history_duration": 2,
+                      "rollups": [{"resolution": 1, "duration": 4},
+                                  {"resolution": 4, "duration": 60}]}
+    start_again(daemon, cfg, 2)
+    daemon.wait_log(r"plugin dice-roller: saved raw history was 5 x 0\.2 s, now 4 x 0\.5 s: "
+                    r"kept the newest 4 of 5 samples")
+    daemon.wait_log(r"plugin dice-roller: saved 1 s x 2 tier converted to 1 s x 4")
+    # The 4 s tier is made from the saved tier that reaches furthest back.
+    daemon.wait_log(r"plugin dice-roller: saved 2 s x 30 tier converted to 4 s x 15")
+    m = daemon.result("metrics", plugin="dice-roller", window="60s")
+    assert m["history_since"] <= since and m["resolution_seconds"] == 4
+    assert m["aggregates"]["time_span_seconds"] > 7
+
+
 # --- files the daemon cannot trust ------------------------------------------
 
 def first_run(daemon, plugins):
