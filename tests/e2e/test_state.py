@@ -275,6 +275,34 @@ def test_a_changed_ring_shape_is_converted_and_history_reaches_as_far_back(daemo
     assert m["aggregates"]["time_span_seconds"] > 7
 
 
+def test_sigterm_during_a_save_exits_as_soon_as_the_save_ends(daemon):
+    # A FIFO where the saving process makes its temporary file holds that
+    # process in open() until the test opens the other end: a save in
+    # flight when SIGTERM comes, for as long as the test likes.
+    daemon.start(config=config(daemon, [DICE], save_interval=1))
+    plugins = {daemon.status("dice-roller")["pid"]}
+    fifo = os.path.join(state_dir(daemon), ".dice-roller.state.tmp")
+    os.mkfifo(fifo, 0o600)
+    saver = wait_for(lambda: children(daemon.proc.pid) - plugins, timeout=3,
+                     what="a saving process")
+    daemon.proc.send_signal(signal.SIGTERM)
+    daemon.wait_log(r"plugin dice-roller: STOPPING -> STOPPED")
+    assert daemon.proc.poll() is None and all(pid_alive(p) for p in saver)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        released = time.monotonic()
+        # Its own final save done, the daemon exits: it waits for no timer.
+        assert daemon.proc.wait(10) == 0
+        assert time.monotonic() - released < 2 * SLOW
+    finally:
+        os.close(fd)
+    log = end_run(daemon)
+    assert "still alive" not in log, log[-2000:]
+    assert re.search(r"state: saved the history of 1 plugins", log), log[-2000:]
+    assert not os.path.exists(fifo)
+    assert read(state_file(daemon, "dice-roller")).startswith(MAGIC)
+
+
 # --- files the daemon cannot trust ------------------------------------------
 
 def first_run(daemon, plugins):
