@@ -480,10 +480,6 @@ server_init(struct config *cf, const char *plugin_dir)
 		TAILQ_INSERT_TAIL(&server->plugins, p, entry);
 		hmap_sput(server->by_name, p->name, p);
 	}
-	/* History continues where it stopped, before anything starts. */
-	state_init();
-	state_load_all();
-
 	server_connector_timer = evtimer_new(server->base,
 	    server_connector_timer_cb, NULL);
 	server_leftover_timer = evtimer_new(server->base,
@@ -505,6 +501,13 @@ server_run(void)
 	    SUPERVISOR_VERSION, hmap_count(server->by_name),
 	    server->config->path, (long)getpid());
 	contain_start();
+	/*
+	 * History continues where it stopped, before anything starts; and
+	 * only once the control socket is ours: a daemon refused because
+	 * another runs there must not clear that one's temporary files.
+	 */
+	state_init();
+	state_load_all();
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart)
 			plugin_event(p, PEV_START, "daemon start");
