@@ -702,3 +702,16 @@ def test_a_file_left_by_an_interrupted_save_is_removed_at_start(daemon):
     assert sorted(os.listdir(d)) == [".notes.tmp", "notes.txt"]
     stop(daemon)
     assert sorted(os.listdir(d)) == [".notes.tmp", "dice-roller.state", "notes.txt"]
+
+
+def test_a_second_daemon_refused_at_the_socket_leaves_the_state_directory_alone(daemon):
+    daemon.start(config=config(daemon, [DICE]))
+    # As if the running daemon's save were writing it now.
+    tmp = os.path.join(state_dir(daemon), ".dice-roller.state.tmp")
+    write(tmp, MAGIC)
+    r = subprocess.run([SUPERVISOR, "-c", daemon.config_path], capture_output=True, text=True,
+                       cwd=daemon.dir, stdin=subprocess.DEVNULL, timeout=10 * SLOW)
+    assert (r.returncode, r.stderr) == (
+        1, "supervisor: another supervisor is running on %s\n" % daemon.sock)
+    assert read(tmp) == MAGIC
+    os.unlink(tmp)
