@@ -595,7 +595,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("rollups,message", BAD)
+@pytest.mark.parametrize("rollups,message", BAD, ids=[
+    "not-a-multiple", "not-larger", "duration-not-whole", "five-tiers", "not-an-object",
+    "not-an-array", "no-duration", "resolution-a-string"])
 def test_bad_rollups_are_refused_with_file_line_and_path(tmp_path, rollups, message):
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"metrics": {"poll_interval": 0.2, "history_duration": 10,
