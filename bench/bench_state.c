@@ -45,7 +45,7 @@ main(int argc, char **argv)
 	struct metrics_sample	 smp;
 	struct rollup_summary	 s;
 	struct crash_record	 cr;
-	char			 path[4096], line[10][80], *lines[10];
+	char			 path[4096], line[10][128], *lines[10];
 	unsigned char		*buf;
 	size_t			 len = 0;
 	double			 now = clock_wall();

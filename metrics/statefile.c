@@ -81,6 +81,7 @@ struct sf_out {
 static void
 sf_put(struct sf_out *o, const void *p, size_t n)
 {
+	/* An empty or absent string (a crash without detail): p may be NULL. */
 	if (n == 0)
 		return;
 	if (o->len + n > o->cap) {

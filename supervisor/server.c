@@ -241,7 +241,7 @@ server_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	struct rusage	 ru;
 	struct plugin	*p;
 	pid_t		 pid;
-	int		 status, orphans = 0;
+	int		 status, orphans = 0, saver = 0;
 
 	for (;;) {
 		pid = wait4(-1, &status, WNOHANG, &ru);
@@ -255,8 +255,10 @@ server_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 		}
 		if (!WIFEXITED(status) && !WIFSIGNALED(status))
 			continue;
-		if (state_reaped(pid, status, &ru))
+		if (state_reaped(pid, status, &ru)) {
+			saver = 1;
 			continue;
+		}
 		if ((p = hmap_iget(server->by_pid, (uint64_t)pid)) == NULL) {
 			/* An orphan of a plugin, reparented to us. */
 			log_debug("reaped pid %ld (not a plugin)", (long)pid);
@@ -265,10 +267,11 @@ server_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 		}
 		plugin_exited(p, status);
 	}
-	if (orphans) {
+	if (orphans)
 		contain_tidy();
+	/* A shutdown waits for every child, a saving process too. */
+	if (orphans || saver)
 		server_maybe_exit();
-	}
 }
 
 static void

@@ -36,6 +36,20 @@
 #define STATE_SUFFIX		".state"
 /* After a crash, a save this soon: crash records are the evidence. */
 #define STATE_CRASH_DELAY	1.0
+/* A save running this long is stuck; at shutdown it gets this long. */
+#define STATE_SAVER_SLOW	120.0
+#define STATE_SAVER_WAIT	10.0
+
+/*
+ * A plugin a reload removed is saved while it stops; once it is gone, forget
+ * may come before the save that holds it has renamed its file into place.
+ * Its name is kept until that save ends, and a forget meanwhile is done
+ * again then, or the save would bring the file back.
+ */
+struct state_in_save {
+	char	*name;
+	int	 forget;
+};
 
 static struct {
 	int		 enabled;
@@ -46,6 +60,9 @@ static struct {
 	double		 saver_started;	/* monotonic */
 	const char	*saver_why;
 	int		 again;		/* save again when the child is done */
+	int		 saver_warned;	/* ... said to be slow */
+	struct state_in_save *removed;	/* removed plugins the saver holds */
+	size_t		 nremoved;
 	int		 failing;	/* the last save failed */
 	char		 error[256];	/* ... why */
 	/* What the last save did, for status and the benchmark. */
@@ -123,7 +140,8 @@ state_mkdir(const char *dir)
 
 /*
  * Take the config's state settings; make the directory and clear what an
- * interrupted save of ours left (".NAME.state.tmp").
+ * interrupted save of ours left (".NAME.state.tmp"). Only that: other files
+ * in the directory, dot-files ending in ".tmp" included, are not ours.
  */
 void
 state_init(void)
@@ -131,7 +149,7 @@ state_init(void)
 	const struct config	*cf = server->config;
 	struct dirent		*de;
 	DIR			*d;
-	size_t			 len;
+	size_t			 len, tlen = strlen(STATE_SUFFIX ".tmp");
 
 	state.enabled = cf->state_enabled;
 	if (!state.enabled)
@@ -147,8 +165,8 @@ state_init(void)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' && len > 4 &&
-		    strcmp(de->d_name + len - 4, ".tmp") == 0 &&
+		if (de->d_name[0] == '.' && len > tlen + 1 &&
+		    strcmp(de->d_name + len - tlen, STATE_SUFFIX ".tmp") == 0 &&
 		    unlinkat(dirfd(d), de->d_name, 0) == 0)
 			log_info("state: removed %s/%s, left by an interrupted "
 			    "save", state.dir, de->d_name);
@@ -159,7 +177,12 @@ state_init(void)
 void
 state_free(void)
 {
+	size_t	i;
+
 	state_load_done();
+	for (i = 0; i < state.nremoved; i++)
+		free(state.removed[i].name);
+	free(state.removed);
 	free(state.dir);
 	if (state.saver_fd != -1)
 		close(state.saver_fd);
@@ -351,6 +374,7 @@ state_close_from(int lo, int keep)
 static void
 state_save_start(const char *why)
 {
+	const struct plugin	*p;
 	unsigned long long	 bytes;
 	size_t			 files, failed;
 	char			 err[256], report[300];
@@ -407,13 +431,43 @@ state_save_start(const char *why)
 		_exit(failed ? 1 : 0);
 	}
 	close(fds[1]);
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (!p->removed)
+			continue;
+		state.removed = xreallocarray(state.removed, state.nremoved + 1,
+		    sizeof *state.removed);
+		state.removed[state.nremoved].name = xstrdup(p->name);
+		state.removed[state.nremoved++].forget = 0;
+	}
 	state.saver = pid;
+	state.saver_warned = 0;
 	state.saver_fd = fds[0];
 	state.saver_started = t0;
 	state.saver_why = why;
 	state.last_fork_ms = state_ms(t0, clock_mono());
 	log_debug("state: saving (%s) in pid %ld; fork took %.2f ms", why,
 	    (long)pid, state.last_fork_ms);
+}
+
+/* The save ended: remove again the files forgotten while it ran. */
+static void
+state_forget_after_save(void)
+{
+	char	path[PATH_MAX];
+	size_t	i;
+
+	for (i = 0; i < state.nremoved; i++) {
+		snprintf(path, sizeof path, "%s/%s%s", state.dir,
+		    state.removed[i].name, STATE_SUFFIX);
+		if (state.removed[i].forget && unlink(path) == -1 &&
+		    errno != ENOENT)
+			log_warn("state: cannot remove %s, forgotten while a "
+			    "save wrote it", path);
+		free(state.removed[i].name);
+	}
+	free(state.removed);
+	state.removed = NULL;
+	state.nremoved = 0;
 }
 
 /*
@@ -466,6 +520,7 @@ state_reaped(pid_t pid, int status, const struct rusage *ru)
 			    WEXITSTATUS(status) : -1);
 		state_outcome(0, err);
 	}
+	state_forget_after_save();
 	if (state.again) {
 		state.again = 0;
 		state_save_start("requested during the last save");
@@ -473,11 +528,26 @@ state_reaped(pid_t pid, int status, const struct rusage *ru)
 	return 1;
 }
 
-/* On the cron tick: save when due. */
+/*
+ * On the cron tick: save when due. A saving process still running after
+ * STATE_SAVER_SLOW seconds is said once: the disk or file system under the
+ * state directory is stuck, and no other save starts until it ends.
+ */
 void
 state_cron(double now_mono)
 {
-	if (state.enabled && now_mono >= state.next_save)
+	if (!state.enabled)
+		return;
+	if (state.saver > 0 && !state.saver_warned &&
+	    now_mono - state.saver_started > STATE_SAVER_SLOW) {
+		log_warnx("state: the saving process (pid %ld) has run for "
+		    "%.0f s: is %s on a stuck file system? history stays in "
+		    "memory; no other save starts until it ends",
+		    (long)state.saver, now_mono - state.saver_started,
+		    state.dir);
+		state.saver_warned = 1;
+	}
+	if (now_mono >= state.next_save)
 		state_save_start("save_interval");
 }
 
@@ -499,6 +569,40 @@ state_save_soon(const char *why)
 }
 
 /*
+ * Wait for the saving process at shutdown: STATE_SAVER_WAIT seconds, then
+ * kill it (a save stuck on a hung file system must not keep the daemon
+ * from exiting) and wait a little more. 0 once reaped, -1 if it would not
+ * go.
+ */
+static int
+state_wait_saver(int *status)
+{
+	struct timespec	ts = { 0, 10 * 1000 * 1000 };
+	double		deadline = clock_mono() + STATE_SAVER_WAIT;
+	pid_t		pid;
+	int		killed = 0;
+
+	for (;;) {
+		pid = waitpid(state.saver, status, WNOHANG);
+		if (pid == state.saver)
+			return 0;
+		if (pid == -1 && errno != EINTR)
+			return -1;
+		if (clock_mono() >= deadline) {
+			if (killed)
+				return -1;
+			log_warnx("state: the saving process (pid %ld) has not "
+			    "finished in %g s; killing it", (long)state.saver,
+			    STATE_SAVER_WAIT);
+			kill(state.saver, SIGKILL);
+			killed = 1;
+			deadline = clock_mono() + 5;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
  * Save in this process, now (at shutdown, once every plugin is stopped). A
  * save running in a child is waited for first: its files must not land
  * after these.
@@ -514,10 +618,7 @@ state_save_now(void)
 
 	if (!state.enabled)
 		return;
-	if (state.saver > 0) {
-		while (waitpid(state.saver, &status, 0) == -1 &&
-		    errno == EINTR)
-			;
+	if (state.saver > 0 && state_wait_saver(&status) == 0) {
 		state_reaped(state.saver, status, NULL);
 		state.again = 0;
 	}
@@ -627,38 +728,49 @@ state_apply_ring(struct plugin *p, struct state_history *h)
 	    server->config->poll_interval, n - from, n);
 }
 
-/* Put loaded tiers in place, converting or dropping a different shape. */
+/* How far back a full tier reaches, in seconds. */
+static double
+state_tier_span(const struct rollup_tier *t)
+{
+	return rollup_resolution(t) * (double)rollup_capacity(t);
+}
+
+/*
+ * Put loaded tiers in place, converting or dropping a different shape. All
+ * conversions come first, from the saved tiers as loaded; only then are the
+ * saved tiers of the same shape moved in (a tier added between two others
+ * is built from the finer one before that one is taken).
+ */
 static void
 state_apply_tiers(struct plugin *p, struct state_history *h)
 {
 	struct rollup_tier	*src;
+	int			 same[ROLLUP_MAX_TIERS];
 	size_t			 k, j;
 
 	for (k = 0; k < p->ntiers; k++) {
+		same[k] = -1;
+		for (j = 0; j < h->ntiers; j++)
+			if (rollup_resolution(h->tiers[j]) ==
+			    rollup_resolution(p->tiers[k]) &&
+			    rollup_capacity(h->tiers[j]) ==
+			    rollup_capacity(p->tiers[k]))
+				same[k] = (int)j;
+	}
+	for (k = 0; k < p->ntiers; k++) {
+		if (same[k] != -1)
+			continue;
+		/*
+		 * The saved tier that divides it and reaches furthest back:
+		 * each gives exact buckets, and the finest may hold a day
+		 * where the next holds a month.
+		 */
 		src = NULL;
 		for (j = 0; j < h->ntiers; j++) {
-			if (h->tiers[j] != NULL && rollup_resolution(
-			    h->tiers[j]) == rollup_resolution(p->tiers[k])) {
+			if (rollup_convertible(h->tiers[j], p->tiers[k]) &&
+			    (src == NULL || state_tier_span(h->tiers[j]) >
+			    state_tier_span(src)))
 				src = h->tiers[j];
-				break;
-			}
-		}
-		if (src != NULL && rollup_capacity(src) ==
-		    rollup_capacity(p->tiers[k])) {
-			rollup_free(p->tiers[k]);
-			p->tiers[k] = src;
-			h->tiers[j] = NULL;
-			continue;
-		}
-		/* Else the finest saved tier that divides it. */
-		if (src == NULL) {
-			for (j = 0; j < h->ntiers; j++) {
-				if (h->tiers[j] != NULL && rollup_convertible(
-				    h->tiers[j], p->tiers[k])) {
-					src = h->tiers[j];
-					break;
-				}
-			}
 		}
 		if (src != NULL) {
 			rollup_convert(p->tiers[k], src);
@@ -671,6 +783,13 @@ state_apply_tiers(struct plugin *p, struct state_history *h)
 			log_info("plugin %s: no saved tier converts exactly "
 			    "to %g s buckets: that tier starts empty", p->name,
 			    rollup_resolution(p->tiers[k]));
+	}
+	for (k = 0; k < p->ntiers; k++) {
+		if (same[k] == -1 || h->tiers[same[k]] == NULL)
+			continue;
+		rollup_free(p->tiers[k]);
+		p->tiers[k] = h->tiers[same[k]];
+		h->tiers[same[k]] = NULL;
 	}
 }
 
@@ -799,7 +918,9 @@ state_load_all(void)
 int
 state_forget(const char *name, char *err, size_t errlen)
 {
-	char	path[PATH_MAX];
+	struct state_in_save	*saving = NULL;
+	char			 path[PATH_MAX];
+	size_t			 i;
 
 	if (!state.enabled) {
 		snprintf(err, errlen, "history is not saved (state.enabled is "
@@ -807,7 +928,11 @@ state_forget(const char *name, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/%s%s", state.dir, name, STATE_SUFFIX);
-	if (unlink(path) == -1) {
+	for (i = 0; i < state.nremoved; i++)
+		if (strcmp(state.removed[i].name, name) == 0)
+			saving = &state.removed[i];
+	/* In the running save, it may have no file yet: it will have. */
+	if (unlink(path) == -1 && (errno != ENOENT || saving == NULL)) {
 		if (errno == ENOENT)
 			snprintf(err, errlen, "no saved history for \"%s\" in "
 			    "%s", name, state.dir);
@@ -816,6 +941,8 @@ state_forget(const char *name, char *err, size_t errlen)
 			    strerror(errno));
 		return -1;
 	}
+	if (saving != NULL)
+		saving->forget = 1;
 	log_info("state: forgot the saved history of %s (removed %s)", name,
 	    path);
 	return 0;
