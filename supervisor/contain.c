@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "supervisor/supervisor.h"
@@ -198,6 +199,66 @@ contain_self_dir(char *dir, size_t size, char **why)
 	return 0;
 }
 
+/*
+ * Remove what a daemon killed with SIGKILL left beside us: its subtree
+ * supervisor.PID, with the processes plugins had started that nobody
+ * stopped (a plugin dies with the daemon, PR_SET_PDEATHSIG; what it
+ * detached does not). Only subtrees of daemons that are gone: another
+ * daemon in the same cgroup keeps its own.
+ */
+static void
+contain_reap_stale(const char *dir)
+{
+	struct timespec	 ts = { 0, 5 * 1000 * 1000 };
+	struct dirent	*de, *ce;
+	DIR		*d, *cd;
+	char		 path[PATH_MAX + 300], sub[PATH_MAX + 600];
+	char		*end;
+	long		 pid;
+	int		 tries, left;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "supervisor.", 11) != 0)
+			continue;
+		pid = strtol(de->d_name + 11, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		snprintf(sub, sizeof sub, "%s/cgroup.kill", path);
+		contain_write(sub, "1");
+		for (tries = 0, left = 1; tries < 40 && left; tries++) {
+			left = 0;
+			if ((cd = opendir(path)) == NULL)
+				break;
+			while ((ce = readdir(cd)) != NULL) {
+				if (ce->d_type != DT_DIR || ce->d_name[0] == '.')
+					continue;
+				snprintf(sub, sizeof sub, "%s/%s", path,
+				    ce->d_name);
+				if (rmdir(sub) == -1 && errno == EBUSY)
+					left = 1;
+			}
+			closedir(cd);
+			if (!left && rmdir(path) == -1 && errno == EBUSY)
+				left = 1;
+			if (left)
+				nanosleep(&ts, NULL);
+		}
+		if (left)
+			log_warnx("containment: %s, left by daemon pid %ld, "
+			    "still holds processes after cgroup.kill", path,
+			    pid);
+		else
+			log_info("containment: removed %s, left by daemon pid "
+			    "%ld (killed with what its plugins had started)",
+			    path, pid);
+	}
+	closedir(d);
+}
+
 /* Make the daemon's subtree; 0, or -1 with why. */
 static int
 contain_cgroup_setup(char **why)
@@ -212,6 +273,7 @@ contain_cgroup_setup(char **why)
 		xasprintf(why, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
+	contain_reap_stale(dir);
 	xasprintf(&contain_base, "%s/supervisor.%ld", dir, (long)getpid());
 	if (mkdir(contain_base, 0755) == -1) {
 		xasprintf(why, "mkdir %s: %s", contain_base, strerror(errno));

@@ -7,11 +7,13 @@ exec'd (missing #! interpreter, corrupt ELF) is a failed spawn that says why,
 not a crashing program."""
 import json
 import os
+import re
+import signal
 import subprocess
 
 import pytest
 
-from conftest import SUPERVISOR, pid_alive, wait_for
+from conftest import DICE, SUPERVISOR, pid_alive, wait_for
 
 NEVER = {"autorestart": "never", "ready_timeout": 60, "stop_timeout": 0.2}
 
@@ -127,6 +129,32 @@ def test_descendant_dies_with_the_daemon(daemon, monkeypatch, tmp_path, mode):
     assert "every plugin has exited" in log
     if cgroup_base:
         assert not os.path.exists(cgroup_base), "%s left behind" % cgroup_base
+
+
+@pytest.mark.skipif(not cgroup2_usable(), reason="no cgroup v2 subtree here")
+def test_leftovers_of_a_killed_daemon_go_with_the_next_start(daemon, monkeypatch, tmp_path):
+    """kill -9 of the daemon: its plugins die with it (PDEATHSIG), what they
+    detached does not; the next daemon in the same cgroup kills that and
+    removes the subtree the killed one left."""
+    pidfile = str(tmp_path / "leaver.pid")
+    start(daemon, monkeypatch, "cgroup",
+          [leaver("leaver", pidfile, "exec sleep 3600", double_fork=True)])
+    pid = read_pid(pidfile)
+    base = daemon.wait_log(r"one cgroup per plugin under (\S+)").group(1)
+    old = daemon.proc.pid
+    daemon.proc.kill()
+    daemon.proc.wait()
+    try:
+        assert pid_alive(pid) and os.path.isdir(base)
+        daemon.log_path = os.path.join(daemon.dir, "second.log")
+        daemon.start([DICE])
+        daemon.wait_log(r"containment: removed %s, left by daemon pid %d \(killed with "
+                        r"what its plugins had started\)" % (re.escape(base), old))
+        wait_for(lambda: not pid_alive(pid), what="pid %d killed by the next daemon" % pid)
+        assert not os.path.exists(base)
+    finally:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("mode", MODES)
