@@ -134,6 +134,7 @@ server_reload(char **cause)
 			plugin_event(p, PEV_START, "added by a reload");
 	}
 
+	alert_configure(cf);
 	server->config = cf;
 	config_free(old);
 	log_info("reload: %zu added, %zu removed, %zu changed, %zu unchanged%s",

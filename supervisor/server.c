@@ -83,6 +83,7 @@ server_transition(const struct transition *t)
 	if (!server_connectors_started)
 		server_start_connectors(0);
 	control_publish_transition(t);
+	alert_transition(t);
 	reload_check_removed(t->plugin);
 	server_maybe_exit();
 }
@@ -381,6 +382,7 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
 {
 	if (server->config->metrics_enabled)
 		server_sample();
+	alert_tick();
 	router_expire(clock_mono());
 }
 
@@ -479,6 +481,7 @@ server_init(struct config *cf, const char *plugin_dir)
 	    NULL);
 	tv = clock_timeval(interval);
 	event_add(server->cron, &tv);
+	alert_configure(cf);
 }
 
 /* Start the plugins and run until every plugin has stopped after a signal. */
@@ -518,6 +521,7 @@ server_free(void)
 		plugin_free(p);
 	}
 	contain_cleanup();
+	alert_free();
 	control_free();
 	admin_free();
 	router_free();
