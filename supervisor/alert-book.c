@@ -237,6 +237,11 @@ alert_summary(struct alert_book *b, struct alert *a,
 	char	text[ALERT_TEXT_MAX], who[2 * CONFIG_NAME_MAX + 8], span[32];
 	int	crash = strcmp(a->source, ALERT_SOURCE_CRASH) == 0;
 	double	from = a->last_line > 0 ? a->last_line : a->collapsed_since;
+	double	secs = now->mono - from;
+
+	/* Whole seconds: the timer's lateness is no news. */
+	if (secs >= 1)
+		secs = (double)(long long)(secs + 0.5);
 
 	alert_who(a, who, sizeof who);
 	alert_printf(text, sizeof text, "%s %u more %s of %s in the last %s; %s",
@@ -244,7 +249,7 @@ alert_summary(struct alert_book *b, struct alert *a,
 	    ALERT_RESOLVED_MARKER, a->collapsed, crash ?
 	    (a->collapsed == 1 ? "crash" : "crashes") :
 	    (a->collapsed == 1 ? "firing" : "firings"), who,
-	    alert_format_duration(now->mono - from, span, sizeof span),
+	    alert_format_duration(secs, span, sizeof span),
 	    a->status[0] != '\0' ? a->status : a->firing ? "still firing" :
 	    "resolved");
 	a->collapsed = 0;
@@ -282,11 +287,16 @@ alert_occur(struct alert_book *b, const char *source, const char *plugin,
 		a = xcalloc(1, sizeof *a);
 		strlcpy_(a->source, source, sizeof a->source);
 		strlcpy_(a->plugin, plugin, sizeof a->plugin);
+		a->severity = sev;
 		alert_key(source, plugin, key, sizeof key);
 		hmap_sput(b->by_key, key, a);
 		TAILQ_INSERT_TAIL(&b->alerts, a, entry);
 	}
-	escalates = a->firing && sev > a->severity;
+	/*
+	 * Worse than this episode (or the last one, just over) is news even
+	 * in a burst: a crash loop's FATAL after crashes that came back.
+	 */
+	escalates = sev > a->severity;
 	if (!a->firing) {
 		a->firing = 1;
 		a->announced = 0;
@@ -355,7 +365,12 @@ alert_unmute(struct alert_book *b, struct alert *a, const struct alert_time *now
 	alert_note(b, a, ALERT_NOTE_FIRING, a->severity, line, 0, now);
 }
 
-/* Remove silence i; what it kept from chat and still fires is said now. */
+/*
+ * Remove silence i. What it kept from chat and still fires is said now;
+ * what is over starts afresh: its next occurrence is said at once, not
+ * collapsed behind lines chat never saw (the history and the topic have
+ * them, marked silenced).
+ */
 static void
 alert_silence_end(struct alert_book *b, size_t i, const struct alert_time *now)
 {
@@ -365,12 +380,15 @@ alert_silence_end(struct alert_book *b, size_t i, const struct alert_time *now)
 	strlcpy_(name, b->silences[i].name, sizeof name);
 	b->silences[i] = b->silences[--b->nsilences];
 	TAILQ_FOREACH(a, &b->alerts, entry) {
-		if (!a->firing || a->announced ||
-		    (strcmp(a->source, name) != 0 &&
+		if ((strcmp(a->source, name) != 0 &&
 		    strcmp(a->plugin, name) != 0) ||
 		    alert_silenced(b, a->source, a->plugin, now->mono))
 			continue;
-		alert_unmute(b, a, now);
+		if (!a->firing) {
+			a->last_line = 0;
+			a->collapsed = 0;
+		} else if (!a->announced)
+			alert_unmute(b, a, now);
 	}
 }
 

@@ -490,6 +490,28 @@ test_escalation(void **state)
 	assert_int_equal(nnotes, 3);
 	assert_string_equal(notes[2].text,
 	    "🔴 2 more crashes of p in the last 1m; FATAL");
+
+	/*
+	 * A crash, back, a crash (collapsed), back, then the breaker opens
+	 * within the collapse interval: the new episode is worse than the
+	 * last, so it is said at once.
+	 */
+	now = at(100);
+	a = alert_occur(book, "crash", "q", ALERT_WARNING, "q crashed",
+	    "BACKOFF", &now);
+	now = at(101);
+	alert_resolve(book, a, "q RUNNING again", "RUNNING again", 0, &now);
+	now = at(102);
+	a = alert_occur(book, "crash", "q", ALERT_WARNING, "q crashed",
+	    "BACKOFF", &now);
+	now = at(103);
+	alert_resolve(book, a, "q RUNNING again", "RUNNING again", 0, &now);
+	assert_int_equal(nnotes, 5);
+	now = at(104);
+	alert_occur(book, "crash", "q", ALERT_CRITICAL, "q FATAL", "FATAL",
+	    &now);
+	assert_int_equal(nnotes, 6);
+	assert_string_equal(notes[5].text, "🔴 q FATAL");
 	alert_book_free(book);
 }
 
