@@ -9,24 +9,31 @@
  * ones `supervisorctl metrics NAME 5m` shows: nearest-rank p95, CPU over
  * the samples that have a CPU delta, memory over those with a process.
  *
- * Computed from scratch they cost too much on every tick: metrics_aggregate
+ * Computed from scratch on every tick they cost too much: metrics_aggregate
  * takes 0.85 µs over a 5-minute window and 9.5 µs over an hour (720
  * samples; docs/benchmarks.md), so 100 rules over four windows on 1000
  * plugins would take about 14 ms of every tick. Instead each plugin keeps,
- * for each distinct window length among the rules that apply to it, a
- * window tracker: the newest sample comes in, those older than the window
- * go out, and the tracker keeps running sums (averages) and, when a rule
- * needs min, max or p95, the window's values in a sorted array (a binary
- * search and a memmove per sample in and out; at most the window's samples
- * long). A tick then costs the same whatever the window's length. What a
- * tracker gives is exactly what metrics_aggregate gives over that window;
- * tests/unit/test_alert.c checks it on random series, across the ring's
- * wrap and its evictions. bench/bench_alerts.c measures a tick.
+ * per distinct window length of the rules that apply to it, a window
+ * tracker that takes in the newest sample and lets go of those that left
+ * the window: running sums give the averages, and monotonic deques the
+ * minimum and maximum (each sample goes in and out of a deque once; an idle
+ * plugin's deques hold a handful of entries). p95 is not tracked: it lies
+ * between the window's min and max, so a rule on it is decided by those
+ * bounds unless its threshold falls between them, and only then is p95
+ * selected from the window's samples (stats_p95_u32, as metrics_aggregate
+ * does). A healthy bot's rules are far from their thresholds and cost a
+ * compare each. A first version kept each window's values in sorted arrays
+ * for min, max and p95: 12 MB for 1000 plugins and 2 ms a tick, bound by
+ * the cache misses of its binary searches; this takes a fraction of both
+ * (bench/bench_alerts.c, docs/benchmarks.md).
  *
- * A tracker trusts that exactly one sample was pushed between two ticks
- * (the sampler pushes one per plugin per tick); it checks that the sample
- * before the newest is the newest it saw, and rebuilds from the ring when
- * it is not (the first tick, a reload, a tick without sampling).
+ * What a tracker gives is exactly what metrics_aggregate gives over that
+ * window; tests/unit/test_alert.c checks it on random series, across the
+ * ring's wrap and its evictions. A tracker trusts that exactly one sample
+ * was pushed between two ticks (the sampler pushes one per plugin per
+ * tick): it checks that the sample before the newest is the newest it saw,
+ * and rebuilds from the ring when it is not (the first tick, a reload, a
+ * tick without sampling).
  */
 #include <math.h>
 #include <stdio.h>
@@ -39,58 +46,118 @@
 
 /* What a window tracker keeps, for the metrics of the rules using it. */
 #define NEED_CPU		0x1	/* sums of cpu */
-#define NEED_CPU_ORDER		0x2	/* cpu's sorted values: min, max, p95 */
+#define NEED_CPU_EXTREMES	0x2	/* cpu's min and max (and p95's bounds) */
 #define NEED_MEMORY		0x4
-#define NEED_MEMORY_ORDER	0x8
+#define NEED_MEMORY_EXTREMES	0x8
+
+/* What the loop over every rule on a plugin reads of a rule: 16 bytes. */
+struct alert_check {
+	double		 threshold;
+	uint32_t	 slot;		/* window × ALERT_NMETRICS + metric */
+	uint8_t		 op;		/* enum alert_op */
+	uint8_t		 p95;		/* decided by bounds, else selected */
+};
 
 struct alert_rules {
 	unsigned			 generation;
 	struct alert_rule_config	*rules;		/* deep copies */
+	struct alert_check		*checks;	/* one per rule */
 	size_t				 nrules;
 	double				*windows;	/* distinct lengths, s */
 	size_t				 nwindows;
 	size_t				*window_of;	/* rule → its window */
+	uint32_t			*scratch;	/* for a p95's selection */
+	size_t				 scratch_len;
 };
 
-/* One series of a window (cpu or memory), in the ring's fixed point. */
-struct alert_series {
-	uint32_t	*sorted;	/* NULL unless a rule needs order */
-	size_t		 cap;
+/* An entry of a deque: a value and the sequence number of its sample. */
+struct alert_entry {
+	uint32_t	 value;
+	uint32_t	 seq;
+};
+
+/*
+ * Entries a deque holds in place before it takes memory of its own. A max
+ * deque of n random values holds about ln n of them (7 for an hour of 720
+ * samples), a steady series one: in place, a tick touches no memory but
+ * the watch's own.
+ */
+#define ALERT_DEQUE_INLINE	4
+
+/*
+ * A monotonic deque: the candidates for a window's min (or max), oldest
+ * first. The front is the extreme; it leaves when its sample does.
+ */
+struct alert_deque {
+	struct alert_entry	*e;	/* inl, or its own memory */
+	uint32_t		 cap;	/* a power of two */
+	uint32_t		 head;
+	uint32_t		 len;
+	struct alert_entry	 inl[ALERT_DEQUE_INLINE];
+};
+
+/* Running sums of one series of a window, in the ring's fixed point. */
+struct alert_sums {
 	size_t		 n;		/* samples with a value */
 	uint64_t	 sum;
 };
 
-/* A window over one ring, kept up to date sample by sample. */
+/* A window: the ring's newest samples, back to its length. */
 struct alert_window {
-	double			 seconds;
-	unsigned		 need;		/* NEED_* */
-	unsigned		 metrics;	/* 1 << metric asked of it */
-	int			 primed;	/* n and the series are right */
-	size_t			 n;		/* samples in it, from the newest */
-	size_t			 ring_count;	/* the ring's count then */
-	struct metrics_sample	 newest;	/* the newest taken in */
-	struct metrics_sample	 oldest;	/* the ring's oldest, when in it */
-	struct alert_series	 cpu;
-	struct alert_series	 memory;
-	double			 values[ALERT_NMETRICS];	/* NAN: no data */
+	double		 seconds;
+	unsigned	 metrics;	/* 1 << metric asked of it */
+	unsigned	 need;		/* NEED_CPU, NEED_MEMORY: sums */
+	size_t		 n;		/* samples in it, from the newest */
+	struct alert_sums cpu;
+	struct alert_sums memory;
+	double		*values;	/* its metrics in the watch's */
 };
 
-/* One rule on one plugin. */
+/* One rule on one plugin, beyond what every tick reads. */
 struct alert_pair {
-	size_t		 rule;		/* index in the rules */
 	int		 pending;	/* holds, not yet for `for` */
-	double		 pending_since;	/* mono */
 	int		 firing;
+	double		 pending_since;	/* mono */
 };
 
+/*
+ * One plugin's rules and windows. Every window ends at the newest sample,
+ * so they are nested, and one min and one max deque per series over the
+ * longest window that needs them serve them all: the extreme of a shorter
+ * window is the first entry inside it. What each tick reads is kept small
+ * and together (see alert_watch_build).
+ */
 struct alert_watch {
 	unsigned		 generation;	/* of the rules it was built for */
 	const struct sample_ring *ring;
-	struct alert_pair	*pairs;		/* the rules that apply */
-	size_t			 npairs;
+	int			 primed;	/* the windows are right */
+	uint32_t		 seq;		/* of the newest sample taken in */
+	size_t			 ring_count;	/* the ring's count then */
+	struct metrics_sample	 newest;	/* the newest taken in */
+	struct metrics_sample	 oldest;	/* the ring's oldest, when in a window */
+	unsigned		 deques;	/* NEED_*_EXTREMES */
+	size_t			 extremes;	/* the window the deques cover */
+	struct alert_deque	 cpu_min, cpu_max, memory_min, memory_max;
 	struct alert_window	*windows;	/* per window of the rules */
 	size_t			 nwindows;
+	double			*values;	/* windows × ALERT_NMETRICS; NAN: no data */
+	uint16_t		*applies;	/* the rules that apply; NULL: all */
+	uint64_t		*active;	/* bits per applies: pending or firing */
+	uint8_t			*selected;	/* per window and series: p95 this tick */
+	size_t			 napplies;
+	size_t			 size;		/* bytes of the allocation */
+	struct alert_pair	*pairs;		/* per applies */
 };
+
+/* The rule applies[i] of a watch; whether it is pending or firing. */
+#define ALERT_RULE_OF(w, i)	((w)->applies != NULL ? (w)->applies[i] : (i))
+#define ALERT_ACTIVE(w, i)	(((w)->active[(i) / 64] >> ((i) % 64)) & 1)
+#define ALERT_ACTIVE_SET(w, i, on) do {					\
+	if (on)								\
+		(w)->active[(i) / 64] |= (uint64_t)1 << ((i) % 64);	\
+	else								\
+		(w)->active[(i) / 64] &= ~((uint64_t)1 << ((i) % 64));	\
+} while (0)
 
 /* Bumped for every rule set, so a watch knows its rules went away. */
 static unsigned	alert_generation;
@@ -124,6 +191,7 @@ alert_rules_new(const struct alerts_config *al)
 	rs = xcalloc(1, sizeof *rs);
 	rs->generation = ++alert_generation;
 	rs->rules = xcalloc(al->nrules, sizeof *rs->rules);
+	rs->checks = xcalloc(al->nrules, sizeof *rs->checks);
 	rs->window_of = xcalloc(al->nrules, sizeof *rs->window_of);
 	rs->windows = xcalloc(al->nrules, sizeof *rs->windows);
 	rs->nrules = al->nrules;
@@ -136,6 +204,12 @@ alert_rules_new(const struct alerts_config *al)
 		if (j == rs->nwindows)
 			rs->windows[rs->nwindows++] = al->rules[i].window;
 		rs->window_of[i] = j;
+		rs->checks[i].threshold = al->rules[i].value;
+		rs->checks[i].op = (uint8_t)al->rules[i].op;
+		rs->checks[i].p95 = al->rules[i].metric == AM_CPU_P95 ||
+		    al->rules[i].metric == AM_MEMORY_P95;
+		rs->checks[i].slot = (uint32_t)(j * ALERT_NMETRICS +
+		    al->rules[i].metric);
 	}
 	return rs;
 }
@@ -154,8 +228,10 @@ alert_rules_free(struct alert_rules *rs)
 		free(rs->rules[i].plugins);
 	}
 	free(rs->rules);
+	free(rs->checks);
 	free(rs->windows);
 	free(rs->window_of);
+	free(rs->scratch);
 	free(rs);
 }
 
@@ -181,13 +257,13 @@ alert_metric_need(enum alert_metric m)
 	case AM_CPU_MIN:
 	case AM_CPU_MAX:
 	case AM_CPU_P95:
-		return NEED_CPU | NEED_CPU_ORDER;
+		return NEED_CPU | NEED_CPU_EXTREMES;
 	case AM_MEMORY_AVG:
 		return NEED_MEMORY;
 	case AM_MEMORY_MIN:
 	case AM_MEMORY_MAX:
 	case AM_MEMORY_P95:
-		return NEED_MEMORY | NEED_MEMORY_ORDER;
+		return NEED_MEMORY | NEED_MEMORY_EXTREMES;
 	case AM_EVENTS:
 	case AM_EVENTS_PER_MIN:
 		break;
@@ -195,25 +271,39 @@ alert_metric_need(enum alert_metric m)
 	return 0;
 }
 
-static void
-alert_series_free(struct alert_series *ser)
+/* The metrics a window computes for one: p95's bounds are min and max. */
+static unsigned
+alert_metric_computes(enum alert_metric m)
 {
-	free(ser->sorted);
-	memset(ser, 0, sizeof *ser);
+	switch (m) {
+	case AM_CPU_P95:
+		return 1u << AM_CPU_MIN | 1u << AM_CPU_MAX;
+	case AM_MEMORY_P95:
+		return 1u << AM_MEMORY_MIN | 1u << AM_MEMORY_MAX;
+	default:
+		break;
+	}
+	return 1u << m;
+}
+
+static void
+alert_deque_free(struct alert_deque *d)
+{
+	if (d->e != d->inl)
+		free(d->e);
+	d->e = NULL;
+	d->cap = d->head = d->len = 0;
 }
 
 void
 alert_watch_free(struct alert_watch *w)
 {
-	size_t	i;
-
 	if (w == NULL)
 		return;
-	for (i = 0; i < w->nwindows; i++) {
-		alert_series_free(&w->windows[i].cpu);
-		alert_series_free(&w->windows[i].memory);
-	}
-	free(w->windows);
+	alert_deque_free(&w->cpu_min);
+	alert_deque_free(&w->cpu_max);
+	alert_deque_free(&w->memory_min);
+	alert_deque_free(&w->memory_max);
 	free(w->pairs);
 	free(w);
 }
@@ -245,17 +335,38 @@ alert_watch_build(struct alert_rules *rs, struct alert_book *book,
 	struct alert_watch	*w;
 	struct alert		*a;
 	const struct alert_rule_config *r;
-	size_t			 i, k;
+	size_t			 i, k, size;
+	unsigned		 need;
 
 	alert_watch_free(old);
-	w = xcalloc(1, sizeof *w);
+	/*
+	 * What a tick reads, in the order it reads it, in one allocation:
+	 * the hardware prefetcher streams it in, where separate pieces
+	 * would be a cache miss each (a tick visits 1000 plugins' state,
+	 * long out of the cache since the last tick).
+	 */
+	for (i = 0, k = 0; i < rs->nrules; i++)
+		k += alert_rule_applies(&rs->rules[i], plugin);
+	size = sizeof *w + rs->nwindows * sizeof *w->windows +
+	    rs->nwindows * ALERT_NMETRICS * sizeof *w->values +
+	    (rs->nrules + 63) / 64 * sizeof *w->active +
+	    (k < rs->nrules ? k * sizeof *w->applies : 0) + rs->nwindows * 2;
+	w = xcalloc(1, size);
+	w->size = size;
+	w->windows = (struct alert_window *)(w + 1);
+	w->values = (double *)(w->windows + rs->nwindows);
+	w->active = (uint64_t *)(w->values + rs->nwindows * ALERT_NMETRICS);
+	w->applies = k < rs->nrules ?
+	    (uint16_t *)(w->active + (rs->nrules + 63) / 64) : NULL;
+	w->selected = (uint8_t *)(w->applies != NULL ? w->applies + k :
+	    (uint16_t *)(w->active + (rs->nrules + 63) / 64));
 	w->generation = rs->generation;
 	w->ring = ring;
 	w->pairs = xcalloc(rs->nrules, sizeof *w->pairs);
-	w->windows = xcalloc(rs->nwindows, sizeof *w->windows);
 	w->nwindows = rs->nwindows;
 	for (k = 0; k < rs->nwindows; k++) {
 		w->windows[k].seconds = rs->windows[k];
+		w->windows[k].values = &w->values[k * ALERT_NMETRICS];
 		for (i = 0; i < ALERT_NMETRICS; i++)
 			w->windows[k].values[i] = NAN;
 	}
@@ -264,268 +375,281 @@ alert_watch_build(struct alert_rules *rs, struct alert_book *book,
 		if (!alert_rule_applies(r, plugin))
 			continue;
 		k = rs->window_of[i];
-		w->windows[k].need |= alert_metric_need(r->metric);
-		w->windows[k].metrics |= 1u << r->metric;
-		w->pairs[w->npairs].rule = i;
+		need = alert_metric_need(r->metric);
+		w->windows[k].need |= need & (NEED_CPU | NEED_MEMORY);
+		w->windows[k].metrics |= alert_metric_computes(r->metric);
+		if ((need & (NEED_CPU_EXTREMES | NEED_MEMORY_EXTREMES)) &&
+		    (w->deques == 0 || rs->windows[k] >
+		    rs->windows[w->extremes]))
+			w->extremes = k;
+		w->deques |= need & (NEED_CPU_EXTREMES | NEED_MEMORY_EXTREMES);
+		/* CONFIG_MAX_ALERT_RULES is 1000: an index fits 16 bits. */
+		if (w->applies != NULL)
+			w->applies[w->napplies] = (uint16_t)i;
 		a = alert_find(book, r->name, plugin);
-		w->pairs[w->npairs].firing = a != NULL && a->firing;
-		w->npairs++;
+		if (a != NULL && a->firing) {
+			w->pairs[w->napplies].firing = 1;
+			ALERT_ACTIVE_SET(w, w->napplies, 1);
+		}
+		w->napplies++;
 	}
 	return w;
 }
 
-/* Index of the first value >= v in a sorted array. */
-static size_t
-alert_lower_bound(const uint32_t *a, size_t n, uint32_t v)
-{
-	size_t	lo = 0, hi = n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (a[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Room for one more value in a sorted series. */
+/* Room for one more entry in a deque: in place, then doubling. */
 static void
-alert_series_grow(struct alert_series *ser, size_t need)
+alert_deque_grow(struct alert_deque *d)
 {
-	if (need <= ser->cap)
+	struct alert_entry	*e;
+	uint32_t		 cap, i;
+
+	if (d->e == NULL) {
+		d->e = d->inl;
+		d->cap = ALERT_DEQUE_INLINE;
+	}
+	if (d->len < d->cap)
 		return;
-	ser->cap = ser->cap == 0 ? 16 : ser->cap;
-	while (ser->cap < need)
-		ser->cap *= 2;
-	ser->sorted = xreallocarray(ser->sorted, ser->cap, sizeof *ser->sorted);
+	cap = d->cap * 2;
+	e = xreallocarray(NULL, cap, sizeof *e);
+	for (i = 0; i < d->len; i++)
+		e[i] = d->e[(d->head + i) & (d->cap - 1)];
+	if (d->e != d->inl)
+		free(d->e);
+	d->e = e;
+	d->cap = cap;
+	d->head = 0;
 }
 
-/* A value comes into the window. ordered: keep it in the sorted array. */
+/*
+ * A value comes in: the candidates it beats (for max: not greater than
+ * it; for min: not less) can never be the extreme again, and go.
+ */
 static void
-alert_series_add(struct alert_series *ser, uint32_t v, int ordered)
+alert_deque_push(struct alert_deque *d, uint32_t v, uint32_t seq, int max)
 {
-	size_t	pos;
+	uint32_t	back;
 
-	ser->sum += v;
-	if (ordered) {
-		alert_series_grow(ser, ser->n + 1);
-		pos = alert_lower_bound(ser->sorted, ser->n, v);
-		memmove(&ser->sorted[pos + 1], &ser->sorted[pos],
-		    (ser->n - pos) * sizeof *ser->sorted);
-		ser->sorted[pos] = v;
+	while (d->len > 0) {
+		back = (d->head + d->len - 1) & (d->cap - 1);
+		if (max ? d->e[back].value > v : d->e[back].value < v)
+			break;
+		d->len--;
 	}
-	ser->n++;
+	alert_deque_grow(d);
+	back = (d->head + d->len) & (d->cap - 1);
+	d->e[back].value = v;
+	d->e[back].seq = seq;
+	d->len++;
 }
 
-/* A value leaves the window; -1 if it was not there (rebuild). */
-static int
-alert_series_remove(struct alert_series *ser, uint32_t v, int ordered)
-{
-	size_t	pos;
-
-	if (ser->n == 0)
-		return -1;
-	if (ordered) {
-		pos = alert_lower_bound(ser->sorted, ser->n, v);
-		if (pos == ser->n || ser->sorted[pos] != v)
-			return -1;
-		memmove(&ser->sorted[pos], &ser->sorted[pos + 1],
-		    (ser->n - pos - 1) * sizeof *ser->sorted);
-	}
-	ser->sum -= v;
-	ser->n--;
-	return 0;
-}
-
-/* A sample comes into (add) or leaves a window: its CPU and memory. */
+/* A sample comes into (add) or leaves a window's sums. */
 static int
 alert_window_take(struct alert_window *win, const struct metrics_sample *s,
     int add)
 {
-	int	rc = 0;
-
 	if ((win->need & NEED_CPU) && s->cpu_centi != METRICS_CPU_NONE) {
-		if (add)
-			alert_series_add(&win->cpu, s->cpu_centi,
-			    win->need & NEED_CPU_ORDER);
-		else
-			rc |= alert_series_remove(&win->cpu, s->cpu_centi,
-			    win->need & NEED_CPU_ORDER);
+		if (add) {
+			win->cpu.sum += s->cpu_centi;
+			win->cpu.n++;
+		} else if (win->cpu.n == 0 || win->cpu.sum < s->cpu_centi)
+			return -1;
+		else {
+			win->cpu.sum -= s->cpu_centi;
+			win->cpu.n--;
+		}
 	}
 	if ((win->need & NEED_MEMORY) && s->pid != 0) {
-		if (add)
-			alert_series_add(&win->memory, s->rss_kib,
-			    win->need & NEED_MEMORY_ORDER);
-		else
-			rc |= alert_series_remove(&win->memory, s->rss_kib,
-			    win->need & NEED_MEMORY_ORDER);
+		if (add) {
+			win->memory.sum += s->rss_kib;
+			win->memory.n++;
+		} else if (win->memory.n == 0 || win->memory.sum < s->rss_kib)
+			return -1;
+		else {
+			win->memory.sum -= s->rss_kib;
+			win->memory.n--;
+		}
 	}
-	return rc;
+	return 0;
 }
 
-static int
-alert_cmp_u32(const void *a, const void *b)
+/* A sample comes into the deques, with its sequence number. */
+static void
+alert_watch_push(struct alert_watch *w, const struct metrics_sample *s,
+    uint32_t seq)
 {
-	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if ((w->deques & NEED_CPU_EXTREMES) && s->cpu_centi != METRICS_CPU_NONE) {
+		alert_deque_push(&w->cpu_min, s->cpu_centi, seq, 0);
+		alert_deque_push(&w->cpu_max, s->cpu_centi, seq, 1);
+	}
+	if ((w->deques & NEED_MEMORY_EXTREMES) && s->pid != 0) {
+		alert_deque_push(&w->memory_min, s->rss_kib, seq, 0);
+		alert_deque_push(&w->memory_max, s->rss_kib, seq, 1);
+	}
+}
 
-	return (x > y) - (x < y);
+/* Samples before seq start have left the deques' window. */
+static void
+alert_deque_expire(struct alert_deque *d, uint32_t start)
+{
+	/* Sequence numbers wrap: compare their difference. */
+	while (d->len > 0 && (int32_t)(d->e[d->head].seq - start) < 0) {
+		d->head = (d->head + 1) & (d->cap - 1);
+		d->len--;
+	}
+}
+
+/* The extreme of the samples from seq start on: the first entry there. */
+static uint32_t
+alert_deque_from(const struct alert_deque *d, uint32_t start)
+{
+	uint32_t	i, at;
+
+	for (i = 0; i < d->len; i++) {
+		at = (d->head + i) & (d->cap - 1);
+		if ((int32_t)(d->e[at].seq - start) >= 0)
+			return d->e[at].value;
+	}
+	return 0;	/* not reached: a series with samples has an entry */
 }
 
 /* Note what the next update needs to know about the ring. */
 static void
-alert_window_mark(struct alert_window *win, const struct sample_ring *ring)
+alert_watch_mark(struct alert_watch *w, const struct sample_ring *ring)
 {
-	size_t	count = ring_count(ring);
+	size_t	count = ring_count(ring), k;
 
-	win->ring_count = count;
-	win->newest = *ring_get(ring, count - 1);
+	w->ring_count = count;
+	w->newest = *ring_get(ring, count - 1);
 	/* The ring's oldest may be pushed out next: keep what leaves with it. */
-	if (win->n == count)
-		win->oldest = *ring_get(ring, 0);
-	win->primed = 1;
-}
-
-/* Take the window whole from the ring: at start, and when unsure. */
-static void
-alert_window_rebuild(struct alert_window *win, const struct sample_ring *ring)
-{
-	struct metrics_window	 mw;
-	const struct metrics_sample *newest;
-	size_t			 count = ring_count(ring), first, i;
-
-	win->cpu.n = win->memory.n = 0;
-	win->cpu.sum = win->memory.sum = 0;
-	win->n = 0;
-	newest = ring_get(ring, count - 1);
-	mw = metrics_window_since(ring_sample_time(ring, newest) - win->seconds);
-	win->n = ring_window(ring, &mw, &first);
-	if (win->need & NEED_CPU_ORDER)
-		alert_series_grow(&win->cpu, win->n);
-	if (win->need & NEED_MEMORY_ORDER)
-		alert_series_grow(&win->memory, win->n);
-	/* Appended unsorted, then sorted once. */
-	for (i = first; i < count; i++) {
-		const struct metrics_sample *s = ring_get(ring, i);
-
-		if ((win->need & NEED_CPU) && s->cpu_centi != METRICS_CPU_NONE) {
-			if (win->need & NEED_CPU_ORDER)
-				win->cpu.sorted[win->cpu.n] = s->cpu_centi;
-			win->cpu.sum += s->cpu_centi;
-			win->cpu.n++;
-		}
-		if ((win->need & NEED_MEMORY) && s->pid != 0) {
-			if (win->need & NEED_MEMORY_ORDER)
-				win->memory.sorted[win->memory.n] = s->rss_kib;
-			win->memory.sum += s->rss_kib;
-			win->memory.n++;
+	for (k = 0; k < w->nwindows; k++) {
+		if (w->windows[k].metrics != 0 && w->windows[k].n == count) {
+			w->oldest = *ring_get(ring, 0);
+			break;
 		}
 	}
-	if (win->need & NEED_CPU_ORDER)
-		qsort(win->cpu.sorted, win->cpu.n, sizeof *win->cpu.sorted,
-		    alert_cmp_u32);
-	if (win->need & NEED_MEMORY_ORDER)
-		qsort(win->memory.sorted, win->memory.n,
-		    sizeof *win->memory.sorted, alert_cmp_u32);
-	alert_window_mark(win, ring);
+	w->primed = 1;
 }
 
 /*
- * Bring a window up to the ring's newest sample: take it in, let go of the
- * samples now older than the window. One push since the last update is the
- * rule; anything else (or a value not found where it should be) rebuilds.
+ * Take every window whole from the ring: at start, and when unsure. The
+ * sample at ring index i gets sequence number i + 1.
  */
 static void
-alert_window_update(struct alert_window *win, const struct sample_ring *ring)
+alert_watch_rebuild(struct alert_watch *w, const struct sample_ring *ring)
+{
+	struct alert_window	*win;
+	struct metrics_window	 mw;
+	size_t			 count = ring_count(ring), first, i, k;
+	double			 newest;
+
+	w->cpu_min.len = w->cpu_max.len = 0;
+	w->memory_min.len = w->memory_max.len = 0;
+	newest = ring_sample_time(ring, ring_get(ring, count - 1));
+	for (k = 0; k < w->nwindows; k++) {
+		win = &w->windows[k];
+		memset(&win->cpu, 0, sizeof win->cpu);
+		memset(&win->memory, 0, sizeof win->memory);
+		mw = metrics_window_since(newest - win->seconds);
+		win->n = ring_window(ring, &mw, &first);
+		for (i = first; i < count; i++)
+			alert_window_take(win, ring_get(ring, i), 1);
+	}
+	w->seq = (uint32_t)count;
+	if (w->deques) {
+		for (i = count - w->windows[w->extremes].n; i < count; i++)
+			alert_watch_push(w, ring_get(ring, i), (uint32_t)(i + 1));
+	}
+	alert_watch_mark(w, ring);
+}
+
+/*
+ * Bring the windows up to the ring's newest sample: take it in, let go of
+ * the samples now older than each window. One push since the last update
+ * is the rule; anything else (or sums that do not add up) rebuilds.
+ */
+static void
+alert_watch_update(struct alert_watch *w, const struct sample_ring *ring)
 {
 	const struct metrics_sample	*newest, *prev, *s;
+	struct alert_window		*win;
 	size_t				 count = ring_count(ring);
-	size_t				 cap = ring_capacity(ring);
-	double				 since;
-	int				 one;
+	size_t				 cap = ring_capacity(ring), k;
+	double				 since, t;
+	uint32_t			 start;
+	int				 one, evicted, rc = 0;
 
 	if (count == 0) {
-		win->primed = 0;
-		win->n = 0;
+		w->primed = 0;
+		for (k = 0; k < w->nwindows; k++)
+			w->windows[k].n = 0;
 		return;
 	}
 	newest = ring_get(ring, count - 1);
-	if (win->primed && count == win->ring_count &&
-	    memcmp(newest, &win->newest, sizeof *newest) == 0)
+	if (w->primed && count == w->ring_count &&
+	    memcmp(newest, &w->newest, sizeof *newest) == 0)
 		return;		/* nothing new */
 	prev = count >= 2 ? ring_get(ring, count - 2) : NULL;
-	if (!win->primed)
+	if (!w->primed)
 		one = 0;
-	else if (win->ring_count == 0)
+	else if (w->ring_count == 0)
 		one = count == 1;
 	else
-		one = (count == win->ring_count + 1 || (count == cap &&
-		    win->ring_count == cap)) && prev != NULL &&
-		    memcmp(prev, &win->newest, sizeof *prev) == 0;
+		one = (count == w->ring_count + 1 || (count == cap &&
+		    w->ring_count == cap)) && prev != NULL &&
+		    memcmp(prev, &w->newest, sizeof *prev) == 0;
 	if (!one) {
-		alert_window_rebuild(win, ring);
+		alert_watch_rebuild(w, ring);
 		return;
 	}
-	/* A full ring dropped its oldest; the window had it if it held all. */
-	if (win->ring_count == cap && win->n == cap) {
-		if (alert_window_take(win, &win->oldest, 0) != 0) {
-			alert_window_rebuild(win, ring);
-			return;
+	/* A full ring dropped its oldest: in the windows that held all. */
+	evicted = w->ring_count == cap;
+	t = ring_sample_time(ring, newest);
+	w->seq++;
+	for (k = 0; k < w->nwindows && rc == 0; k++) {
+		win = &w->windows[k];
+		if (win->metrics == 0)
+			continue;
+		if (evicted && win->n == cap) {
+			rc |= alert_window_take(win, &w->oldest, 0);
+			win->n--;
 		}
-		win->n--;
-	}
-	alert_window_take(win, newest, 1);
-	win->n++;
-	since = ring_sample_time(ring, newest) - win->seconds;
-	while (win->n > 0) {
-		s = ring_get(ring, count - win->n);
-		if (ring_sample_time(ring, s) >= since)
-			break;
-		if (alert_window_take(win, s, 0) != 0) {
-			alert_window_rebuild(win, ring);
-			return;
+		alert_window_take(win, newest, 1);
+		win->n++;
+		since = t - win->seconds;
+		while (rc == 0 && win->n > 1) {
+			s = ring_get(ring, count - win->n);
+			if (ring_sample_time(ring, s) >= since)
+				break;
+			rc |= alert_window_take(win, s, 0);
+			win->n--;
 		}
-		win->n--;
 	}
-	alert_window_mark(win, ring);
+	if (rc != 0) {
+		alert_watch_rebuild(w, ring);
+		return;
+	}
+	if (w->deques) {
+		alert_watch_push(w, newest, w->seq);
+		start = w->seq - (uint32_t)w->windows[w->extremes].n + 1;
+		alert_deque_expire(&w->cpu_min, start);
+		alert_deque_expire(&w->cpu_max, start);
+		alert_deque_expire(&w->memory_min, start);
+		alert_deque_expire(&w->memory_max, start);
+	}
+	alert_watch_mark(w, ring);
 }
 
-/* One statistic of a series, divided by its fixed-point scale. */
-static double
-alert_series_stat(const struct alert_series *ser, enum alert_metric m,
-    double scale)
-{
-	if (ser->n == 0)
-		return NAN;
-	switch (m) {
-	case AM_CPU_AVG:
-	case AM_MEMORY_AVG:
-		return (double)ser->sum / ser->n / scale;
-	case AM_CPU_MIN:
-	case AM_MEMORY_MIN:
-		return ser->sorted[0] / scale;
-	case AM_CPU_MAX:
-	case AM_MEMORY_MAX:
-		return ser->sorted[ser->n - 1] / scale;
-	case AM_CPU_P95:
-	case AM_MEMORY_P95:
-		return ser->sorted[stats_p95_index(ser->n)] / scale;
-	default:
-		break;
-	}
-	return NAN;
-}
-
-/* The window's value of each metric a rule asks of it (as stats.c has it). */
+/* A window's value of each metric asked of it, but p95 (as stats.c has it). */
 static void
-alert_window_values(struct alert_window *win, const struct sample_ring *ring)
+alert_window_values(const struct alert_watch *w, struct alert_window *win,
+    const struct sample_ring *ring)
 {
 	const struct metrics_sample	*first, *last;
 	size_t				 count = ring_count(ring);
-	uint32_t			 events;
+	uint32_t			 events, start;
 	unsigned			 m;
 
+	start = w->seq - (uint32_t)win->n + 1;
 	for (m = 0; m < ALERT_NMETRICS; m++) {
 		if (!(win->metrics & (1u << m)))
 			continue;
@@ -534,18 +658,38 @@ alert_window_values(struct alert_window *win, const struct sample_ring *ring)
 			continue;
 		switch ((enum alert_metric)m) {
 		case AM_CPU_AVG:
+			if (win->cpu.n > 0)
+				win->values[m] = (double)win->cpu.sum /
+				    win->cpu.n / 100.0;
+			break;
 		case AM_CPU_MIN:
+			if (win->cpu.n > 0)
+				win->values[m] = alert_deque_from(&w->cpu_min,
+				    start) / 100.0;
+			break;
 		case AM_CPU_MAX:
-		case AM_CPU_P95:
-			win->values[m] = alert_series_stat(&win->cpu, m, 100.0);
+			if (win->cpu.n > 0)
+				win->values[m] = alert_deque_from(&w->cpu_max,
+				    start) / 100.0;
 			break;
 		case AM_MEMORY_AVG:
-		case AM_MEMORY_MIN:
-		case AM_MEMORY_MAX:
-		case AM_MEMORY_P95:
-			win->values[m] = alert_series_stat(&win->memory, m,
-			    1024.0);
+			if (win->memory.n > 0)
+				win->values[m] = (double)win->memory.sum /
+				    win->memory.n / 1024.0;
 			break;
+		case AM_MEMORY_MIN:
+			if (win->memory.n > 0)
+				win->values[m] = alert_deque_from(
+				    &w->memory_min, start) / 1024.0;
+			break;
+		case AM_MEMORY_MAX:
+			if (win->memory.n > 0)
+				win->values[m] = alert_deque_from(
+				    &w->memory_max, start) / 1024.0;
+			break;
+		case AM_CPU_P95:
+		case AM_MEMORY_P95:
+			break;		/* selected when needed */
 		case AM_EVENTS:
 		case AM_EVENTS_PER_MIN:
 			/* Cumulative per name: last - first, mod 2^32. */
@@ -562,6 +706,77 @@ alert_window_values(struct alert_window *win, const struct sample_ring *ring)
 			break;
 		}
 	}
+}
+
+/*
+ * The p95 of a window's series, selected from its samples as
+ * metrics_aggregate selects it; NAN without samples.
+ */
+static double
+alert_window_p95(struct alert_rules *rs, const struct alert_window *win,
+    const struct sample_ring *ring, int memory)
+{
+	const struct metrics_sample	*s;
+	size_t				 count = ring_count(ring), i, n = 0;
+
+	if (win->n == 0 || (memory ? win->memory.n : win->cpu.n) == 0)
+		return NAN;
+	if (rs->scratch_len < win->n) {
+		rs->scratch_len = win->n;
+		rs->scratch = xreallocarray(rs->scratch, rs->scratch_len,
+		    sizeof *rs->scratch);
+	}
+	for (i = count - win->n; i < count; i++) {
+		s = ring_get(ring, i);
+		if (memory && s->pid != 0)
+			rs->scratch[n++] = s->rss_kib;
+		else if (!memory && s->cpu_centi != METRICS_CPU_NONE)
+			rs->scratch[n++] = s->cpu_centi;
+	}
+	return stats_p95_u32(rs->scratch, n) / (memory ? 1024.0 : 100.0);
+}
+
+/*
+ * 1 if a rule on p95 cannot hold: p95 lies between the window's min and
+ * max, so a threshold outside them decides without a selection.
+ */
+static int
+alert_p95_ruled_out(const struct alert_check *c, const double *values)
+{
+	size_t	base = c->slot - c->slot % ALERT_NMETRICS;
+	int	memory = c->slot % ALERT_NMETRICS == AM_MEMORY_P95;
+	double	lo = values[base + (memory ? AM_MEMORY_MIN : AM_CPU_MIN)];
+	double	hi = values[base + (memory ? AM_MEMORY_MAX : AM_CPU_MAX)];
+
+	if (isnan(lo))
+		return 1;	/* no samples: no rule holds */
+	switch (c->op) {
+	case AO_GT:
+		return !(hi > c->threshold);
+	case AO_GE:
+		return !(hi >= c->threshold);
+	case AO_LT:
+		return !(lo < c->threshold);
+	case AO_LE:
+		return !(lo <= c->threshold);
+	}
+	return 0;
+}
+
+/* A p95 a rule needs this tick: selected once per window and series. */
+static double
+alert_p95(struct alert_rules *rs, struct alert_watch *w,
+    const struct alert_check *c, const struct sample_ring *ring)
+{
+	size_t	k = c->slot / ALERT_NMETRICS;
+	int	memory = c->slot % ALERT_NMETRICS == AM_MEMORY_P95;
+
+	if (!w->selected[k * 2 + memory]) {
+		w->values[c->slot] = alert_window_p95(rs, &w->windows[k], ring,
+		    memory);
+		w->selected[k * 2 + memory] = 1;
+	}
+	return w->values[c->slot];
 }
 
 /* A metric's value as people read it: "95.2%", "260.1 MB", "12.50/min". */
@@ -588,25 +803,6 @@ alert_format_value(enum alert_metric m, double v, char *buf, size_t len)
 		snprintf(buf, len, "%.2f/min", v);
 		break;
 	}
-}
-
-/* 1 if the value meets the rule (no data never does). */
-static int
-alert_holds(const struct alert_rule_config *r, double v)
-{
-	if (isnan(v))
-		return 0;
-	switch (r->op) {
-	case AO_GT:
-		return v > r->value;
-	case AO_GE:
-		return v >= r->value;
-	case AO_LT:
-		return v < r->value;
-	case AO_LE:
-		return v <= r->value;
-	}
-	return 0;
 }
 
 /* "hot-cpu: hog cpu.p95 95.2% > 80% over 5m for 2m" */
@@ -648,15 +844,15 @@ alert_rule_status(const struct alert_rule_config *r, double v, char *buf,
 /* One rule on one plugin, with the value its window gives this tick. */
 static void
 alert_pair_eval(const struct alert_rules *rs, struct alert_book *book,
-    const char *plugin, struct alert_pair *pair, double v,
-    const struct alert_time *now)
+    const char *plugin, struct alert_pair *pair, size_t rule, double v,
+    int holds, const struct alert_time *now)
 {
-	const struct alert_rule_config	*r = &rs->rules[pair->rule];
+	const struct alert_rule_config	*r = &rs->rules[rule];
 	struct alert			*a;
 	char				 text[ALERT_TEXT_MAX], status[128];
 	char				 now_text[96], span[32];
 
-	if (alert_holds(r, v)) {
+	if (holds) {
 		if (pair->firing) {
 			/* Its text says the value now, for repeats and lists. */
 			if ((a = alert_find(book, r->name, plugin)) != NULL &&
@@ -699,6 +895,24 @@ alert_pair_eval(const struct alert_rules *rs, struct alert_book *book,
 }
 
 /*
+ * Ask the CPU to fetch a plugin's watch while the one before it is
+ * evaluated: a tick goes through every plugin's state, out of the cache
+ * since the last tick, and the misses then overlap the work instead of
+ * adding to it.
+ */
+void
+alert_watch_prefetch(const struct alert_watch *w)
+{
+	const char	*p = (const char *)w;
+	size_t		 off;
+
+	if (w == NULL)
+		return;
+	for (off = 0; off < w->size; off += 64)
+		__builtin_prefetch(p + off);
+}
+
+/*
  * Evaluate every rule that applies to a plugin after a sampling tick: its
  * windows take the new sample, each rule reads its metric from its window.
  * *watchp is the plugin's state, made here and kept by the caller (freed
@@ -711,46 +925,85 @@ alert_evaluate(struct alert_rules *rs, struct alert_book *book,
 {
 	struct alert_watch	*w = *watchp;
 	struct alert_window	*win;
+	const struct alert_check *c;
 	struct alert_pair	*pair;
+	double			 v;
 	size_t			 i, k;
+	int			 holds;
 
 	if (rs == NULL)
 		return;
 	if (w == NULL || w->generation != rs->generation || w->ring != ring)
 		*watchp = w = alert_watch_build(rs, book, plugin, ring, w);
-	if (w->npairs == 0)
+	if (w->napplies == 0)
 		return;
+	alert_watch_update(w, ring);
 	for (k = 0; k < w->nwindows; k++) {
 		win = &w->windows[k];
-		if (win->metrics == 0)
-			continue;
-		alert_window_update(win, ring);
-		alert_window_values(win, ring);
+		if (win->metrics != 0)
+			alert_window_values(w, win, ring);
 	}
-	for (i = 0; i < w->npairs; i++) {
+	memset(w->selected, 0, w->nwindows * 2);
+	/*
+	 * The loop every rule on every plugin goes through: a healthy bot's
+	 * rules do not hold, and cost a load and a compare (NAN, no data,
+	 * compares false).
+	 */
+	for (i = 0; i < w->napplies; i++) {
+		/* Most rules apply to every plugin ("*"): no index to load. */
+		c = &rs->checks[ALERT_RULE_OF(w, i)];
+		if (c->p95) {
+			if (!ALERT_ACTIVE(w, i) &&
+			    alert_p95_ruled_out(c, w->values))
+				continue;
+			v = alert_p95(rs, w, c, ring);
+		} else
+			v = w->values[c->slot];
+		switch (c->op) {
+		case AO_GT:
+			holds = v > c->threshold;
+			break;
+		case AO_GE:
+			holds = v >= c->threshold;
+			break;
+		case AO_LT:
+			holds = v < c->threshold;
+			break;
+		case AO_LE:
+		default:
+			holds = v <= c->threshold;
+			break;
+		}
+		if (!holds && !ALERT_ACTIVE(w, i))
+			continue;
 		pair = &w->pairs[i];
-		alert_pair_eval(rs, book, plugin, pair,
-		    w->windows[rs->window_of[pair->rule]].values[
-		    rs->rules[pair->rule].metric], now);
+		alert_pair_eval(rs, book, plugin, pair, ALERT_RULE_OF(w, i), v,
+		    holds, now);
+		ALERT_ACTIVE_SET(w, i, pair->pending || pair->firing);
 	}
 }
 
-/* What each rule on this plugin saw at the last tick, for `alerts`. */
+/*
+ * What each rule on this plugin saw at the last tick, for `alerts` (a
+ * p95 is selected here if the tick did not need it).
+ */
 void
-alert_watch_report(const struct alert_rules *rs, const struct alert_watch *w,
+alert_watch_report(struct alert_rules *rs, struct alert_watch *w,
     const char *plugin, alert_seen_fn *fn, void *arg)
 {
 	struct alert_seen	 seen;
+	const struct alert_check *c;
 	const struct alert_pair	*pair;
 	size_t			 i;
 
 	if (rs == NULL || w == NULL || w->generation != rs->generation)
 		return;
-	for (i = 0; i < w->npairs; i++) {
+	for (i = 0; i < w->napplies; i++) {
 		pair = &w->pairs[i];
-		seen.rule = &rs->rules[pair->rule];
-		seen.value = w->windows[rs->window_of[pair->rule]].values[
-		    seen.rule->metric];
+		c = &rs->checks[ALERT_RULE_OF(w, i)];
+		seen.rule = &rs->rules[ALERT_RULE_OF(w, i)];
+		seen.value = c->p95 ? alert_p95(rs, w, c, w->ring) :
+		    w->values[c->slot];
 		seen.pending_since = pair->pending ? pair->pending_since : 0;
 		seen.firing = pair->firing;
 		fn(arg, plugin, &seen);

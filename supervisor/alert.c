@@ -583,7 +583,7 @@ void
 alert_tick(void)
 {
 	struct alert_time	 now;
-	struct plugin		*p;
+	struct plugin		*p, *next;
 
 	if (alert_book == NULL || (alert_rules == NULL &&
 	    alert_book_firing(alert_book) == 0))
@@ -591,6 +591,8 @@ alert_tick(void)
 	now = alert_now();
 	if (alert_rules != NULL && server->config->metrics_enabled) {
 		TAILQ_FOREACH(p, &server->plugins, entry) {
+			if ((next = TAILQ_NEXT(p, entry)) != NULL)
+				alert_watch_prefetch(next->alert_watch);
 			if (!p->removed)
 				alert_evaluate(alert_rules, alert_book, p->name,
 				    p->ring, &p->alert_watch, &now);

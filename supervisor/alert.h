@@ -162,9 +162,9 @@ void	 alert_evaluate(struct alert_rules *, struct alert_book *,
 	     const char *plugin, const struct sample_ring *,
 	     struct alert_watch **, const struct alert_time *);
 void	 alert_watch_free(struct alert_watch *);
-void	 alert_watch_report(const struct alert_rules *,
-	     const struct alert_watch *, const char *plugin, alert_seen_fn *,
-	     void *);
+void	 alert_watch_prefetch(const struct alert_watch *);
+void	 alert_watch_report(struct alert_rules *, struct alert_watch *,
+	     const char *plugin, alert_seen_fn *, void *);
 void	 alert_format_value(enum alert_metric, double, char *, size_t);
 
 #endif

@@ -219,6 +219,71 @@ test_windows_match_aggregate(void **state)
 	ring_free(ring);
 }
 
+/*
+ * Rules on p95 are decided by the window's min and max when the threshold
+ * is outside them, by a selection otherwise: either way as the value
+ * itself would decide, tick after tick, for every operator.
+ */
+static void
+test_p95_rules_decide_as_selection(void **state)
+{
+	static const enum alert_op	 ops[] = { AO_GT, AO_GE, AO_LT, AO_LE };
+	static const double		 limits[] = { 20, 100, 180 };
+	struct alert_rule_config	 r[48];
+	char				 names[48][16];
+	struct alert_rules		*rs;
+	struct alert_book		*book = alert_book_new(NULL, NULL);
+	struct alert_watch		*watch = NULL;
+	struct sample_ring		*ring = ring_new(40, EPOCH);
+	struct seen_all			 all;
+	struct alert_time		 now;
+	double				 t = 0, v;
+	size_t				 i, tick;
+	int				 want;
+
+	for (i = 0; i < nitems(r); i++) {
+		snprintf(names[i], sizeof names[i], "q%zu", i);
+		r[i] = rule(names[i], i % 2 ? AM_MEMORY_P95 : AM_CPU_P95,
+		    ops[i / 2 % 4], limits[i / 8 % 3], i / 24 ? 400 : 30, 0);
+	}
+	rs = rules_of(r, nitems(r));
+	srandom(7);
+	for (tick = 0; tick < 2000; tick++) {
+		/* Runs of calm and busy, so values cross the limits. */
+		double	base = (tick / 50) % 2 ? 150 : 10;
+
+		t += 5;
+		push(ring, t, random() % 9 ? 100 : 0, random() % 6 == 0 ? -1 :
+		    base + random() % 6000 / 100.0, (uint64_t)(base * 1024 +
+		    random() % 30000), 0);
+		now = at(t);
+		alert_evaluate(rs, book, "p", ring, &watch, &now);
+		memset(&all, 0, sizeof all);
+		all.rs = rs;
+		alert_watch_report(rs, watch, "p", seen_cb, &all);
+		for (i = 0; i < nitems(r); i++) {
+			v = reference(ring, r[i].metric, r[i].window);
+			assert_double_eq(all.value[i], v);
+			switch (r[i].op) {
+			case AO_GT: want = v > r[i].value; break;
+			case AO_GE: want = v >= r[i].value; break;
+			case AO_LT: want = v < r[i].value; break;
+			default: want = v <= r[i].value; break;
+			}
+			if (all.firing[i] != want)
+				fail_msg("tick %zu rule %zu (%s %s %g over %g s): "
+				    "firing %d, p95 %g", tick, i,
+				    config_alert_metric_name(r[i].metric),
+				    config_alert_op_name(r[i].op), r[i].value,
+				    r[i].window, all.firing[i], v);
+		}
+	}
+	alert_watch_free(watch);
+	alert_rules_free(rs);
+	alert_book_free(book);
+	ring_free(ring);
+}
+
 /* Evaluate one tick of plugin p with a sample at t. */
 static void
 tick_at(struct alert_rules *rs, struct alert_book *book,
@@ -695,6 +760,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_windows_match_aggregate),
+		cmocka_unit_test(test_p95_rules_decide_as_selection),
 		cmocka_unit_test(test_for_and_resolve),
 		cmocka_unit_test(test_no_hold_and_no_data),
 		cmocka_unit_test(test_plugin_list),
