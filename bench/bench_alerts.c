@@ -198,8 +198,8 @@ main(void)
 	    med * 1000 / (BENCH_RULES * BENCH_PLUGINS));
 	printf("alert_first_tick_us rules=%d plugins=%d value=%.1f "
 	    "(builds the window trackers)\n", BENCH_RULES, BENCH_PLUGINS, first);
-	printf("alert_tracker_bytes plugins=%d value=%zu "
-	    "(sorted windows of 1m, 5m, 15m, 1h, both series)\n",
+	printf("alert_state_bytes plugins=%d value=%zu "
+	    "(window sums, min/max deques, rule states)\n",
 	    BENCH_PLUGINS, bench_heap() - heap0);
 	printf("aggregate_from_scratch_us plugins=%d windows=%zu value=%.1f\n",
 	    BENCH_PLUGINS, nitems(bench_windows),
@@ -211,7 +211,8 @@ main(void)
 	t0 = bench_now();
 	for (i = 0; i < BENCH_PLUGINS; i++)
 		alert_evaluate(rs, book, names[i], rings[i], &watch[i], &now);
-	printf("alert_tick_us rules=0 plugins=%d value=%.1f\n", BENCH_PLUGINS,
+	printf("alert_evaluate_us rules=0 plugins=%d value=%.1f (calls that "
+	    "return at once; the daemon's tick makes none)\n", BENCH_PLUGINS,
 	    (bench_now() - t0) * 1e6);
 
 	for (i = 0; i < BENCH_PLUGINS; i++) {
