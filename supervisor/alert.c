@@ -303,38 +303,41 @@ alert_flush(void)
 }
 
 /*
- * The one timer: the book's periodic work, then the targets; armed again
- * for whatever is due next, or left unarmed.
+ * Arm the one timer for whatever is due next (the book's periodic work, a
+ * target's lines), or leave it unarmed. Lines are only ever sent from the
+ * timer: never in the middle of a transition or a command.
  */
 static void
 alert_arm(void)
 {
-	struct alert_time	now = alert_now();
-	struct timeval		tv;
-	double			due, next;
+	struct timeval	tv;
+	double		now, next;
 
 	if (alert_book == NULL)
 		return;
-	if ((due = alert_book_due(alert_book)) > 0 && due <= now.mono) {
-		alert_book_tick(alert_book, &now);
-		due = alert_book_due(alert_book);
-	}
-	if (alert_flush_at > 0 && alert_flush_at <= now.mono)
-		alert_flush_at = alert_flush();
-	next = due;
+	next = alert_book_due(alert_book);
 	if (alert_flush_at > 0 && (next == 0 || alert_flush_at < next))
 		next = alert_flush_at;
 	if (next == 0) {
 		evtimer_del(alert_timer);
 		return;
 	}
-	tv = clock_timeval(next > now.mono ? next - now.mono : 0);
+	now = clock_mono();
+	tv = clock_timeval(next > now ? next - now : 0);
 	evtimer_add(alert_timer, &tv);
 }
 
+/* The book's periodic work, then what waits for the targets. */
 static void
 alert_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct alert_time	now = alert_now();
+	double			due = alert_book_due(alert_book);
+
+	if (due > 0 && due <= now.mono)
+		alert_book_tick(alert_book, &now);
+	if (alert_flush_at > 0 && alert_flush_at <= clock_mono())
+		alert_flush_at = alert_flush();
 	alert_arm();
 }
 
