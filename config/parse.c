@@ -1299,9 +1299,10 @@ config_parse_duration(struct config_ctx *ctx, const json_t *v, double min,
 		d = json_number_value(v);
 	else if (json_is_string(v)) {
 		s = json_string_value(v);
-		if (*s != '\0' && *s != ' ' && *s != '+' && *s != '-') {
+		/* Plain decimal only: no spaces, signs, hex or exponents. */
+		if (strspn(s, "0123456789.") > 0) {
 			d = strtod(s, &end);
-			if (end == s || !isfinite(d))
+			if (end != s + strspn(s, "0123456789.") || !isfinite(d))
 				d = -1;
 			else if (strcmp(end, "m") == 0)
 				d *= 60;
