@@ -501,8 +501,8 @@ alert_recovered(struct plugin *p, struct alert *a, const char *how,
 	    alert_format_duration(now->mono - a->since, span, sizeof span),
 	    a->severity == ALERT_CRITICAL && strcmp(how, "RUNNING again") == 0 ?
 	    "; breaker closed" : "");
-	alert_resolve(alert_book, a, text, how, !(server->config->alerts.lifecycle &
-	    ALERT_ON_RECOVERY), now);
+	alert_resolve(alert_book, a, text, how,
+	    !(server->config->alerts.lifecycle & ALERT_ON_RECOVERY), now);
 }
 
 /* 1 if the plugin is a target's connector. */
