@@ -44,6 +44,11 @@
 #include "metrics/metrics.h"
 #include "supervisor/alert.h"
 
+/* A p95's bounds are found at fixed offsets from it (alert_evaluate). */
+_Static_assert(AM_CPU_P95 - AM_CPU_MIN == AM_MEMORY_P95 - AM_MEMORY_MIN &&
+    AM_CPU_P95 - AM_CPU_MAX == AM_MEMORY_P95 - AM_MEMORY_MAX,
+    "the metrics' order in config.h");
+
 /* What a window tracker keeps, for the metrics of the rules using it. */
 #define NEED_CPU		0x1	/* sums of cpu */
 #define NEED_CPU_EXTREMES	0x2	/* cpu's min and max (and p95's bounds) */
@@ -58,10 +63,27 @@ struct alert_check {
 	uint8_t		 p95;		/* decided by bounds, else selected */
 };
 
+/*
+ * The rules on one metric of one window: what is lower than the lowest
+ * threshold of their ">" rules and higher than the highest of their "<"
+ * rules meets none of them, so one compare rules them all out.
+ */
+struct alert_group {
+	uint32_t	 slot;		/* window × ALERT_NMETRICS + metric */
+	uint32_t	 start;		/* in the rules' order */
+	uint32_t	 count;
+	int		 p95;		/* bounded by the window's min and max */
+	double		 above;		/* lowest ">", ">=" threshold; +inf: none */
+	double		 below;		/* highest "<", "<=" threshold; -inf */
+};
+
 struct alert_rules {
 	unsigned			 generation;
 	struct alert_rule_config	*rules;		/* deep copies */
 	struct alert_check		*checks;	/* one per rule */
+	uint16_t			*order;		/* rule indices by slot */
+	struct alert_group		*groups;
+	size_t				 ngroups;
 	size_t				 nrules;
 	double				*windows;	/* distinct lengths, s */
 	size_t				 nwindows;
@@ -143,6 +165,7 @@ struct alert_watch {
 	double			*values;	/* windows × ALERT_NMETRICS; NAN: no data */
 	uint16_t		*applies;	/* the rules that apply; NULL: all */
 	uint64_t		*active;	/* bits per applies: pending or firing */
+	size_t			 nactive;	/* bits set */
 	uint8_t			*selected;	/* per window and series: p95 this tick */
 	size_t			 napplies;
 	size_t			 size;		/* bytes of the allocation */
@@ -179,6 +202,50 @@ alert_rule_copy(struct alert_rule_config *dst,
 	}
 }
 
+static int
+alert_cmp_slot(const void *a, const void *b, void *arg)
+{
+	const struct alert_check	*c = arg;
+	uint16_t			 x = *(const uint16_t *)a;
+	uint16_t			 y = *(const uint16_t *)b;
+
+	if (c[x].slot != c[y].slot)
+		return c[x].slot < c[y].slot ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
+/* Group the rules by the metric and window they read (alert_group). */
+static void
+alert_rules_group(struct alert_rules *rs)
+{
+	struct alert_group	*g = NULL;
+	const struct alert_check *c;
+	size_t			 i;
+
+	rs->order = xcalloc(rs->nrules, sizeof *rs->order);
+	rs->groups = xcalloc(rs->nrules, sizeof *rs->groups);
+	for (i = 0; i < rs->nrules; i++)
+		rs->order[i] = (uint16_t)i;
+	qsort_r(rs->order, rs->nrules, sizeof *rs->order, alert_cmp_slot,
+	    rs->checks);
+	for (i = 0; i < rs->nrules; i++) {
+		c = &rs->checks[rs->order[i]];
+		if (g == NULL || g->slot != c->slot) {
+			g = &rs->groups[rs->ngroups++];
+			g->slot = c->slot;
+			g->start = (uint32_t)i;
+			g->p95 = c->p95;
+			g->above = INFINITY;
+			g->below = -INFINITY;
+		}
+		g->count++;
+		if ((c->op == AO_GT || c->op == AO_GE) && c->threshold < g->above)
+			g->above = c->threshold;
+		if ((c->op == AO_LT || c->op == AO_LE) && c->threshold > g->below)
+			g->below = c->threshold;
+	}
+}
+
 /* Compile the rules of a config; NULL when it has none (no cost a tick). */
 struct alert_rules *
 alert_rules_new(const struct alerts_config *al)
@@ -211,6 +278,7 @@ alert_rules_new(const struct alerts_config *al)
 		rs->checks[i].slot = (uint32_t)(j * ALERT_NMETRICS +
 		    al->rules[i].metric);
 	}
+	alert_rules_group(rs);
 	return rs;
 }
 
@@ -229,6 +297,8 @@ alert_rules_free(struct alert_rules *rs)
 	}
 	free(rs->rules);
 	free(rs->checks);
+	free(rs->order);
+	free(rs->groups);
 	free(rs->windows);
 	free(rs->window_of);
 	free(rs->scratch);
@@ -390,6 +460,7 @@ alert_watch_build(struct alert_rules *rs, struct alert_book *book,
 		if (a != NULL && a->firing) {
 			w->pairs[w->napplies].firing = 1;
 			ALERT_ACTIVE_SET(w, w->napplies, 1);
+			w->nactive++;
 		}
 		w->napplies++;
 	}
@@ -913,6 +984,54 @@ alert_watch_prefetch(const struct alert_watch *w)
 }
 
 /*
+ * Rule applies[i] on a plugin this tick: holds or not, and what follows
+ * (pending, firing, resolved). A p95 is selected only if min and max do not
+ * rule the rule out.
+ */
+static void
+alert_check_rule(struct alert_rules *rs, struct alert_book *book,
+    const char *plugin, struct alert_watch *w, size_t i,
+    const struct sample_ring *ring, const struct alert_time *now)
+{
+	const struct alert_check	*c = &rs->checks[ALERT_RULE_OF(w, i)];
+	struct alert_pair		*pair;
+	double				 v;
+	int				 holds, was = ALERT_ACTIVE(w, i), is;
+
+	if (c->p95) {
+		if (!was && alert_p95_ruled_out(c, w->values))
+			return;
+		v = alert_p95(rs, w, c, ring);
+	} else
+		v = w->values[c->slot];
+	switch (c->op) {
+	case AO_GT:
+		holds = v > c->threshold;
+		break;
+	case AO_GE:
+		holds = v >= c->threshold;
+		break;
+	case AO_LT:
+		holds = v < c->threshold;
+		break;
+	case AO_LE:
+	default:
+		holds = v <= c->threshold;
+		break;
+	}
+	if (!holds && !was)
+		return;
+	pair = &w->pairs[i];
+	alert_pair_eval(rs, book, plugin, pair, ALERT_RULE_OF(w, i), v, holds,
+	    now);
+	is = pair->pending || pair->firing;
+	if (is != was) {
+		ALERT_ACTIVE_SET(w, i, is);
+		w->nactive += is ? 1 : (size_t)-1;
+	}
+}
+
+/*
  * Evaluate every rule that applies to a plugin after a sampling tick: its
  * windows take the new sample, each rule reads its metric from its window.
  * *watchp is the plugin's state, made here and kept by the caller (freed
@@ -925,11 +1044,9 @@ alert_evaluate(struct alert_rules *rs, struct alert_book *book,
 {
 	struct alert_watch	*w = *watchp;
 	struct alert_window	*win;
-	const struct alert_check *c;
-	struct alert_pair	*pair;
-	double			 v;
+	const struct alert_group *g;
+	double			 lo, hi;
 	size_t			 i, k;
-	int			 holds;
 
 	if (rs == NULL)
 		return;
@@ -944,42 +1061,29 @@ alert_evaluate(struct alert_rules *rs, struct alert_book *book,
 			alert_window_values(w, win, ring);
 	}
 	memset(w->selected, 0, w->nwindows * 2);
+	if (w->applies != NULL || w->nactive > 0) {
+		for (i = 0; i < w->napplies; i++)
+			alert_check_rule(rs, book, plugin, w, i, ring, now);
+		return;
+	}
 	/*
-	 * The loop every rule on every plugin goes through: a healthy bot's
-	 * rules do not hold, and cost a load and a compare (NAN, no data,
-	 * compares false).
+	 * Every rule applies and none is pending or firing, as on a healthy
+	 * bot: a group of rules whose thresholds the value is nowhere near
+	 * costs one compare (NAN, no data, compares false).
 	 */
-	for (i = 0; i < w->napplies; i++) {
-		/* Most rules apply to every plugin ("*"): no index to load. */
-		c = &rs->checks[ALERT_RULE_OF(w, i)];
-		if (c->p95) {
-			if (!ALERT_ACTIVE(w, i) &&
-			    alert_p95_ruled_out(c, w->values))
-				continue;
-			v = alert_p95(rs, w, c, ring);
+	for (k = 0; k < rs->ngroups; k++) {
+		g = &rs->groups[k];
+		if (g->p95) {
+			/* p95 is between min and max (next to it in values). */
+			lo = w->values[g->slot - (AM_CPU_P95 - AM_CPU_MIN)];
+			hi = w->values[g->slot - (AM_CPU_P95 - AM_CPU_MAX)];
 		} else
-			v = w->values[c->slot];
-		switch (c->op) {
-		case AO_GT:
-			holds = v > c->threshold;
-			break;
-		case AO_GE:
-			holds = v >= c->threshold;
-			break;
-		case AO_LT:
-			holds = v < c->threshold;
-			break;
-		case AO_LE:
-		default:
-			holds = v <= c->threshold;
-			break;
-		}
-		if (!holds && !ALERT_ACTIVE(w, i))
+			lo = hi = w->values[g->slot];
+		if (!(hi >= g->above) && !(lo <= g->below))
 			continue;
-		pair = &w->pairs[i];
-		alert_pair_eval(rs, book, plugin, pair, ALERT_RULE_OF(w, i), v,
-		    holds, now);
-		ALERT_ACTIVE_SET(w, i, pair->pending || pair->firing);
+		for (i = g->start; i < g->start + g->count; i++)
+			alert_check_rule(rs, book, plugin, w, rs->order[i], ring,
+			    now);
 	}
 }
 
