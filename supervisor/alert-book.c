@@ -38,8 +38,9 @@ struct alert_book {
 	struct alert_note	*history;	/* ring of ALERT_HISTORY, lazily */
 	size_t			 history_head;
 	size_t			 history_len;
-	struct alert_silence	 silences[ALERT_MAX_SILENCES];
+	struct alert_silence	*silences;	/* grown as needed, to a bound */
 	size_t			 nsilences;
+	size_t			 silences_cap;
 };
 
 /* The markers that start a line: people scan for them. */
@@ -140,6 +141,7 @@ alert_book_free(struct alert_book *b)
 	}
 	hmap_free(b->by_key);
 	free(b->history);
+	free(b->silences);
 	free(b);
 }
 
@@ -411,6 +413,12 @@ alert_silence(struct alert_book *b, const char *name, double seconds,
 	if (s == NULL) {
 		if (b->nsilences == ALERT_MAX_SILENCES)
 			return -1;
+		if (b->nsilences == b->silences_cap) {
+			b->silences_cap = b->silences_cap == 0 ? 8 :
+			    b->silences_cap * 2;
+			b->silences = xreallocarray(b->silences,
+			    b->silences_cap, sizeof *b->silences);
+		}
 		s = &b->silences[b->nsilences++];
 		strlcpy_(s->name, name, sizeof s->name);
 	}
