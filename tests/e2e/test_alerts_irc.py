@@ -128,3 +128,42 @@ def test_crash_loop_is_one_fatal_line_in_the_ops_channel(ircd, daemon, clients):
     assert len(lines) == 3, lines
     assert re.fullmatch(r"🔴 looper FATAL: crash loop: more than 3 crashes in 60 s; breaker "
                         r"open, trial start in 0.05 s · last: crashed: exit 3 .*", lines[2]), lines
+
+
+def test_alerts_wait_while_the_irc_server_is_away(ircd, daemon, clients):
+    # Reconnect attempts every 3 s exactly, so the test client is back in
+    # #ops before the bot.
+    reconnect = {"initial": 3, "multiplier": 1, "max": 3, "jitter": 0,
+                 "max_failures": 100, "window": 60, "cooldown": 5}
+    client = clients(ircd.port, "tester").register()
+    client.send("JOIN " + OPS)
+    client.expect(lambda m: m.command == "JOIN" and m.nick == "tester", what="our JOIN")
+    cfg = daemon.config([irc_plugin(ircd.port, channels=[OPS], reconnect=reconnect),
+                         crasher("crasher")])
+    cfg["alerts"] = {"targets": [{"connector": "irc", "channel": OPS}]}
+    daemon.start(config=cfg)
+    client.send("NAMES " + OPS)
+    client.expect(lambda m: (m.command == "JOIN" and m.nick == "bot") or
+                  (m.command == "353" and "bot" in [n.lstrip("~&@%+") for n in
+                                                    m.params[-1].split()]),
+                  what="the bot in " + OPS)
+
+    ircd.kill()
+    daemon.wait_log(r"irc: warning: lost connection to 127\.0\.0\.1:%d" % ircd.port)
+    # The crash happens while the bot is away: its lines wait in the connector.
+    daemon.ctl("signal", "crasher", "KILL", check=0)
+    daemon.wait_log(r"irc: warning: not connected: lines for #ops and others wait for "
+                    r"the next connection \(at most 32, for 600 s\)")
+    daemon.wait_log(r"alert: ✅ crasher RUNNING again")
+    daemon.wait_log(r"cannot connect to 127\.0\.0\.1:%d: connect: Connection refused; "
+                    r"attempt 3 in 3\.0 s" % ircd.port, timeout=10)
+    ircd.start()
+    client2 = clients(ircd.port, "tester2").register()
+    client2.send("JOIN " + OPS)
+    client2.expect(lambda m: m.command == "JOIN" and m.nick == "tester2", what="our JOIN")
+    line = bot_line(client2, timeout=10)
+    assert re.fullmatch(r"🟠 crasher crashed: signal SIGKILL \(9\) after [\d.]+ s; restart 1 in "
+                        r"0 s( · stderr: .*)?", line), line
+    assert re.fullmatch(r"✅ crasher RUNNING again after 1 crash in [\d.]+ s", bot_line(client2))
+    daemon.wait_log(r"irc: 2 lines said while not connected sent; 0 older than 600 s and "
+                    r"0 over 32 dropped")
