@@ -391,3 +391,34 @@ def test_bad_rule_on_reload_changes_nothing(daemon):
     assert 'alerts.rules[0].op: must be one of ">", ">=", "<", "<=", got "=>"' in \
         r["error"]["message"]
     assert daemon.result("alerts")["rules"] == 1
+
+
+def test_reload_keeps_unchanged_rules_and_resolves_changed_ones(daemon):
+    hog = plugin("hog", "hog", config={"busy": True})
+    rule = {"name": "hot", "plugins": ["hog"], "metric": "cpu.avg", "op": ">",
+            "value": 20, "window": "1s"}
+    cfg = start(daemon, [hog], alerts={"targets": [TARGET], "rules": [rule]},
+                metrics={"poll_interval": 0.25, "history_duration": 60})
+    line = daemon.reply(10)
+    assert line.startswith("🟠 hot: hog cpu.avg "), line
+
+    # The same rules (another key changed): the alert goes on, nothing said.
+    cfg["alerts"]["repeat"] = "20m"
+    with open(daemon.config_path, "w") as f:
+        json.dump(cfg, f)
+    assert daemon.result("reload")["unchanged"] == 2
+    daemon.no_reply(1.0)
+    [a] = daemon.result("alerts")["firing"]
+    assert a["source"] == "hot" and a["count"] == 1
+
+    # The rule changed: its alert is over, the new rule fires afresh.
+    cfg["alerts"]["rules"][0]["value"] = 10
+    with open(daemon.config_path, "w") as f:
+        json.dump(cfg, f)
+    daemon.result("reload")
+    assert daemon.reply() == "✅ hot on hog: the rule was changed or removed by a reload"
+    assert daemon.result("alerts")["rules"] == 1
+    # Within the collapse interval of the last line: said in a summary later.
+    wait_for(lambda: [a["source"] for a in daemon.result("alerts")["firing"]] == ["hot"],
+             what="the new rule to fire")
+    daemon.no_reply(0.5)
