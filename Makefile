@@ -249,6 +249,10 @@ UNIT_LINK_test_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
 # admin.c's identity matcher sits in the daemon's chat-admin file.
 UNIT_LINK_test_admin	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 UNIT_LINK_test_lifecycle = $(OBJ)/supervisor/lifecycle.o
+# Alerts' bookkeeping and rule evaluation: pure, over the metrics rings.
+UNIT_LINK_test_alert	= $(OBJ)/supervisor/alert-book.o \
+			  $(OBJ)/supervisor/alert-eval.o $(UNIT_MOD_metrics) \
+			  $(UNIT_MOD_config)
 # The verb table and its formatters: what supervisorctl links, no daemon.
 UNIT_LINK_test_verbs	= $(call src2obj,$(VERB_SRCS)) $(UNIT_MOD_metrics) -ljansson
 

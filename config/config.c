@@ -177,6 +177,18 @@ config_plugin_equal(const struct plugin_config *a,
 	    config_output_equal(a, b);
 }
 
+/* 1 if two alert rules are the same rule (a reload keeps its alerts). */
+int
+config_alert_rule_equal(const struct alert_rule_config *a,
+    const struct alert_rule_config *b)
+{
+	return strcmp(a->name, b->name) == 0 &&
+	    config_vector_equal(a->plugins, a->nplugins, b->plugins,
+	    b->nplugins) && a->metric == b->metric && a->op == b->op &&
+	    a->value == b->value && a->window == b->window &&
+	    a->hold == b->hold && a->severity == b->severity;
+}
+
 void
 config_free(struct config *cf)
 {
@@ -195,6 +207,16 @@ config_free(struct config *cf)
 		free(p->log_file.path);
 	}
 	free(cf->plugins);
+	for (i = 0; i < cf->alerts.ntargets; i++) {
+		free(cf->alerts.targets[i].connector);
+		free(cf->alerts.targets[i].channel);
+	}
+	free(cf->alerts.targets);
+	for (i = 0; i < cf->alerts.nrules; i++) {
+		free(cf->alerts.rules[i].name);
+		config_free_vector(cf->alerts.rules[i].plugins);
+	}
+	free(cf->alerts.rules);
 	config_free_vector(cf->admins);
 	free(cf->prefix);
 	free(cf->socket_path);

@@ -107,6 +107,66 @@ struct rollup_config {
 	double		 duration;
 };
 
+/*
+ * Alerts (docs/alerts.md): lifecycle alerts, each switchable, and threshold
+ * rules over the metrics rings, sent to connector channels.
+ */
+enum alert_severity { ALERT_INFO, ALERT_WARNING, ALERT_CRITICAL };
+
+/* What a rule looks at, over its window. */
+enum alert_metric {
+	AM_CPU_AVG, AM_CPU_MIN, AM_CPU_MAX, AM_CPU_P95,
+	AM_MEMORY_AVG, AM_MEMORY_MIN, AM_MEMORY_MAX, AM_MEMORY_P95,
+	AM_EVENTS, AM_EVENTS_PER_MIN,
+};
+#define ALERT_NMETRICS		10
+
+enum alert_op { AO_GT, AO_GE, AO_LT, AO_LE };
+
+/* alerts.lifecycle: which lifecycle events raise an alert. */
+#define ALERT_ON_CRASH		0x01	/* exit, signal, protocol, spawn */
+#define ALERT_ON_CRASH_LOOP	0x02	/* FATAL: the breaker opened */
+#define ALERT_ON_MEMORY_LIMIT	0x04
+#define ALERT_ON_CPU_LIMIT	0x08
+#define ALERT_ON_HUNG		0x10
+#define ALERT_ON_READY		0x20	/* a failed ready handshake */
+#define ALERT_ON_RECOVERY	0x40	/* the line when it is over */
+
+/* Bounds of the alerts section. */
+#define CONFIG_MAX_ALERT_RULES		1000
+#define CONFIG_MAX_ALERT_TARGETS	16
+#define CONFIG_ALERT_CHANNEL_MAX	200	/* bytes of a target channel */
+
+struct alert_rule_config {
+	char		 *name;		/* a plugin-name-like word, unique */
+	char		**plugins;	/* NULL-terminated; NULL: every plugin */
+	size_t		  nplugins;
+	enum alert_metric metric;
+	enum alert_op	  op;
+	double		  value;
+	double		  window;	/* s of samples, up to history_duration */
+	double		  hold;		/* s the condition must hold ("for") */
+	enum alert_severity severity;	/* warning */
+};
+
+struct alert_target_config {
+	char		 *connector;	/* a connector plugin's name */
+	char		 *channel;
+};
+
+struct alerts_config {
+	struct alert_target_config *targets;
+	size_t		  ntargets;
+	double		  repeat;	/* s between two lines of one alert that holds, 600 */
+	double		  collapse;	/* s over which a burst is one summary line, 60 */
+	double		  rate;		/* lines a second per target, 1; 0 = no limit */
+	int		  burst;	/* lines at once per target, 5 */
+	int		  queue;	/* lines held per target while it cannot send, 20 */
+	unsigned	  lifecycle;	/* ALERT_ON_*, all by default */
+	struct alert_rule_config *rules;
+	size_t		  nrules;
+};
+
 struct config_source;
 
 struct config {
@@ -134,6 +194,7 @@ struct config {
 	double		  save_interval;	/* s, 60 */
 	struct restart_policy restart;	/* global defaults */
 	struct output_policy output;	/* global defaults */
+	struct alerts_config alerts;
 	struct plugin_config *plugins;
 	size_t		  nplugins;
 	struct config_source *source;	/* private: the text parsed, kept
@@ -196,5 +257,11 @@ const char *config_file_type(mode_t);
 /* Names as written in the config: "on-failure", "connector". */
 const char *config_autorestart_name(enum autorestart);
 const char *config_role_name(enum plugin_role);
+/* Alert names as written in the config: "cpu.p95", ">=", "critical". */
+const char *config_alert_metric_name(enum alert_metric);
+const char *config_alert_op_name(enum alert_op);
+const char *config_alert_severity_name(enum alert_severity);
+int	 config_alert_rule_equal(const struct alert_rule_config *,
+	     const struct alert_rule_config *);
 
 #endif

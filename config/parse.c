@@ -92,6 +92,7 @@ static const struct config_field config_top_fields[] = {
 	{ "restart", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "output", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "plugins", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "alerts", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
 static const struct config_field config_state_fields[] = {
@@ -191,6 +192,82 @@ static const struct config_field config_log_file_fields[] = {
 	{ "backups", CT_INTEGER, LF(backups), 0, 100, NULL },
 };
 
+/* alerts (docs/alerts.md). */
+#define AL(f)	offsetof(struct alerts_config, f)
+#define AR(f)	offsetof(struct alert_rule_config, f)
+
+_Static_assert(sizeof(enum alert_metric) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum alert_op) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum alert_severity) == sizeof(int), "enum size");
+
+static const char *const config_alert_metric_names[] = {
+	[AM_CPU_AVG] = "cpu.avg",
+	[AM_CPU_MIN] = "cpu.min",
+	[AM_CPU_MAX] = "cpu.max",
+	[AM_CPU_P95] = "cpu.p95",
+	[AM_MEMORY_AVG] = "memory_mb.avg",
+	[AM_MEMORY_MIN] = "memory_mb.min",
+	[AM_MEMORY_MAX] = "memory_mb.max",
+	[AM_MEMORY_P95] = "memory_mb.p95",
+	[AM_EVENTS] = "events",
+	[AM_EVENTS_PER_MIN] = "events_per_min",
+	NULL
+};
+static const char *const config_alert_op_names[] = {
+	[AO_GT] = ">",
+	[AO_GE] = ">=",
+	[AO_LT] = "<",
+	[AO_LE] = "<=",
+	NULL
+};
+static const char *const config_alert_severity_names[] = {
+	[ALERT_INFO] = "info",
+	[ALERT_WARNING] = "warning",
+	[ALERT_CRITICAL] = "critical",
+	NULL
+};
+
+/* Durations (repeat, collapse, window, for) are CT_CUSTOM: "5m" or 300. */
+static const struct config_field config_alerts_fields[] = {
+	{ "targets", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "repeat", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "collapse", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "rate", CT_NUMBER, AL(rate), 0, 1000, NULL },
+	{ "burst", CT_INTEGER, AL(burst), 1, 1000, NULL },
+	{ "queue", CT_INTEGER, AL(queue), 0, 10000, NULL },
+	{ "lifecycle", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "rules", CT_CUSTOM, 0, 0, 0, NULL },
+};
+
+static const struct config_field config_alert_target_fields[] = {
+	{ "connector", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "channel", CT_CUSTOM, 0, 0, 0, NULL },
+};
+
+/* The switches of alerts.lifecycle, booleans, and the bit of each. */
+static const struct config_field config_alert_lifecycle_fields[] = {
+	{ "crash", CT_CUSTOM, ALERT_ON_CRASH, 0, 0, NULL },
+	{ "crash_loop", CT_CUSTOM, ALERT_ON_CRASH_LOOP, 0, 0, NULL },
+	{ "memory_limit", CT_CUSTOM, ALERT_ON_MEMORY_LIMIT, 0, 0, NULL },
+	{ "cpu_limit", CT_CUSTOM, ALERT_ON_CPU_LIMIT, 0, 0, NULL },
+	{ "hung", CT_CUSTOM, ALERT_ON_HUNG, 0, 0, NULL },
+	{ "ready", CT_CUSTOM, ALERT_ON_READY, 0, 0, NULL },
+	{ "recovery", CT_CUSTOM, ALERT_ON_RECOVERY, 0, 0, NULL },
+};
+
+/* A rule's value is any finite number an operator would compare with. */
+static const struct config_field config_alert_rule_fields[] = {
+	{ "name", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "plugins", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "metric", CT_ENUM, AR(metric), 0, 0, config_alert_metric_names },
+	{ "op", CT_ENUM, AR(op), 0, 0, config_alert_op_names },
+	{ "value", CT_NUMBER, AR(value), -1e15, 1e15, NULL },
+	{ "window", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "for", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "severity", CT_ENUM, AR(severity), 0, 0,
+	    config_alert_severity_names },
+};
+
 void
 config_output_defaults(struct output_policy *op)
 {
@@ -268,6 +345,30 @@ config_role_name(enum plugin_role role)
 	if ((unsigned)role > ROLE_CONNECTOR)
 		return "unknown";
 	return config_role_names[role];
+}
+
+const char *
+config_alert_metric_name(enum alert_metric m)
+{
+	if ((unsigned)m >= ALERT_NMETRICS)
+		return "unknown";
+	return config_alert_metric_names[m];
+}
+
+const char *
+config_alert_op_name(enum alert_op op)
+{
+	if ((unsigned)op > AO_LE)
+		return "?";
+	return config_alert_op_names[op];
+}
+
+const char *
+config_alert_severity_name(enum alert_severity sev)
+{
+	if ((unsigned)sev > ALERT_CRITICAL)
+		return "unknown";
+	return config_alert_severity_names[sev];
 }
 
 /*
@@ -1399,6 +1500,357 @@ fail:
 }
 
 /*
+ * A duration: a number of seconds (300, 2.5) or a string of one with a
+ * unit, s, m, h or d ("90s", "5m", "1.5h", "2d"), from min to max seconds.
+ */
+static int
+config_parse_duration(struct config_ctx *ctx, const json_t *v, double min,
+    double max, double *out)
+{
+	const char	*s;
+	char		*end, lo[32], hi[32], what[192];
+	double		 d = -1;
+
+	if (json_is_number(v))
+		d = json_number_value(v);
+	else if (json_is_string(v)) {
+		s = json_string_value(v);
+		/* Plain decimal only: no spaces, signs, hex or exponents. */
+		if (strspn(s, "0123456789.") > 0) {
+			d = strtod(s, &end);
+			if (end != s + strspn(s, "0123456789.") || !isfinite(d))
+				d = -1;
+			else if (strcmp(end, "m") == 0)
+				d *= 60;
+			else if (strcmp(end, "h") == 0)
+				d *= 3600;
+			else if (strcmp(end, "d") == 0)
+				d *= 86400;
+			else if (*end != '\0' && strcmp(end, "s") != 0)
+				d = -1;
+		}
+	}
+	if (d < min || d > max || !isfinite(d)) {
+		config_format_number(min, lo, sizeof lo);
+		config_format_number(max, hi, sizeof hi);
+		snprintf(what, sizeof what, "a duration from %s to %s seconds: "
+		    "a number of seconds, or a string like \"90s\", \"5m\", "
+		    "\"1.5h\", \"2d\"", lo, hi);
+		return config_wrong(ctx, v, what);
+	}
+	*out = d;
+	return 0;
+}
+
+/* One alert target: {"connector": NAME, "channel": "#ops"}. */
+static int
+config_parse_alert_target(struct config_ctx *ctx, json_t *obj, size_t idx)
+{
+	struct alerts_config		*al = &ctx->cf->alerts;
+	struct alert_target_config	*t = &al->targets[idx];
+	const struct plugin_config	*pc;
+	const char			*keys[] = { "connector", "channel" };
+	const char			*s;
+	char				 quoted[CONFIG_QUOTE_SIZE], what[128];
+	json_t				*v;
+	size_t				 i;
+
+	if (config_want_object(ctx, obj) == -1 ||
+	    config_check_keys(ctx, obj, config_alert_target_fields,
+	    nitems(config_alert_target_fields)) == -1)
+		return -1;
+	for (i = 0; i < nitems(keys); i++) {
+		config_push_key(ctx, keys[i]);
+		if ((v = json_object_get(obj, keys[i])) == NULL) {
+			config_error(ctx, AT_PARENT, "missing required key");
+			config_pop(ctx);
+			return -1;
+		}
+		config_pop(ctx);
+	}
+	config_push_key(ctx, "connector");
+	v = json_object_get(obj, "connector");
+	if (!json_is_string(v)) {
+		config_wrong(ctx, v, "the name of a connector plugin");
+		config_pop(ctx);
+		return -1;
+	}
+	s = json_string_value(v);
+	config_quote(s, quoted, sizeof quoted);
+	if ((pc = config_find_plugin(ctx->cf, s)) == NULL) {
+		config_error(ctx, AT_VALUE, "no plugin named %s in plugins",
+		    quoted);
+		config_pop(ctx);
+		return -1;
+	}
+	if (pc->role != ROLE_CONNECTOR) {
+		config_error(ctx, AT_VALUE, "plugin %s is not a connector "
+		    "(its role is \"%s\"): alerts go to a connector's "
+		    "channel", quoted, config_role_name(pc->role));
+		config_pop(ctx);
+		return -1;
+	}
+	config_pop(ctx);
+	config_push_key(ctx, "channel");
+	v = json_object_get(obj, "channel");
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > CONFIG_ALERT_CHANNEL_MAX ||
+	    config_has_control(json_string_value(v), 1)) {
+		snprintf(what, sizeof what, "a channel name of 1 to %d bytes "
+		    "without spaces or control characters",
+		    CONFIG_ALERT_CHANNEL_MAX);
+		config_wrong(ctx, v, what);
+		config_pop(ctx);
+		return -1;
+	}
+	for (i = 0; i < idx; i++) {
+		if (strcmp(al->targets[i].connector, s) == 0 &&
+		    strcmp(al->targets[i].channel, json_string_value(v)) == 0) {
+			config_error(ctx, AT_VALUE, "the same connector and "
+			    "channel as alerts.targets[%zu]", i);
+			config_pop(ctx);
+			return -1;
+		}
+	}
+	config_pop(ctx);
+	t->connector = xstrdup(s);
+	t->channel = xstrdup(json_string_value(v));
+	return 0;
+}
+
+/* "alerts.targets": where alert lines go, at most 16. */
+static int
+config_parse_alert_targets(struct config_ctx *ctx, json_t *arr)
+{
+	struct alerts_config	*al = &ctx->cf->alerts;
+	json_t			*item;
+	size_t			 i, n;
+	int			 rc;
+
+	if (!json_is_array(arr))
+		return config_wrong(ctx, arr, "an array of {\"connector\", "
+		    "\"channel\"} objects");
+	if ((n = json_array_size(arr)) > CONFIG_MAX_ALERT_TARGETS)
+		return config_error(ctx, AT_VALUE, "at most %d targets, got %zu",
+		    CONFIG_MAX_ALERT_TARGETS, n);
+	if (n > 0)
+		al->targets = xcalloc(n, sizeof *al->targets);
+	json_array_foreach(arr, i, item) {
+		config_push_index(ctx, i);
+		rc = config_parse_alert_target(ctx, item, i);
+		config_pop(ctx);
+		if (rc == -1)
+			return -1;
+		al->ntargets++;
+	}
+	return 0;
+}
+
+/* "alerts.lifecycle": which lifecycle events raise an alert, all by default. */
+static int
+config_parse_alert_lifecycle(struct config_ctx *ctx, json_t *obj)
+{
+	struct alerts_config	*al = &ctx->cf->alerts;
+	const struct config_field *f;
+	json_t			*v;
+	size_t			 i;
+
+	if (config_want_object(ctx, obj) == -1 ||
+	    config_check_keys(ctx, obj, config_alert_lifecycle_fields,
+	    nitems(config_alert_lifecycle_fields)) == -1)
+		return -1;
+	for (i = 0; i < nitems(config_alert_lifecycle_fields); i++) {
+		f = &config_alert_lifecycle_fields[i];
+		if ((v = json_object_get(obj, f->key)) == NULL)
+			continue;
+		if (!json_is_boolean(v)) {
+			config_push_key(ctx, f->key);
+			config_wrong(ctx, v, "true or false");
+			config_pop(ctx);
+			return -1;
+		}
+		if (json_is_true(v))
+			al->lifecycle |= (unsigned)f->offset;
+		else
+			al->lifecycle &= ~(unsigned)f->offset;
+	}
+	return 0;
+}
+
+/* A rule's "plugins": "*" (every plugin) or an array of plugin names. */
+static int
+config_parse_alert_plugins(struct config_ctx *ctx, json_t *v,
+    struct alert_rule_config *r)
+{
+	const char	*s;
+	char		 quoted[CONFIG_QUOTE_SIZE];
+	json_t		*item;
+	size_t		 i, n;
+
+	if (json_is_string(v) && strcmp(json_string_value(v), "*") == 0)
+		return 0;
+	if (!json_is_array(v) || (n = json_array_size(v)) == 0)
+		return config_wrong(ctx, v, "\"*\" (every plugin) or a "
+		    "non-empty array of plugin names");
+	if (n > CONFIG_MAX_PLUGINS)
+		return config_error(ctx, AT_VALUE, "at most %d plugins, got %zu",
+		    CONFIG_MAX_PLUGINS, n);
+	r->plugins = xcalloc(n + 1, sizeof *r->plugins);
+	json_array_foreach(v, i, item) {
+		config_push_index(ctx, i);
+		if (!json_is_string(item)) {
+			config_wrong(ctx, item, "a plugin name");
+			config_pop(ctx);
+			return -1;
+		}
+		s = json_string_value(item);
+		if (config_find_plugin(ctx->cf, s) == NULL) {
+			config_quote(s, quoted, sizeof quoted);
+			config_error(ctx, AT_VALUE, "no plugin named %s in "
+			    "plugins", quoted);
+			config_pop(ctx);
+			return -1;
+		}
+		r->plugins[r->nplugins++] = xstrdup(s);
+		config_pop(ctx);
+	}
+	return 0;
+}
+
+/*
+ * One rule. Its window is read from the raw sample ring, so it may not be
+ * longer than the ring keeps (metrics.history_duration).
+ */
+static int
+config_parse_alert_rule(struct config_ctx *ctx, json_t *obj, size_t idx)
+{
+	struct config			*cf = ctx->cf;
+	struct alert_rule_config	*r = &cf->alerts.rules[idx];
+	const char			*required[] = { "name", "metric", "op",
+					    "value", "window" };
+	const char			*s;
+	char				 quoted[CONFIG_QUOTE_SIZE], h[32];
+	json_t				*v;
+	size_t				 i;
+
+	r->severity = ALERT_WARNING;
+	if (config_want_object(ctx, obj) == -1)
+		return -1;
+	if (config_read_fields(ctx, obj, config_alert_rule_fields,
+	    nitems(config_alert_rule_fields), r) == -1)
+		return -1;
+	for (i = 0; i < nitems(required); i++) {
+		if (json_object_get(obj, required[i]) == NULL) {
+			config_push_key(ctx, required[i]);
+			config_error(ctx, AT_PARENT, "missing required key");
+			config_pop(ctx);
+			return -1;
+		}
+	}
+	config_push_key(ctx, "name");
+	v = json_object_get(obj, "name");
+	if (!json_is_string(v)) {
+		config_wrong(ctx, v, "a string");
+		config_pop(ctx);
+		return -1;
+	}
+	s = json_string_value(v);
+	config_quote(s, quoted, sizeof quoted);
+	if (!config_valid_name(s)) {
+		config_error(ctx, AT_VALUE, "invalid rule name %s: use 1 to %d "
+		    "of a-z, 0-9, '_' and '-', starting with a letter or digit",
+		    quoted, CONFIG_NAME_MAX);
+		config_pop(ctx);
+		return -1;
+	}
+	if (strcmp(s, "crash") == 0) {
+		config_error(ctx, AT_VALUE, "rule name %s is taken by the "
+		    "lifecycle alerts", quoted);
+		config_pop(ctx);
+		return -1;
+	}
+	for (i = 0; i < idx; i++) {
+		if (strcmp(cf->alerts.rules[i].name, s) == 0) {
+			config_error(ctx, AT_VALUE, "duplicate rule name %s "
+			    "(first at alerts.rules[%zu])", quoted, i);
+			config_pop(ctx);
+			return -1;
+		}
+	}
+	config_pop(ctx);
+	r->name = xstrdup(s);
+	CONFIG_CUSTOM(ctx, obj, "plugins",
+	    config_parse_alert_plugins(ctx, v_, r));
+	CONFIG_CUSTOM(ctx, obj, "window",
+	    config_parse_duration(ctx, v_, 0.1, CONFIG_MAX_HISTORY, &r->window));
+	CONFIG_CUSTOM(ctx, obj, "for",
+	    config_parse_duration(ctx, v_, 0, 604800, &r->hold));
+	if (r->window > cf->history_duration) {
+		config_format_number(cf->history_duration, h, sizeof h);
+		config_push_key(ctx, "window");
+		config_error(ctx, AT_VALUE, "longer than the samples kept: at "
+		    "most metrics.history_duration (%s s), got %g s", h,
+		    r->window);
+		config_pop(ctx);
+		return -1;
+	}
+	return 0;
+}
+
+/* "alerts.rules": threshold rules, at most 1000; they need samples. */
+static int
+config_parse_alert_rules(struct config_ctx *ctx, json_t *arr)
+{
+	struct alerts_config	*al = &ctx->cf->alerts;
+	json_t			*item;
+	size_t			 i, n;
+	int			 rc;
+
+	if (!json_is_array(arr))
+		return config_wrong(ctx, arr, "an array of rules");
+	if ((n = json_array_size(arr)) > CONFIG_MAX_ALERT_RULES)
+		return config_error(ctx, AT_VALUE, "at most %d rules, got %zu",
+		    CONFIG_MAX_ALERT_RULES, n);
+	if (n > 0 && !ctx->cf->metrics_enabled)
+		return config_error(ctx, AT_VALUE, "rules need the samples: "
+		    "metrics.enabled is false");
+	if (n > 0)
+		al->rules = xcalloc(n, sizeof *al->rules);
+	json_array_foreach(arr, i, item) {
+		config_push_index(ctx, i);
+		rc = config_parse_alert_rule(ctx, item, i);
+		config_pop(ctx);
+		al->nrules = i + 1;	/* freed with the config, even half read */
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* "alerts": after the plugins, whose names targets and rules use. */
+static int
+config_parse_alerts(struct config_ctx *ctx, json_t *obj)
+{
+	struct alerts_config	*al = &ctx->cf->alerts;
+
+	if (config_want_object(ctx, obj) == -1)
+		return -1;
+	if (config_read_fields(ctx, obj, config_alerts_fields,
+	    nitems(config_alerts_fields), al) == -1)
+		return -1;
+	CONFIG_CUSTOM(ctx, obj, "repeat",
+	    config_parse_duration(ctx, v_, 1, 604800, &al->repeat));
+	CONFIG_CUSTOM(ctx, obj, "collapse",
+	    config_parse_duration(ctx, v_, 0.1, 86400, &al->collapse));
+	CONFIG_CUSTOM(ctx, obj, "targets",
+	    config_parse_alert_targets(ctx, v_));
+	CONFIG_CUSTOM(ctx, obj, "lifecycle",
+	    config_parse_alert_lifecycle(ctx, v_));
+	CONFIG_CUSTOM(ctx, obj, "rules", config_parse_alert_rules(ctx, v_));
+	return 0;
+}
+
+/*
  * The whole document: top-level keys in an order that makes defaults flow.
  * CONFIG_PART_SOCKET stops after the socket: the other sections are not
  * looked at, only the top level's key names (a misspelt "socket" would
@@ -1425,7 +1877,11 @@ config_parse_root(struct config_ctx *ctx, json_t *root, enum config_part part)
 	    config_parse_restart(ctx, v_, &ctx->cf->restart));
 	CONFIG_CUSTOM(ctx, root, "output",
 	    config_parse_output(ctx, v_, &ctx->cf->output));
-	return config_parse_plugins(ctx, root);
+	if (config_parse_plugins(ctx, root) == -1)
+		return -1;
+	/* After the plugins: alert targets and rules name them. */
+	CONFIG_CUSTOM(ctx, root, "alerts", config_parse_alerts(ctx, v_));
+	return 0;
 }
 
 /*
@@ -1487,6 +1943,14 @@ config_parse_text(const char *text, size_t len, const char *origin,
 	cf->save_interval = 60;
 	config_restart_defaults(&cf->restart);
 	config_output_defaults(&cf->output);
+	cf->alerts.repeat = 600;
+	cf->alerts.collapse = 60;
+	cf->alerts.rate = 1;
+	cf->alerts.burst = 5;
+	cf->alerts.queue = 20;
+	cf->alerts.lifecycle = ALERT_ON_CRASH | ALERT_ON_CRASH_LOOP |
+	    ALERT_ON_MEMORY_LIMIT | ALERT_ON_CPU_LIMIT | ALERT_ON_HUNG |
+	    ALERT_ON_READY | ALERT_ON_RECOVERY;
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.origin = src->origin;

@@ -129,7 +129,7 @@ _bot_supervisorctl()
 		    STOP" -- "$cur"))
 		;;
 	watch:*)
-		COMPREPLY=($(compgen -W "state crash sample log" -- "$cur"))
+		COMPREPLY=($(compgen -W "state crash sample log alert" -- "$cur"))
 		;;
 	esac
 } &&

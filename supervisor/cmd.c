@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "metrics/metrics.h"
+#include "supervisor/alert.h"
 #include "supervisor/supervisor.h"
 
 /* Points in a metrics series, for sparklines. */
@@ -1096,10 +1097,68 @@ cmd_help(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	return 0;
 }
 
+/* alerts: what fires, what is pending, silences, targets, the history. */
+static int
+cmd_alerts(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	*res = alert_status_json();
+	return 0;
+}
+
+/*
+ * silence NAME DURATION: keep a plugin's, a rule's or every lifecycle
+ * ("crash") alert line from chat for a while; DURATION "off" lifts it.
+ */
+static int
+cmd_silence(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	json_t		*name = json_object_get(ctx->req, "name");
+	json_t		*dur = json_object_get(ctx->req, "duration");
+	const char	*who = ctx->identity ? ctx->identity : "control socket";
+	char		 quoted[72];
+	double		 secs;
+
+	if (name == NULL || json_is_null(name) || dur == NULL ||
+	    json_is_null(dur))
+		return cmd_fail(err, "missing-argument", "silence needs a name "
+		    "and a duration: silence %s", verb_table[VERB_silence].args);
+	if (!json_is_string(name))
+		return cmd_fail(err, "bad-argument", "name must be a string");
+	if (!alert_known_name(json_string_value(name)))
+		return cmd_fail(err, "unknown-plugin", "no plugin or alert "
+		    "rule named \"%s\" (or \"crash\" for every lifecycle "
+		    "alert)", utf8_quote(json_string_value(name), quoted,
+		    sizeof quoted));
+	if (json_is_string(dur) && strcmp(json_string_value(dur), "off") == 0) {
+		if (alert_silence_lift(json_string_value(name)) != 0)
+			return cmd_fail(err, "invalid-state", "%s is not "
+			    "silenced", json_string_value(name));
+		log_info("alert: silence of %s lifted by %s",
+		    json_string_value(name), who);
+		*res = json_pack("{s:s, s:b}", "name", json_string_value(name),
+		    "silenced", 0);
+		return 0;
+	}
+	if (cmd_parse_window(dur, &secs, err) != 0)
+		return cmd_fail(err, "bad-argument", "duration must be a "
+		    "duration like 90s, 5m, 1h, 2d or a number of seconds (up "
+		    "to 30 days), or off to lift the silence");
+	if (alert_silence_set(json_string_value(name), secs) != 0)
+		return cmd_fail(err, "bad-argument", "too many silences (at "
+		    "most %d); lift one first", ALERT_MAX_SILENCES);
+	log_info("alert: %s silenced for %g s by %s", json_string_value(name),
+	    secs, who);
+	*res = json_pack("{s:s, s:b, s:o, s:f}", "name",
+	    json_string_value(name), "silenced", 1, "until",
+	    json_real(round_nearest((clock_wall() + secs) * 1000) / 1000),
+	    "seconds", secs);
+	return 0;
+}
+
 static int
 cmd_subscribe(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 {
-	static const char	*names[] = { "state", "crash", "sample", "log" };
+	static const char	*names[] = { "state", "crash", "sample", "log", "alert" };
 	json_t			*v, *t, *list;
 	struct plugin		*p = NULL;
 	size_t			 i, j;
@@ -1121,10 +1180,10 @@ cmd_subscribe(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 			    sizeof quoted));
 	}
 	if ((v = json_object_get(ctx->req, "topics")) == NULL || json_is_null(v))
-		topics = TOPIC_STATE | TOPIC_CRASH | TOPIC_SAMPLE;
+		topics = TOPIC_STATE | TOPIC_CRASH | TOPIC_SAMPLE | TOPIC_ALERT;
 	else if (!json_is_array(v) || json_array_size(v) == 0)
 		return cmd_fail(err, "bad-argument", "topics must be a "
-		    "non-empty array of: state, crash, sample, log");
+		    "non-empty array of: state, crash, sample, log, alert");
 	else {
 		json_array_foreach(v, i, t) {
 			for (j = 0; j < nitems(names); j++) {
@@ -1135,7 +1194,7 @@ cmd_subscribe(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 			if (j == nitems(names))
 				return cmd_fail(err, "bad-argument", "unknown "
 				    "topic; topics are: state, crash, sample, "
-				    "log");
+				    "log, alert");
 			topics |= 1 << j;
 		}
 	}

@@ -960,6 +960,22 @@ control_publish_log(const struct plugin *p, const char *stream,
 	jw_free(&line);
 }
 
+/* An alert line, as alerts shows it in its history (docs/alerts.md). */
+void
+control_publish_alert(const struct alert_note *n)
+{
+	json_t	*ev, *note;
+
+	if (control_nsubscribers == 0)
+		return;
+	ev = json_pack("{s:s}", "event", "alert");
+	note = alert_note_json(n);
+	json_object_update(ev, note);
+	json_decref(note);
+	control_publish(TOPIC_ALERT, ev);
+	json_decref(ev);
+}
+
 void
 control_publish_sample(const struct plugin *p, const struct metrics_sample *s,
     double wall)

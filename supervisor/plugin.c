@@ -161,6 +161,7 @@ plugin_free(struct plugin *p)
 
 	plugin_close_io(p);
 	output_free(p);
+	alert_plugin_free(p);
 	router_release(p);
 	router_forget(p);
 	plugin_clear_queue(p, 0);

@@ -168,6 +168,7 @@ server_reload(char **cause)
 			plugin_event(p, PEV_START, "added by a reload");
 	}
 
+	alert_configure(cf);
 	server->config = cf;
 	config_free(old);
 	state_save_soon("reload");

@@ -230,6 +230,7 @@ server_transition(const struct transition *t)
 			server_notify_ready();
 	}
 	control_publish_transition(t);
+	alert_transition(t);
 	reload_check_removed(t->plugin);
 	server_maybe_exit();
 }
@@ -538,6 +539,7 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
 {
 	if (server->config->metrics_enabled)
 		server_sample();
+	alert_tick();
 	router_expire(clock_mono());
 	state_cron(clock_mono());
 	if (server_status_held)
@@ -650,6 +652,7 @@ server_init(struct config *cf, const char *plugin_dir)
 		log_info("notify: WATCHDOG=1 every %.3g s (WatchdogSec=%.3g s)",
 		    notify_watchdog_interval(), 2 * notify_watchdog_interval());
 	}
+	alert_configure(cf);
 }
 
 /* Start the plugins and run until every plugin has stopped after a signal. */
@@ -699,6 +702,7 @@ server_free(void)
 	}
 	contain_cleanup();
 	state_free();
+	alert_free();
 	control_free();
 	admin_free();
 	router_free();

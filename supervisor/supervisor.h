@@ -172,6 +172,9 @@ struct plugin {
 	/* Rate limits of its output and warnings, its log file (output.c). */
 	struct plugin_output		*output;
 
+	/* Its threshold rules' windows and states (alert-eval.c). */
+	struct alert_watch		*alert_watch;
+
 	/* Metrics. */
 	struct sample_ring		*ring;
 	struct rollup_tier		*tiers[4];	/* ROLLUP_MAX_TIERS */
@@ -233,6 +236,7 @@ struct metrics_aggregates;
 struct crash_record;
 struct sample_ring;
 struct control_client;
+struct alert_note;
 
 /* server.c */
 void	 server_init(struct config *, const char *plugin_dir);
@@ -416,6 +420,7 @@ json_t	*json_aggregates(const char *name, const struct metrics_aggregates *);
 #define TOPIC_CRASH		0x2
 #define TOPIC_SAMPLE		0x4
 #define TOPIC_LOG		0x8
+#define TOPIC_ALERT		0x10
 /* s a client dropped for not reading has to take what was queued to it */
 #define CONTROL_DRAIN_TIMEOUT	10
 void	 control_subscribe(struct control_client *, int topics);
@@ -429,6 +434,19 @@ void	 control_publish_sample(const struct plugin *,
 void	 control_publish_crash(const struct plugin *);
 void	 control_publish_log(const struct plugin *, const char *stream,
 	     enum log_level, const char *line, size_t len);
+void	 control_publish_alert(const struct alert_note *);
+
+/* alert.c: alerts to chat and the alert topic (docs/alerts.md). */
+void	 alert_configure(const struct config *);
+void	 alert_free(void);
+void	 alert_transition(const struct transition *);
+void	 alert_tick(void);
+void	 alert_plugin_free(struct plugin *);
+int	 alert_known_name(const char *);
+int	 alert_silence_set(const char *, double);
+int	 alert_silence_lift(const char *);
+json_t	*alert_status_json(void);
+json_t	*alert_note_json(const struct alert_note *);
 
 /* admin.c: !admin in chat, through the command table. */
 void	 admin_command(struct plugin *connector, const char *platform,

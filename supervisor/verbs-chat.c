@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "metrics/metrics.h"
 #include "supervisor/verbs.h"
 
 /* "dice-roller RUNNING pid 4242 up 3h 5m · cpu 0.4% · mem 1.8 MB · 57 events · 2 crashes" */
@@ -215,4 +216,83 @@ verb_chat_help(const struct verb *v, json_t *res, struct verb_text *t)
 			    verb_str(e, "name", "?"));
 	}
 	verb_text_add(t, ")");
+}
+
+/* "8ball, hot-cpu" from an array of objects' key. */
+static void
+chat_names(json_t *list, const char *key, struct verb_text *t)
+{
+	json_t	*e;
+	size_t	 i;
+
+	json_array_foreach(list, i, e)
+		verb_text_add(t, "%s%s", i ? ", " : "", verb_str(e, key, "?"));
+}
+
+/*
+ * alerts: one line of counts, then what fires (its line and how long),
+ * or when nothing does, the newest lines of the history.
+ */
+void
+verb_chat_alerts(const struct verb *v, json_t *res, struct verb_text *t)
+{
+	json_t	*firing = json_object_get(res, "firing");
+	json_t	*history = json_object_get(res, "history");
+	json_t	*silences = json_object_get(res, "silences"), *e;
+	char	 span[32];
+	size_t	 i, n = json_array_size(firing), lines = 1, h;
+
+	verb_text_add(t, "alerts: %zu firing · %zu pending · %zu silenced",
+	    n, json_array_size(json_object_get(res, "pending")),
+	    json_array_size(silences));
+	if (json_array_size(silences) > 0) {
+		verb_text_add(t, " (");
+		chat_names(silences, "name", t);
+		verb_text_add(t, ")");
+	}
+	verb_text_add(t, " · %lld rule%s", verb_int(res, "rules", 0),
+	    verb_int(res, "rules", 0) == 1 ? "" : "s");
+	json_array_foreach(firing, i, e) {
+		if (lines + 1 >= VERB_CHAT_MAX_LINES && n - i > 1) {
+			verb_text_add(t, "\n… and %zu more (supervisorctl "
+			    "alerts)", n - i);
+			return;
+		}
+		verb_text_add(t, "\n%s %s (%lld×, for %s%s)",
+		    verb_alert_marker(verb_str(e, "severity", "")),
+		    verb_str(e, "text", "?"), verb_int(e, "count", 0),
+		    metrics_format_uptime(verb_num(e, "for_seconds", 0), span,
+		    sizeof span), json_is_true(json_object_get(e, "silenced")) ?
+		    ", silenced" : "");
+		lines++;
+	}
+	if (n > 0)
+		return;
+	h = json_array_size(history);
+	if (h == 0) {
+		verb_text_add(t, "\nno alert lines yet");
+		return;
+	}
+	for (i = h > 3 ? h - 3 : 0; i < h; i++) {
+		e = json_array_get(history, i);
+		verb_text_add(t, "\n%.19s %s%s", verb_str(e, "time_iso", "?"),
+		    verb_str(e, "text", "?"), json_is_true(json_object_get(e,
+		    "silenced")) ? " (silenced)" : "");
+	}
+}
+
+/* silence: "8ball silenced for 10m", "8ball: silence lifted". */
+void
+verb_chat_silence(const struct verb *v, json_t *res, struct verb_text *t)
+{
+	char	span[32];
+
+	if (!json_is_true(json_object_get(res, "silenced"))) {
+		verb_text_add(t, "%s: silence lifted", verb_str(res, "name",
+		    "?"));
+		return;
+	}
+	verb_text_add(t, "%s silenced for %s", verb_str(res, "name", "?"),
+	    metrics_format_uptime(verb_num(res, "seconds", 0), span,
+	    sizeof span));
 }

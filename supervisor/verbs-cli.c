@@ -754,6 +754,76 @@ verb_cli_help(const struct verb *verb, json_t *res)
 	return VERB_EXIT_OK;
 }
 
+/*
+ * alerts: what fires, pending rules, silences, targets, then the newest
+ * lines of the history. Exit status 1 while an alert fires, as status
+ * does while a plugin is not RUNNING.
+ */
+int
+verb_cli_alerts(const struct verb *verb, json_t *res)
+{
+	json_t	*firing = json_object_get(res, "firing");
+	json_t	*list, *e;
+	char	 b1[32], b2[32], b3[32];
+	size_t	 i, n;
+
+	if (json_array_size(firing) == 0)
+		printf("no alert firing\n");
+	json_array_foreach(firing, i, e) {
+		printf("%s %s %s since %s (%s), %lld×%s: ",
+		    verb_alert_marker(verb_str(e, "severity", "")),
+		    verb_str(e, "source", "?"), verb_str(e, "plugin", "?"),
+		    cli_fmt_time(verb_num(e, "since", 0), 1, b1, sizeof b1),
+		    cli_fmt_duration(verb_num(e, "for_seconds", 0), b2,
+		    sizeof b2), verb_int(e, "count", 0),
+		    json_is_true(json_object_get(e, "silenced")) ?
+		    ", silenced" : "");
+		verb_cli_put_safe(stdout, verb_str(e, "text", "?"));
+		putchar('\n');
+	}
+	list = json_object_get(res, "pending");
+	if (json_array_size(list) > 0)
+		printf("pending:\n");
+	json_array_foreach(list, i, e) {
+		printf("  %s on %s: %s %s, held %s of %s\n",
+		    verb_str(e, "rule", "?"), verb_str(e, "plugin", "?"),
+		    verb_str(e, "metric", "?"), cli_fmt_num(e, "value", 2, b1,
+		    sizeof b1), cli_fmt_duration(verb_num(e, "held_seconds", 0),
+		    b2, sizeof b2), cli_fmt_duration(verb_num(e,
+		    "for_seconds", 0), b3, sizeof b3));
+	}
+	list = json_object_get(res, "silences");
+	if (json_array_size(list) > 0)
+		printf("silences:\n");
+	json_array_foreach(list, i, e)
+		printf("  %s until %s (%s left)\n", verb_str(e, "name", "?"),
+		    cli_fmt_time(verb_num(e, "until", 0), 1, b1, sizeof b1),
+		    cli_fmt_duration(verb_num(e, "remaining_seconds", 0), b2,
+		    sizeof b2));
+	list = json_object_get(res, "targets");
+	if (json_array_size(list) > 0)
+		printf("targets:\n");
+	json_array_foreach(list, i, e)
+		printf("  %s %s: %s, %lld sent, %lld queued, %lld dropped\n",
+		    verb_str(e, "connector", "?"), verb_str(e, "channel", "?"),
+		    verb_str(e, "state", "?"), verb_int(e, "sent", 0),
+		    verb_int(e, "queued", 0), verb_int(e, "dropped", 0));
+	printf("rules: %lld\n", verb_int(res, "rules", 0));
+	list = json_object_get(res, "history");
+	n = json_array_size(list);
+	if (n > 0)
+		printf("recent alert lines (%zu kept, newest last):\n", n);
+	for (i = n > 10 ? n - 10 : 0; i < n; i++) {
+		e = json_array_get(list, i);
+		printf("  %s ", cli_fmt_time(verb_num(e, "time", 0), 1, b1,
+		    sizeof b1));
+		verb_cli_put_safe(stdout, verb_str(e, "text", "?"));
+		printf("%s\n", json_is_true(json_object_get(e, "silenced")) ?
+		    " (silenced)" : "");
+	}
+	return json_array_size(firing) > 0 ? VERB_EXIT_FAILED : VERB_EXIT_OK;
+}
+
 /* One subscribe event as a human line. */
 void
 verb_cli_event(json_t *ev, const char *raw)
@@ -790,6 +860,12 @@ verb_cli_event(json_t *ev, const char *raw)
 			verb_cli_put_safe(stdout, verb_str(cr, "detail", ""));
 		}
 		putchar('\n');
+	} else if (strcmp(type, "alert") == 0) {
+		printf("%s ", cli_fmt_time(verb_num(ev, "time", 0), 0, t,
+		    sizeof t));
+		verb_cli_put_safe(stdout, verb_str(ev, "text", "?"));
+		puts(json_is_true(json_object_get(ev, "silenced")) ?
+		    " (silenced)" : "");
 	} else if (strcmp(type, "sample") == 0) {
 		s = json_object_get(ev, "sample");
 		printf("%s %s sample", cli_fmt_time(verb_num(s, "time", 0), 0, t,

@@ -101,6 +101,17 @@ verb_arg(const struct verb *v, size_t n, char *key, size_t size,
 	return 0;
 }
 
+/* The marker an alert line starts with, for a severity's name. */
+const char *
+verb_alert_marker(const char *severity)
+{
+	if (strcmp(severity, "critical") == 0)
+		return "🔴";
+	if (strcmp(severity, "info") == 0)
+		return "🔵";
+	return "🟠";
+}
+
 /* Helpers to read a result, tolerating missing or mistyped fields. */
 const char *
 verb_str(json_t *o, const char *key, const char *def)

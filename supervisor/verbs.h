@@ -114,6 +114,14 @@ struct verb {
 	    .chat = verb_chat_system, .cli = verb_cli_system, \
 	    .usage = "daemon uptime, plugin counts, events, memory, and the "\
 	    "daemon's own CPU and memory") \
+	X(alerts, .args = "", .flags = CMD_CHAT, \
+	    .chat = verb_chat_alerts, .cli = verb_cli_alerts, \
+	    .usage = "alerts firing now, pending rules, silences, targets "\
+	    "and the recent alert lines") \
+	X(silence, .args = "name duration", .flags = CMD_CHAT, \
+	    .chat = verb_chat_silence, \
+	    .usage = "keep a plugin's, a rule's or every lifecycle (crash) "\
+	    "alert from chat for a duration (10m, 2h); off lifts it") \
 	X(version, .args = "", .flags = CMD_CHAT, \
 	    .chat = verb_chat_version, .cli = verb_cli_version, \
 	    .usage = "daemon and protocol version") \
@@ -123,7 +131,7 @@ struct verb {
 	X(subscribe, .args = "[topics]", .flags = CMD_STREAM, \
 	    .cli_name = "watch", .cli_args = "[topic ...]", \
 	    .usage = "stream events as JSON lines: state, crash, "\
-	    "sample (the default), log (plugin output); plugin: only one's")
+	    "sample, alert (the default), log (plugin output); plugin: only one's")
 
 /* VERB_status, VERB_metrics, ...: a verb's index in verb_table. */
 enum verb_index {
@@ -144,6 +152,7 @@ int		 verb_arg(const struct verb *, size_t, char *, size_t, int *);
 const char	*verb_str(json_t *, const char *, const char *);
 double		 verb_num(json_t *, const char *, double);
 long long	 verb_int(json_t *, const char *, long long);
+const char	*verb_alert_marker(const char *);
 void		 verb_text_init(struct verb_text *, char *, size_t);
 void		 verb_text_add(struct verb_text *, const char *, ...)
 		     printflike(2, 3);
@@ -163,6 +172,8 @@ void	 verb_chat_reload(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_system(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_version(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_help(const struct verb *, json_t *, struct verb_text *);
+void	 verb_chat_alerts(const struct verb *, json_t *, struct verb_text *);
+void	 verb_chat_silence(const struct verb *, json_t *, struct verb_text *);
 
 /* verbs-cli.c: results as text for a terminal (supervisorctl). */
 int	 verb_cli_status(const struct verb *, json_t *);
@@ -174,6 +185,7 @@ int	 verb_cli_system(const struct verb *, json_t *);
 int	 verb_cli_version(const struct verb *, json_t *);
 int	 verb_cli_reload(const struct verb *, json_t *);
 int	 verb_cli_help(const struct verb *, json_t *);
+int	 verb_cli_alerts(const struct verb *, json_t *);
 int	 verb_cli_status_exit(json_t *);
 void	 verb_cli_event(json_t *, const char *);
 void	 verb_cli_usage(FILE *, const struct verb *, char mark);

@@ -52,6 +52,16 @@
  */
 #define IRC_MAX_WBUF		(64 * 1024)
 
+/*
+ * Lines the daemon says while the bot is not connected (before the first
+ * registration, or while it reconnects) wait for the next registration:
+ * the daemon's alerts about what went wrong meanwhile are what an ops
+ * channel wants most. A few dozen lines, none older than ten minutes: a
+ * long outage's backlog is worth less than a short one's.
+ */
+#define IRC_MAX_HELD		32
+#define IRC_HELD_MAX_AGE	600.0
+
 #define IRC_MAX_CHANNELS	64
 #define IRC_MAX_NICKS		16
 /* The nick length every server accepts (RFC 2812, 1.2.1). */
@@ -135,6 +145,16 @@ static struct {
 	struct irc_lines		 queue;
 	size_t				 nqueue;
 	unsigned long			 dropped;	/* lines lost to a full queue */
+
+	/* Says while not registered, a ring sent at the next welcome. */
+	struct {
+		char			*target;
+		char			*text;
+		double			 when;		/* monotonic */
+	}				 held[IRC_MAX_HELD];
+	size_t				 held_head;
+	size_t				 held_len;
+	unsigned long			 held_dropped;	/* the oldest, ring full */
 
 	/* Timer ids, 0 when not armed. */
 	int				 t_retry;
@@ -734,6 +754,60 @@ irc_learn_self(const char *user, const char *host)
 	irc.self_host = xstrdup(host);
 }
 
+/* Forget the oldest held line. */
+static void
+irc_held_pop(void)
+{
+	free(irc.held[irc.held_head].target);
+	free(irc.held[irc.held_head].text);
+	irc.held_head = (irc.held_head + 1) % IRC_MAX_HELD;
+	irc.held_len--;
+}
+
+/* A line said while not connected: kept for the next registration. */
+static void
+irc_hold(const char *target, const char *text)
+{
+	size_t	slot;
+
+	if (irc.held_len == IRC_MAX_HELD) {
+		irc_held_pop();
+		irc.held_dropped++;
+	}
+	if (irc.held_len == 0)
+		log_warnx("not connected: lines for %.64s and others wait for "
+		    "the next connection (at most %d, for %.0f s)", target,
+		    IRC_MAX_HELD, IRC_HELD_MAX_AGE);
+	slot = (irc.held_head + irc.held_len++) % IRC_MAX_HELD;
+	irc.held[slot].target = xstrdup(target);
+	irc.held[slot].text = xstrdup(text);
+	irc.held[slot].when = clock_mono();
+}
+
+/* Registered again, channels joined: send what waited and is not stale. */
+static void
+irc_send_held(void)
+{
+	double		now = clock_mono();
+	unsigned long	sent = 0, stale = 0;
+
+	while (irc.held_len > 0) {
+		if (now - irc.held[irc.held_head].when > IRC_HELD_MAX_AGE)
+			stale++;
+		else {
+			irc_send_text("PRIVMSG", irc.held[irc.held_head].target,
+			    irc.held[irc.held_head].text);
+			sent++;
+		}
+		irc_held_pop();
+	}
+	if (sent + stale + irc.held_dropped > 0)
+		log_info("%lu lines said while not connected sent; %lu older "
+		    "than %.0f s and %lu over %d dropped", sent, stale,
+		    IRC_HELD_MAX_AGE, irc.held_dropped, IRC_MAX_HELD);
+	irc.held_dropped = 0;
+}
+
 /* 001: registered. Join the channels. */
 static void
 irc_welcome(const struct irc_msg *m)
@@ -762,6 +836,8 @@ irc_welcome(const struct irc_msg *m)
 		irc.t_regain = sdk_timer(irc.regain_interval, irc_regain, NULL);
 	for (i = 0; i < irc.nchannels; i++)
 		irc_join(&irc.channels[i]);
+	/* After the JOINs: the server handles a client's lines in order. */
+	irc_send_held();
 }
 
 /*
@@ -1049,7 +1125,7 @@ irc_say(const char *platform, const char *channel, const char *user,
     const char *text, void *arg)
 {
 	if (irc.state != IRC_REGISTERED) {
-		log_warnx("not connected: a line for %.64s dropped", channel);
+		irc_hold(channel, text);
 		return;
 	}
 	irc_send_text("PRIVMSG", channel, text);

@@ -49,9 +49,10 @@ SAMPLE_KEYS = {"time", "state", "pid", "rss_bytes", "events", "threads", "restar
 CRASH_KEYS = {"time", "time_iso", "pid", "reason", "core_dumped", "uptime_seconds", "stderr",
               "exit_code", "signal", "signal_name", "detail"}
 VERBS = ["status", "metrics", "history", "crashes", "start", "stop", "restart", "signal",
-         "reload", "tail", "forget", "system", "version", "help", "subscribe"]
+         "reload", "tail", "forget", "system", "alerts", "silence", "version", "help",
+         "subscribe"]
 CHAT_VERBS = {"status", "metrics", "crashes", "start", "stop", "restart", "signal", "reload",
-              "system", "version", "help"}
+              "system", "alerts", "silence", "version", "help"}
 SIGNAL_MSG = ('unknown signal "%s"; give a name like HUP, USR1, TERM or KILL (with or without '
               'SIG) or a number from 1 to 64')
 WINDOW_MSG = "window must be a duration like 90s, 5m, 1h, 2d or a number of seconds (up to 30 days)"
@@ -444,7 +445,7 @@ def test_subscribe_sample_events_and_topic_changes(daemon):
     start(daemon, [CONSOLE, DICE])
     pids = {n: daemon.status(n)["pid"] for n in ("console", "dice-roller")}
     sub = Subscriber(daemon.sock)
-    assert sub.reply["result"] == {"topics": ["state", "crash", "sample"]}
+    assert sub.reply["result"] == {"topics": ["state", "crash", "sample", "alert"]}
     seen = {}
     sub.wait(lambda e: e["event"] == "sample" and seen.setdefault(e["plugin"], e) and
              len(seen) == 2, what="a sample of each plugin")
@@ -527,13 +528,13 @@ def test_every_error_code_and_the_connection_stays_open(daemon):
         ({"cmd": "tail", "plugin": "dice-roller", "lines": "2"}, err(
             "bad-argument", "lines must be an integer from 1 to 100000")),
         ({"cmd": "subscribe", "topics": []}, err(
-            "bad-argument", "topics must be a non-empty array of: state, crash, sample, log")),
+            "bad-argument", "topics must be a non-empty array of: state, crash, sample, log, alert")),
         ({"cmd": "subscribe", "topics": "state"}, err(
-            "bad-argument", "topics must be a non-empty array of: state, crash, sample, log")),
+            "bad-argument", "topics must be a non-empty array of: state, crash, sample, log, alert")),
         ({"cmd": "subscribe", "topics": ["state", "bogus"]}, err(
-            "bad-argument", "unknown topic; topics are: state, crash, sample, log")),
+            "bad-argument", "unknown topic; topics are: state, crash, sample, log, alert")),
         ({"cmd": "subscribe", "topics": [1]}, err(
-            "bad-argument", "unknown topic; topics are: state, crash, sample, log")),
+            "bad-argument", "unknown topic; topics are: state, crash, sample, log, alert")),
         ({"cmd": "start", "plugin": "dice-roller"}, err("invalid-state",
                                                         "dice-roller is already RUNNING")),
         ({"cmd": "stop", "plugin": "idle"}, err("invalid-state", "idle is already STOPPED")),
@@ -1293,7 +1294,7 @@ def test_ctl_c_reads_the_socket_and_reports_a_broken_config(daemon, tmp_path):
              'characters, got ""'),
             ('{"sokcet": "x.sock", "plugins": []}',
              "1:2: sokcet: unknown key (expected one of: socket, control, chat, metrics, "
-             "state, restart, output, plugins)"),
+             "state, restart, output, plugins, alerts)"),
             ('{"socket": "%s"}' % ("x" * 120),
              '1:12: socket: socket path "%s..." is %d bytes, longer than the 107 a Unix '
              'socket allows' % (long_sock[:48], len(long_sock)))):
@@ -1347,7 +1348,7 @@ def test_ctl_watch_prints_a_restart_and_exits_0_on_sigint(daemon):
     p, out, errs = watch(daemon)
     try:
         assert errs.wait(lambda x: True) == \
-            "watching state, crash, sample events on %s (interrupt to stop)" % daemon.sock
+            "watching state, crash, sample, alert events on %s (interrupt to stop)" % daemon.sock
         out.wait(lambda x: " sample " in x, what="a sample line")
         assert re.fullmatch(r"\d\d:\d\d:\d\d dice-roller sample cpu (-|[\d.]+%) mem [\d.]+ MB",
                             out.all[-1]), out.all[-1]
@@ -1536,8 +1537,8 @@ def test_admin_status_metrics_crashes_help_and_errors(daemon):
     assert old != daemon.status("dice-roller")["pid"]
     assert daemon.ask("!admin version") == "supervisor 0.1.0, protocol 1"
     help_line = ("!admin verbs: status metrics crashes start stop restart signal reload system "
-                 "version help (a plugin name follows status, metrics, crashes, start, stop, "
-                 "restart, signal)")
+                 "alerts silence version help (a plugin name follows status, metrics, crashes, "
+                 "start, stop, restart, signal)")
     assert daemon.ask("!admin help") == help_line
     assert daemon.ask("!admin") == help_line
     assert re.fullmatch(r"up \S+( \S+)? · 2 plugins, 2 running, 0 crashed · .*",

@@ -136,7 +136,7 @@ def test_log_events_carry_the_level_of_log_messages(daemon):
     ({"cmd": "subscribe", "topics": ["log"], "plugin": 7}, "bad-argument",
      "plugin must be a string"),
     ({"cmd": "subscribe", "topics": ["logs"]}, "bad-argument",
-     "unknown topic; topics are: state, crash, sample, log"),
+     "unknown topic; topics are: state, crash, sample, log, alert"),
 ])
 def test_bad_subscriptions_are_refused(daemon, req, code, message):
     daemon.start([DICE])

@@ -326,7 +326,7 @@ def test_bash_completion_of_verbs_plugins_and_windows(installed, daemon):
     assert "watch" in verbs and "subscribe" not in verbs
     assert got[2] == "dice-roller dice-2"
     assert got[3] == "30s 1m 5m 15m 1h 6h 24h 7d 30d"
-    assert got[4] == "state crash sample log"
+    assert got[4] == "state crash sample log alert"
     assert got[5] == "USR1 USR2"
     assert set(got[6].split()) >= {"-f", "--follow", "--json", "-s", "-c"}
     assert got[7] == ""
