@@ -244,7 +244,8 @@ irc_b64_value(char c)
 /*
  * Decode len bytes of padded base64 into out. Strict: a length that is not
  * a multiple of 4, a character outside the alphabet, padding anywhere but
- * at the end, or out too small is -1. Returns the decoded length.
+ * at the end, bits set that the padding drops, or out too small is -1, so
+ * what decodes has one encoding. Returns the decoded length.
  */
 int
 irc_base64_decode(const char *in, size_t len, void *out, size_t size)
@@ -266,6 +267,10 @@ irc_base64_decode(const char *in, size_t len, void *out, size_t size)
 			else if ((v[k] = irc_b64_value(in[i + k])) == -1)
 				return -1;
 		}
+		/* Bits the padding drops must be 0 (RFC 4648, 3.5). */
+		if (i + 4 == len && ((pad == 2 && (v[1] & 15) != 0) ||
+		    (pad == 1 && (v[2] & 3) != 0)))
+			return -1;
 		d[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
 		if (i + 4 < len || pad < 2)
 			d[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);

@@ -843,6 +843,9 @@ test_base64(void **state)
 	assert_int_equal(irc_base64_decode("Zm9!", 4, raw, sizeof raw), -1);
 	assert_int_equal(irc_base64_decode("Zg==Zg==", 8, raw, sizeof raw), -1);
 	assert_int_equal(irc_base64_decode("Zm\0v", 4, raw, sizeof raw), -1);
+	/* One encoding each: "Zh==" would also be "f". */
+	assert_int_equal(irc_base64_decode("Zh==", 4, raw, sizeof raw), -1);
+	assert_int_equal(irc_base64_decode("Zm9=", 4, raw, sizeof raw), -1);
 }
 
 static void
