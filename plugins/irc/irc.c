@@ -244,7 +244,16 @@ irc_flush(void)
 		if (irc.tls_session != NULL) {
 			n = irc_tls_write(irc.tls_session, irc.wbuf, irc.wlen,
 			    &cause);
-			if (n == IRC_TLS_WANT_READ || n == IRC_TLS_WANT_WRITE)
+			/*
+			 * Waiting for the server's bytes (a TLS 1.2
+			 * renegotiation): the next readable event flushes
+			 * again; watching for writability would only spin.
+			 */
+			if (n == IRC_TLS_WANT_READ) {
+				irc_want_write(0);
+				return 0;
+			}
+			if (n == IRC_TLS_WANT_WRITE)
 				break;
 			if (n == -1) {
 				irc_fail("%s", cause);
@@ -955,7 +964,9 @@ irc_sasl_failed(const char *fmt, ...)
 	} else {
 		log_warnx("%s; going on without logging in (sasl_required "
 		    "is false)", why);
-		if (irc.cap_phase != IRC_CAPS_DONE)
+		/* While choosing from CAP LS, the REQ without sasl comes next. */
+		if (irc.cap_phase != IRC_CAPS_DONE &&
+		    irc.cap_phase != IRC_CAPS_LS)
 			irc_cap_end();
 	}
 	free(why);
