@@ -400,3 +400,35 @@ def test_bad_password_file_stops_the_connector(tmp_path, daemon, content, why):
     daemon.wait_log(r"irc: fatal: config \"sasl_password_file\": %s: %s"
                     % (re.escape(path), re.escape(why)))
     assert "xxxxxxxx" not in daemon.read_log()
+
+
+def test_server_without_sasl(tmp_path, daemon, clients):
+    # ngircd knows CAP (multi-prefix) but has no SASL.
+    from test_irc import Ngircd
+    ircd = Ngircd(tmp_path).start()
+    try:
+        c = clients(ircd.port, "tester").register().join()
+        plugin = {"name": "irc", "role": "connector", "exec": ["irc"],
+                  "config": {"server": "127.0.0.1", "port": ircd.port,
+                             "nick": "bot", "channels": [CHANNEL],
+                             "sasl_password": PASSWORD,
+                             "reconnect": {"initial": 0.3, "max": 1}}}
+        daemon.start(config=daemon.config([plugin]))
+        daemon.wait_log(r"irc: warning: cannot connect to 127\.0\.0\.1:%d: "
+                        r"SASL login as bot impossible: the server does not "
+                        r"offer SASL; attempt 2" % ircd.port)
+        assert not_in_channel(c, "bot")
+        assert daemon.stop() == 0
+        daemon.log.close()
+
+        # Not required: a warning, the capabilities it has, and in.
+        plugin["config"]["sasl_required"] = False
+        daemon.start(config=daemon.config([plugin]))
+        c.wait_bot_joined("bot")
+        log = daemon.read_log()
+        assert "irc: warning: SASL login as bot impossible: the server does " \
+               "not offer SASL; going on without logging in" in log
+        assert "irc: capabilities: multi-prefix" in log
+        assert PASSWORD not in log
+    finally:
+        ircd.stop()
