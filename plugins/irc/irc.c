@@ -1087,12 +1087,13 @@ irc_authenticate(const struct irc_msg *m)
 		return;
 	if (r == -1 || irc.sasl_in.len != 0 || irc.sasl_sent) {
 		if (r != -1)
-			cause = irc.sasl_sent ? "a second challenge" :
-			    "a challenge where none is expected";
+			cause = irc.sasl_sent ? "a second challenge from "
+			    "the server" : "a challenge from the server where "
+			    "none is expected";
 		irc.sasl_in.len = 0;
 		irc_send_now("AUTHENTICATE", params, 1);	/* abort */
-		irc_sasl_failed("SASL login as %s failed: the server sent %s",
-		    irc_sasl_who(), cause);
+		irc_sasl_failed("SASL login as %s aborted: %s", irc_sasl_who(),
+		    cause);
 		return;
 	}
 	irc.sasl_sent = 1;
