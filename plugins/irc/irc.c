@@ -1551,6 +1551,11 @@ irc_configure_tls(void)
 	}
 	if (tc->key_file != NULL && tc->cert_file == NULL)
 		fatalx("config: \"tls_key_file\" needs \"tls_cert_file\"");
+	/* A DNS name is at most 253 bytes (RFC 1035); an address is shorter. */
+	if (strlen(tc->server_name) == 0 || strlen(tc->server_name) > 253 ||
+	    strpbrk(tc->server_name, " \t\r\n/") != NULL)
+		fatalx("config \"tls_server_name\": \"%.64s\" is not a host "
+		    "name or address", tc->server_name);
 	if (tc->cert_file != NULL) {
 		if (irc_tls_cert_fingerprint(tc->cert_file, fp, sizeof fp,
 		    &cause) == -1) {

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -58,6 +59,19 @@ irc_tls_error(void)
 		return "unknown error";
 	r = ERR_reason_error_string(e);
 	return r != NULL ? r : "unknown error";
+}
+
+/*
+ * 0 if the file named by config key can be read; else -1 with *cause
+ * (to free): OpenSSL's own error for a missing file says less.
+ */
+static int
+irc_tls_readable(const char *key, const char *path, char **cause)
+{
+	if (access(path, R_OK) == 0)
+		return 0;
+	xasprintf(cause, "cannot use %s %s: %s", key, path, strerror(errno));
+	return -1;
 }
 
 /* Note the first certificate that failed a check, with its depth. */
@@ -113,6 +127,9 @@ irc_tls_new(const struct irc_tls_config *config, int fd, char **cause)
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (config->verify) {
 		if (config->ca_file != NULL) {
+			if (irc_tls_readable("tls_ca_file", config->ca_file,
+			    cause) == -1)
+				goto fail;
 			if (SSL_CTX_load_verify_locations(tls->ctx,
 			    config->ca_file, NULL) != 1) {
 				xasprintf(cause, "cannot use tls_ca_file %s: %s",
@@ -129,6 +146,11 @@ irc_tls_new(const struct irc_tls_config *config, int fd, char **cause)
 	} else
 		SSL_CTX_set_verify(tls->ctx, SSL_VERIFY_NONE, NULL);
 	if (config->cert_file != NULL) {
+		if (irc_tls_readable("tls_cert_file", config->cert_file,
+		    cause) == -1 || (config->key_file != NULL &&
+		    irc_tls_readable("tls_key_file", config->key_file,
+		    cause) == -1))
+			goto fail;
 		if (SSL_CTX_use_certificate_chain_file(tls->ctx,
 		    config->cert_file) != 1) {
 			xasprintf(cause, "cannot use tls_cert_file %s: %s",
@@ -137,15 +159,20 @@ irc_tls_new(const struct irc_tls_config *config, int fd, char **cause)
 		}
 		if (SSL_CTX_use_PrivateKey_file(tls->ctx, config->key_file !=
 		    NULL ? config->key_file : config->cert_file,
-		    SSL_FILETYPE_PEM) != 1) {
-			xasprintf(cause, "cannot use tls_key_file %s: %s",
-			    config->key_file != NULL ? config->key_file :
-			    config->cert_file, irc_tls_error());
-			goto fail;
-		}
-		if (SSL_CTX_check_private_key(tls->ctx) != 1) {
-			xasprintf(cause, "tls_key_file does not match "
-			    "tls_cert_file: %s", irc_tls_error());
+		    SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(tls->ctx) != 1) {
+			if (ERR_GET_REASON(ERR_peek_last_error()) ==
+			    X509_R_KEY_VALUES_MISMATCH)
+				xasprintf(cause, "the key in %s does not match "
+				    "the certificate in tls_cert_file %s",
+				    config->key_file != NULL ?
+				    config->key_file : config->cert_file,
+				    config->cert_file);
+			else
+				xasprintf(cause, "cannot use tls_key_file %s: "
+				    "%s", config->key_file != NULL ?
+				    config->key_file : config->cert_file,
+				    irc_tls_error());
 			goto fail;
 		}
 	}

@@ -246,3 +246,68 @@ def test_tls_false_or_another_port_is_plain(daemon):
                     "platform": "irc2", "reconnect": {"initial": 30}}}]))
     daemon.wait_log(r"irc: server 127\.0\.0\.1:6667 \(plain TCP\), nick bot,")
     daemon.wait_log(r"irc: server 127\.0\.0\.1:6668 \(plain TCP\), nick bot2,")
+
+
+@pytest.mark.parametrize("case", ["ca-missing", "ca-not-pem", "cert-missing",
+                                  "key-mismatch"])
+def test_unusable_tls_files_fail_the_attempt(case, tmp_path, ca, servers,
+                                             daemon):
+    # The files are read at each connection (a renewed certificate is
+    # used at the next one): a bad one fails that attempt, with its name.
+    cert, key = ca.issue("server", SERVER_NAME)
+    ircd = servers(TlsNgircd(tmp_path, cert, key))
+    client_cert, client_key = ca.issue("client", "bot", client=True)
+    other_cert, other_key = ca.issue("other", "other", client=True)
+    missing = str(tmp_path / "missing.pem")
+    not_pem = str(tmp_path / "not.pem")
+    with open(not_pem, "w") as f:
+        f.write("not a certificate\n")
+    config, why = {
+        "ca-missing": ({"tls_ca_file": missing},
+                       r"cannot use tls_ca_file %s: No such file or "
+                       r"directory" % re.escape(missing)),
+        "ca-not-pem": ({"tls_ca_file": not_pem},
+                       r"cannot use tls_ca_file %s: [^;]+" % re.escape(not_pem)),
+        "cert-missing": ({"tls_ca_file": ca.pem, "tls_cert_file": missing},
+                         r"cannot use tls_cert_file %s: No such file or "
+                         r"directory" % re.escape(missing)),
+        "key-mismatch": ({"tls_ca_file": ca.pem, "tls_cert_file": client_cert,
+                          "tls_key_file": other_key},
+                         r"the key in %s does not match the certificate in "
+                         r"tls_cert_file %s" % (re.escape(other_key),
+                                                re.escape(client_cert))),
+    }[case]
+    daemon.start(config=daemon.config([tls_plugin(ircd.tls_port, **config)]))
+    pre = r"irc: warning: cannot connect to 127\.0\.0\.1:%d: " % ircd.tls_port
+    daemon.wait_log(pre + why + r"; attempt 2 in")
+    daemon.wait_log(pre + why + r"; attempt 3 in", timeout=8)
+    assert daemon.status("irc")["crashes"] == 0
+
+
+@pytest.mark.parametrize("config,why", [
+    ({"tls_server_name": "bad name"},
+     r"config \"tls_server_name\": \"bad name\" is not a host name or address"),
+    ({"tls_key_file": "/etc/ssl/private/x.key"},
+     r"config: \"tls_key_file\" needs \"tls_cert_file\""),
+    ({"sasl_mechanism": "SCRAM-SHA-256", "sasl_password": "x"},
+     r"config \"sasl_mechanism\": \"SCRAM-SHA-256\" is neither PLAIN nor "
+     r"EXTERNAL"),
+    ({"sasl_mechanism": "EXTERNAL"},
+     r"config: SASL EXTERNAL needs tls and \"tls_cert_file\""),
+    ({"sasl_mechanism": "PLAIN"},
+     r"config: SASL PLAIN needs \"sasl_password\" or \"sasl_password_file\""),
+    ({"sasl_password": "x", "sasl_password_file": "/etc/hostname"},
+     r"config: give \"sasl_password\" or \"sasl_password_file\", not both"),
+    ({"sasl_password": "x" * 511},
+     r"config \"sasl_password\": 1 to 510 bytes"),
+])
+def test_bad_tls_or_sasl_config_stops_the_connector(daemon, config, why):
+    cfg = {"server": "127.0.0.1", "port": free_port(), "tls": True,
+           "nick": "bot"}
+    cfg.update(config)
+    daemon.start(config=daemon.config([{
+        "name": "irc", "role": "connector", "exec": ["irc"],
+        "restart": {"max_crashes": 1, "crash_window": 60}, "config": cfg}]),
+        wait_running=False)
+    daemon.wait_log(r"irc: fatal: " + why)
+    assert "xxxxxxxx" not in daemon.read_log()
