@@ -59,6 +59,8 @@ DAEMON_LIBS	= -levent -lmsgpackc -ljansson -lproc2
 CTL_LIBS	= -ljansson -lm
 PLUGIN_LIBS	= -lmsgpackc
 # PLUGIN_LIBS_NAME: what plugin NAME links beyond that (e.g. its TLS library).
+# The IRC connector's TLS (plugins/irc/irctls.c): OpenSSL, in no other binary.
+PLUGIN_LIBS_irc	= -lssl -lcrypto
 
 GEN_DEFAULT = $(OBJ)/gen/default_config.o
 
@@ -245,7 +247,7 @@ UNIT_LINK_test_jsonw	= $(OBJ)/supervisor/jsonw.o -ljansson
 UNIT_LINK_test_restart	= $(OBJ)/supervisor/restart.o $(UNIT_MOD_config)
 UNIT_LINK_test_dice	= $(OBJ)/plugins/dice-roller/dice.o
 UNIT_LINK_test_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
-			  $(OBJ)/plugins/sdk/lines.o
+			  $(OBJ)/plugins/irc/ircsasl.o $(OBJ)/plugins/sdk/lines.o
 # admin.c's identity matcher sits in the daemon's chat-admin file.
 UNIT_LINK_test_admin	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 UNIT_LINK_test_lifecycle = $(OBJ)/supervisor/lifecycle.o
@@ -278,7 +280,7 @@ $(foreach t,$(notdir $(UNIT_TESTS)),$(eval $(call unit_test,$(t))))
 FUZZ_LINK_fuzz_ipc	= $(BUILD)/lib/libipc.a -lmsgpackc -lm
 FUZZ_LINK_fuzz_config	= $(BUILD)/lib/libconfig.a -ljansson
 FUZZ_LINK_fuzz_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
-			  $(OBJ)/plugins/sdk/lines.o
+			  $(OBJ)/plugins/irc/ircsasl.o $(OBJ)/plugins/sdk/lines.o
 FUZZ_LINK_fuzz_control	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 FUZZ_LINK_fuzz_statefile = $(BUILD)/lib/libmetrics.a -lproc2
 fuzz_link	= $(if $(filter undefined,$(origin FUZZ_LINK_$(1))),$(error tests/fuzz/$(1).c: no link set: set FUZZ_LINK_$(1) in the Makefile),$(FUZZ_LINK_$(1)))

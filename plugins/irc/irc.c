@@ -6,9 +6,13 @@
  *
  * The connection is a small state machine inside the plugin process:
  *
- *	IDLE → RESOLVING → CONNECTING → REGISTERING → REGISTERED
- *	  ▲                                              │
- *	  └──── failure: close, wait the backoff ◀───────┘ (from any state)
+ *	IDLE → RESOLVING → CONNECTING → [HANDSHAKE] → REGISTERING → REGISTERED
+ *	  ▲                                                            │
+ *	  └──────────── failure: close, wait the backoff ◀─────────────┘
+ *
+ * HANDSHAKE is TLS (irctls.c), when "tls" is on. REGISTERING starts with
+ * CAP LS 302 and, when SASL is configured, logs in (ircsasl.c) before
+ * CAP END: a bot that must log in never joins a channel unidentified.
  *
  * Losing the server is not a crash: the plugin stays RUNNING in the daemon
  * and reconnects itself (ircrate.c has the policy), so the daemon's own
@@ -29,11 +33,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "plugins/irc/ircmsg.h"
 #include "plugins/irc/ircrate.h"
+#include "plugins/irc/ircsasl.h"
+#include "plugins/irc/irctls.h"
 #include "plugins/sdk/sdk.h"
 
 #define IRC_VERSION		"1.0.0"
@@ -77,7 +84,8 @@ enum irc_state {
 	IRC_IDLE,		/* waiting to (re)connect */
 	IRC_RESOLVING,
 	IRC_CONNECTING,
-	IRC_REGISTERING,	/* PASS/NICK/USER sent, waiting for 001 */
+	IRC_HANDSHAKE,		/* TLS handshake */
+	IRC_REGISTERING,	/* CAP/PASS/NICK/USER sent, waiting for 001 */
 	IRC_REGISTERED
 };
 
@@ -88,6 +96,21 @@ struct irc_line {
 	char			 data[];
 };
 TAILQ_HEAD(irc_lines, irc_line);
+
+/* Where capability negotiation is, while registering. */
+enum irc_cap_phase {
+	IRC_CAPS_IDLE,		/* CAP LS not sent yet */
+	IRC_CAPS_LS,		/* CAP LS 302 sent, reading the list */
+	IRC_CAPS_REQ,		/* CAP REQ sent, waiting for ACK/NAK */
+	IRC_CAPS_SASL,		/* AUTHENTICATE sent, waiting for 903/904 */
+	IRC_CAPS_DONE		/* CAP END sent, or the server has no CAP */
+};
+
+enum irc_sasl_mech {
+	IRC_MECH_NONE,
+	IRC_MECH_PLAIN,
+	IRC_MECH_EXTERNAL
+};
 
 struct irc_channel {
 	char	*name;
@@ -117,6 +140,12 @@ static struct {
 	double				 ping_interval;
 	double				 regain_interval;
 	struct irc_reconnect_policy	 policy;
+	int				 tls;
+	struct irc_tls_config		 tls_config;
+	enum irc_sasl_mech		 sasl_mech;
+	const char			*sasl_user;
+	char				 sasl_password[IRC_SASL_MAX_PASSWORD + 1];
+	int				 sasl_required;
 
 	/* The connection. */
 	enum irc_state			 state;
@@ -134,6 +163,13 @@ static struct {
 	double				 last_rx;
 	struct irc_reconnect		 reconnect;
 	struct tbucket			 bucket;
+	struct irc_tls			*tls_session;	/* NULL: plain TCP */
+	enum irc_cap_phase		 cap_phase;
+	struct irc_caps			 caps;
+	unsigned			 caps_acked;
+	struct irc_sasl_in		 sasl_in;
+	int				 sasl_sent;	/* our answer went out */
+	int				 sasl_ok;	/* 903 */
 
 	char				 rbuf[IRC_MAX_INPUT + 1];
 	size_t				 rlen;
@@ -221,10 +257,31 @@ irc_want_write(int on)
 static int
 irc_flush(void)
 {
-	ssize_t	n;
+	ssize_t	 n;
+	char	*cause = NULL;
 
 	while (irc.wlen > 0) {
-		n = send(irc.fd, irc.wbuf, irc.wlen, MSG_NOSIGNAL);
+		if (irc.tls_session != NULL) {
+			n = irc_tls_write(irc.tls_session, irc.wbuf, irc.wlen,
+			    &cause);
+			/*
+			 * Waiting for the server's bytes (a TLS 1.2
+			 * renegotiation): the next readable event flushes
+			 * again; watching for writability would only spin.
+			 */
+			if (n == IRC_TLS_WANT_READ) {
+				irc_want_write(0);
+				return 0;
+			}
+			if (n == IRC_TLS_WANT_WRITE)
+				break;
+			if (n == -1) {
+				irc_fail("%s", cause);
+				free(cause);
+				return -1;
+			}
+		} else
+			n = send(irc.fd, irc.wbuf, irc.wlen, MSG_NOSIGNAL);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -390,12 +447,19 @@ irc_disconnect(void)
 	struct irc_line	*l;
 	size_t		 i;
 
+	irc_tls_close(irc.tls_session);
+	irc.tls_session = NULL;
 	if (irc.fd != -1) {
 		sdk_unwatch_fd(irc.fd);
 		close(irc.fd);
 		irc.fd = -1;
 	}
 	irc.wwatch = 0;
+	irc.cap_phase = IRC_CAPS_IDLE;
+	memset(&irc.caps, 0, sizeof irc.caps);
+	irc.caps_acked = 0;
+	irc.sasl_in.len = 0;
+	irc.sasl_sent = irc.sasl_ok = 0;
 	if (irc.addrs != NULL) {
 		freeaddrinfo(irc.addrs);
 		irc.addrs = irc.addr = NULL;
@@ -488,6 +552,16 @@ irc_register(void)
 	irc.nick_index = 0;
 	irc.nick_tries = 0;
 	irc_set_nick(irc.nicks[0]);
+	/*
+	 * CAP LS first: a server that knows CAP holds registration until
+	 * CAP END (so SASL is done before 001), one that does not answers
+	 * 421 and registers as before.
+	 */
+	params[0] = "LS";
+	params[1] = "302";
+	irc.cap_phase = IRC_CAPS_LS;
+	if (irc_send_now("CAP", params, 2) == -1)
+		return;
 	if (irc.password != NULL) {
 		params[0] = irc.password;
 		if (irc_send_now("PASS", params, 1) == -1)
@@ -504,6 +578,7 @@ irc_register(void)
 }
 
 static void	irc_io(int, void *);
+static void	irc_tls_start(void);
 static void	irc_try_addr(int);
 static void	irc_next_addr(int);
 
@@ -514,6 +589,9 @@ irc_timeout(void *arg)
 	irc.t_timeout = 0;
 	if (irc.state == IRC_CONNECTING)
 		irc_next_addr(ETIMEDOUT);
+	else if (irc.state == IRC_HANDSHAKE)
+		irc_fail("TLS handshake: no answer within %.1f s",
+		    irc.connect_timeout);
 	else if (irc.state == IRC_REGISTERING)
 		irc_fail("not registered within %.0f s", irc.register_timeout);
 }
@@ -630,6 +708,10 @@ irc_connect_start(void *arg)
 	    irc.reconnect.consecutive + 1,
 	    irc.reconnect.breaker.state == BREAKER_HALF_OPEN ?
 	    ", trial: breaker half-open" : "");
+	if (irc.tls && !irc.tls_config.verify)
+		log_warnx("tls_verify is false: the certificate of %s:%s is "
+		    "not checked, so anyone on the way can read and change "
+		    "this connection", irc.server, irc.port);
 	irc.state = IRC_RESOLVING;
 
 	memset(&hints, 0, sizeof hints);
@@ -918,6 +1000,232 @@ irc_privmsg(const struct irc_msg *m)
 	sdk_chat(irc.platform, channel, m->prefix, text);
 }
 
+/* Who logs in, for log lines: the SASL user, or the certificate's. */
+static const char *
+irc_sasl_who(void)
+{
+	if (irc.sasl_mech == IRC_MECH_EXTERNAL && irc.sasl_user == NULL)
+		return "the certificate's account";
+	return irc.sasl_user;
+}
+
+/* Negotiation is over: let the server register us. */
+static void
+irc_cap_end(void)
+{
+	const char	*params[1] = { "END" };
+
+	irc.cap_phase = IRC_CAPS_DONE;
+	irc_send_now("CAP", params, 1);
+}
+
+/*
+ * SASL did not log us in. With sasl_required the attempt fails (and backs
+ * off) before the server registers us, so the bot never sits in a channel
+ * unidentified; otherwise it goes on without an account.
+ */
+static void
+irc_sasl_failed(const char *fmt, ...)
+{
+	const char	*params[1] = { "SASL login failed" };
+	va_list		 ap;
+	char		*why;
+
+	va_start(ap, fmt);
+	xvasprintf(&why, fmt, ap);
+	va_end(ap);
+	if (irc.sasl_required) {
+		irc_send_now("QUIT", params, 1);
+		irc_fail("%s", why);
+	} else {
+		log_warnx("%s; going on without logging in (sasl_required "
+		    "is false)", why);
+		/* While choosing from CAP LS, the REQ without sasl comes next. */
+		if (irc.cap_phase != IRC_CAPS_DONE &&
+		    irc.cap_phase != IRC_CAPS_LS)
+			irc_cap_end();
+	}
+	free(why);
+}
+
+/* The whole CAP LS list is in: request what we use and the server has. */
+static void
+irc_cap_choose(void)
+{
+	const char	*params[2];
+	char		 list[128];
+	unsigned	 want = IRC_CAP_MULTI_PREFIX;
+
+	if (irc.sasl_mech != IRC_MECH_NONE) {
+		const char *mech = irc.sasl_mech == IRC_MECH_PLAIN ? "PLAIN" :
+		    "EXTERNAL";
+
+		if ((irc.caps.offered & IRC_CAP_SASL) == 0) {
+			irc_sasl_failed("SASL login as %s impossible: the "
+			    "server does not offer SASL", irc_sasl_who());
+			if (irc.fd == -1)
+				return;
+		} else if (!irc_sasl_mech_offered(irc.caps.sasl_mechs, mech)) {
+			irc_sasl_failed("SASL login as %s impossible: the "
+			    "server offers %s, not %s", irc_sasl_who(),
+			    irc.caps.sasl_mechs, mech);
+			if (irc.fd == -1)
+				return;
+		} else
+			want |= IRC_CAP_SASL;
+	}
+	if (irc_cap_req(want & irc.caps.offered, list, sizeof list) == 0) {
+		if (irc.cap_phase != IRC_CAPS_DONE)
+			irc_cap_end();
+		return;
+	}
+	params[0] = "REQ";
+	params[1] = list;
+	irc.cap_phase = IRC_CAPS_REQ;
+	irc_send_now("CAP", params, 2);
+}
+
+/* CAP from the server: LS (the list), ACK or NAK (of our REQ). */
+static void
+irc_cap(const struct irc_msg *m)
+{
+	struct irc_cap_msg	 c;
+	const char		*cause, *params[1];
+
+	if (irc_cap_parse(m, &c, &cause) == -1) {
+		log_warnx("server's CAP: %s", cause);
+		return;
+	}
+	if (strcasecmp(c.sub, "LS") == 0 && irc.cap_phase == IRC_CAPS_LS) {
+		irc_cap_ls(&irc.caps, c.list);
+		if (c.more)
+			return;
+		irc.caps.ls_done = 1;
+		log_debug("server capabilities: %s", c.list);
+		irc_cap_choose();
+	} else if (strcasecmp(c.sub, "ACK") == 0 &&
+	    irc.cap_phase == IRC_CAPS_REQ) {
+		irc.caps_acked |= irc_cap_list(c.list);
+		log_info("capabilities: %s", c.list);
+		if (irc.sasl_mech != IRC_MECH_NONE &&
+		    (irc.caps_acked & IRC_CAP_SASL) != 0) {
+			params[0] = irc.sasl_mech == IRC_MECH_PLAIN ? "PLAIN" :
+			    "EXTERNAL";
+			irc.cap_phase = IRC_CAPS_SASL;
+			irc.sasl_in.len = 0;
+			irc.sasl_sent = 0;
+			irc_send_now("AUTHENTICATE", params, 1);
+		} else
+			irc_cap_end();
+	} else if (strcasecmp(c.sub, "NAK") == 0 &&
+	    irc.cap_phase == IRC_CAPS_REQ) {
+		log_warnx("the server refused capabilities: %s", c.list);
+		if (irc.sasl_mech != IRC_MECH_NONE &&
+		    (irc_cap_list(c.list) & IRC_CAP_SASL) != 0) {
+			irc_sasl_failed("SASL login as %s impossible: the "
+			    "server refused the sasl capability",
+			    irc_sasl_who());
+			if (irc.fd == -1 || irc.cap_phase == IRC_CAPS_DONE)
+				return;
+		}
+		irc_cap_end();
+	} else
+		log_debug("CAP %s %s", c.sub, c.list);
+}
+
+/* Send one chunk of our SASL message. */
+static void
+irc_sasl_chunk(const char *chunk, void *arg)
+{
+	const char	*params[1] = { chunk };
+
+	if (irc.fd != -1)
+		irc_send_now("AUTHENTICATE", params, 1);
+}
+
+/*
+ * AUTHENTICATE from the server: its (empty) challenge, in chunks. PLAIN
+ * answers with the user and password, EXTERNAL with "+" (the account of
+ * the client certificate). The password is never logged.
+ */
+static void
+irc_authenticate(const struct irc_msg *m)
+{
+	const char	*cause, *params[1] = { "*" };
+	char		 out[IRC_SASL_MAX_OUT];
+	int		 r;
+
+	if (irc.cap_phase != IRC_CAPS_SASL || m->nparams < 1) {
+		log_debug("AUTHENTICATE from the server ignored");
+		return;
+	}
+	if ((r = irc_sasl_input(&irc.sasl_in, m->params[0], &cause)) == 0)
+		return;
+	if (r == -1 || irc.sasl_in.len != 0 || irc.sasl_sent) {
+		if (r != -1)
+			cause = irc.sasl_sent ? "a second challenge from "
+			    "the server" : "a challenge from the server where "
+			    "none is expected";
+		irc.sasl_in.len = 0;
+		irc_send_now("AUTHENTICATE", params, 1);	/* abort */
+		irc_sasl_failed("SASL login as %s aborted: %s", irc_sasl_who(),
+		    cause);
+		return;
+	}
+	irc.sasl_sent = 1;
+	if (irc.sasl_mech == IRC_MECH_EXTERNAL) {
+		params[0] = "+";
+		irc_send_now("AUTHENTICATE", params, 1);
+		return;
+	}
+	if (irc_sasl_plain(irc.sasl_user, irc.sasl_password, out, sizeof out,
+	    &cause) == -1) {
+		irc_send_now("AUTHENTICATE", params, 1);
+		irc_sasl_failed("SASL login as %s: %s", irc_sasl_who(), cause);
+		return;
+	}
+	irc_sasl_chunks(out, irc_sasl_chunk, NULL);
+	explicit_bzero(out, sizeof out);
+}
+
+/* 900-908: how the SASL login went. */
+static void
+irc_sasl_reply(const struct irc_msg *m)
+{
+	const char	*text = m->nparams >= 1 ? m->params[m->nparams - 1] :
+	    "";
+
+	switch (irc_sasl_numeric(m->numeric)) {
+	case IRC_SASL_LOGGEDIN:
+		log_info("logged in as %s", m->nparams >= 3 ? m->params[2] :
+		    "?");
+		break;
+	case IRC_SASL_LOGGEDOUT:
+		log_warnx("logged out: %s", text);
+		break;
+	case IRC_SASL_SUCCESS:
+		if (irc.cap_phase != IRC_CAPS_SASL)
+			break;
+		irc.sasl_ok = 1;
+		log_info("SASL login as %s succeeded (%s %s)", irc_sasl_who(),
+		    m->command, text);
+		irc_cap_end();
+		break;
+	case IRC_SASL_FAILURE:
+		if (irc.cap_phase != IRC_CAPS_SASL)
+			break;
+		irc_sasl_failed("SASL login as %s failed: %s %s",
+		    irc_sasl_who(), m->command, text);
+		break;
+	case IRC_SASL_MECHS:
+		log_warnx("the server offers SASL mechanisms %s",
+		    m->nparams >= 2 ? m->params[1] : "?");
+		break;
+	case IRC_SASL_NONE:
+		break;
+	}
+}
+
 /* One line from the server. */
 static void
 irc_handle(const struct irc_msg *m)
@@ -927,8 +1235,44 @@ irc_handle(const struct irc_msg *m)
 
 	switch (m->numeric) {
 	case 1:				/* RPL_WELCOME */
-		if (irc.state == IRC_REGISTERING)
-			irc_welcome(m);
+		if (irc.state != IRC_REGISTERING)
+			return;
+		/*
+		 * Registered without CAP END: the server has no CAP (or
+		 * ignored it). A bot that must log in leaves unidentified.
+		 */
+		if (irc.sasl_mech != IRC_MECH_NONE && !irc.sasl_ok &&
+		    (irc.sasl_required || irc.cap_phase != IRC_CAPS_DONE)) {
+			irc_sasl_failed("SASL login as %s impossible: the "
+			    "server registered us without it (no CAP "
+			    "support?)", irc_sasl_who());
+			if (irc.fd == -1)
+				return;
+		}
+		irc.cap_phase = IRC_CAPS_DONE;
+		irc_welcome(m);
+		return;
+	case 410:			/* ERR_INVALIDCAPCMD */
+		log_warnx("the server refused our CAP command: %s",
+		    m->nparams >= 1 ? m->params[m->nparams - 1] : "");
+		if (irc.state == IRC_REGISTERING &&
+		    irc.cap_phase != IRC_CAPS_DONE)
+			irc_cap_end();
+		return;
+	case 421:			/* ERR_UNKNOWNCOMMAND */
+		if (m->nparams >= 2 && strcasecmp(m->params[1], "CAP") == 0 &&
+		    irc.cap_phase == IRC_CAPS_LS) {
+			log_info("the server has no CAP: no capabilities");
+			irc.cap_phase = IRC_CAPS_DONE;
+			if (irc.sasl_mech != IRC_MECH_NONE)
+				irc_sasl_failed("SASL login as %s impossible: "
+				    "the server does not know CAP",
+				    irc_sasl_who());
+		}
+		return;
+	case 900: case 901: case 902: case 903: case 904:
+	case 905: case 906: case 907: case 908:
+		irc_sasl_reply(m);
 		return;
 	case 432:			/* ERR_ERRONEUSNICKNAME */
 	case 433:			/* ERR_NICKNAMEINUSE */
@@ -958,6 +1302,10 @@ irc_handle(const struct irc_msg *m)
 	if (strcmp(m->command, "PING") == 0) {
 		params[0] = m->nparams >= 1 ? m->params[m->nparams - 1] : "";
 		irc_send_now("PONG", params, m->nparams >= 1 ? 1 : 0);
+	} else if (strcmp(m->command, "CAP") == 0) {
+		irc_cap(m);
+	} else if (strcmp(m->command, "AUTHENTICATE") == 0) {
+		irc_authenticate(m);
 	} else if (strcmp(m->command, "PRIVMSG") == 0) {
 		if (irc.state == IRC_REGISTERED)
 			irc_privmsg(m);
@@ -1060,6 +1408,52 @@ irc_input(const char *buf, size_t n)
 	return 0;
 }
 
+/*
+ * Go on with the TLS handshake; when it is done, register. A failed
+ * certificate check is a failed attempt like a refused connect: it backs
+ * off (the next address would show the same certificate).
+ */
+static void
+irc_tls_step(void)
+{
+	char	*cause = NULL;
+	int	 r;
+
+	r = irc_tls_handshake(irc.tls_session, &cause);
+	if (r == IRC_TLS_WANT_READ || r == IRC_TLS_WANT_WRITE) {
+		irc_want_write(r == IRC_TLS_WANT_WRITE);
+		return;
+	}
+	if (r == -1) {
+		irc_fail("%s", cause);
+		free(cause);
+		return;
+	}
+	irc_timer_clear(&irc.t_timeout);
+	irc_want_write(0);
+	log_info("TLS to %s:%s: %s, certificate %s", irc.server, irc.port,
+	    irc_tls_describe(irc.tls_session), irc.tls_config.verify ?
+	    "checked" : "NOT checked");
+	irc_register();
+}
+
+/* The TCP connection is up: start TLS on it. */
+static void
+irc_tls_start(void)
+{
+	char	*cause = NULL;
+
+	irc.state = IRC_HANDSHAKE;
+	if ((irc.tls_session = irc_tls_new(&irc.tls_config, irc.fd,
+	    &cause)) == NULL) {
+		irc_fail("%s", cause);
+		free(cause);
+		return;
+	}
+	irc_timer_set(&irc.t_timeout, irc.connect_timeout, irc_timeout, NULL);
+	irc_tls_step();
+}
+
 /* The connect finished: 0 if it worked; else move on to the next address. */
 static void
 irc_connected(void)
@@ -1085,7 +1479,46 @@ irc_connected(void)
 	}
 	irc_timer_clear(&irc.t_timeout);
 	irc_want_write(0);
-	irc_register();
+	if (irc.tls)
+		irc_tls_start();
+	else
+		irc_register();
+}
+
+/*
+ * Read what TLS has: everything it can decrypt now, since bytes it has
+ * already taken from the socket wake no poll.
+ */
+static void
+irc_tls_input(void)
+{
+	char	 buf[16384];
+	char	*cause = NULL;
+	ssize_t	 n;
+
+	for (;;) {
+		n = irc_tls_read(irc.tls_session, buf, sizeof buf, &cause);
+		if (n == IRC_TLS_WANT_READ) {
+			irc_want_write(irc.wlen > 0);
+			return;
+		}
+		if (n == IRC_TLS_WANT_WRITE) {
+			irc_want_write(1);
+			return;
+		}
+		if (n == -1) {
+			irc_fail("%s", cause);
+			free(cause);
+			return;
+		}
+		if (n == 0) {
+			irc_fail("the server closed the connection");
+			return;
+		}
+		irc.last_rx = clock_mono();
+		if (irc_input(buf, (size_t)n) == -1)
+			return;
+	}
 }
 
 /* The socket is readable or writable (or broken). */
@@ -1099,8 +1532,16 @@ irc_io(int fd, void *arg)
 		irc_connected();
 		return;
 	}
+	if (irc.state == IRC_HANDSHAKE) {
+		irc_tls_step();
+		return;
+	}
 	if (irc.wlen > 0 && irc_flush() == -1)
 		return;
+	if (irc.tls_session != NULL) {
+		irc_tls_input();
+		return;
+	}
 	n = read(fd, buf, sizeof buf);
 	if (n == -1) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
@@ -1164,6 +1605,120 @@ irc_config_num(const char *key, double def, double min, double max)
 	return v;
 }
 
+/* The tls_* keys. A client certificate's fingerprint is logged, for CertFP. */
+static void
+irc_configure_tls(void)
+{
+	struct irc_tls_config	*tc = &irc.tls_config;
+	char			 fp[65], *cause;
+
+	tc->verify = sdk_config_bool("tls_verify", 1);
+	tc->ca_file = sdk_config_str("tls_ca_file", NULL);
+	tc->cert_file = sdk_config_str("tls_cert_file", NULL);
+	tc->key_file = sdk_config_str("tls_key_file", NULL);
+	tc->server_name = sdk_config_str("tls_server_name", irc.server);
+	if (!irc.tls) {
+		if (tc->ca_file != NULL || tc->cert_file != NULL ||
+		    tc->key_file != NULL || sdk_config_str("tls_server_name",
+		    NULL) != NULL)
+			log_warnx("config: tls is false: the tls_* keys are "
+			    "not used");
+		return;
+	}
+	if (tc->key_file != NULL && tc->cert_file == NULL)
+		fatalx("config: \"tls_key_file\" needs \"tls_cert_file\"");
+	/* A DNS name is at most 253 bytes (RFC 1035); an address is shorter. */
+	if (strlen(tc->server_name) == 0 || strlen(tc->server_name) > 253 ||
+	    strpbrk(tc->server_name, " \t\r\n/") != NULL)
+		fatalx("config \"tls_server_name\": \"%.64s\" is not a host "
+		    "name or address", tc->server_name);
+	if (tc->cert_file != NULL) {
+		if (irc_tls_cert_fingerprint(tc->cert_file, fp, sizeof fp,
+		    &cause) == -1) {
+			log_warnx("config \"tls_cert_file\": %s: %s",
+			    tc->cert_file, cause);
+			free(cause);
+		} else
+			log_info("client certificate %s, SHA-256 fingerprint "
+			    "%s", tc->cert_file, fp);
+	}
+}
+
+/*
+ * The sasl_* keys. The mechanism is PLAIN when a password is given,
+ * EXTERNAL only when asked for (it needs the client certificate). The
+ * password file is read once, with bounds, and its contents never logged.
+ */
+static void
+irc_configure_sasl(void)
+{
+	const char	*mech, *password, *file, *cause;
+	int		 mode;
+
+	mech = sdk_config_str("sasl_mechanism", NULL);
+	password = sdk_config_str("sasl_password", NULL);
+	file = sdk_config_str("sasl_password_file", NULL);
+	if (password != NULL && file != NULL)
+		fatalx("config: give \"sasl_password\" or "
+		    "\"sasl_password_file\", not both");
+	if (mech == NULL)
+		irc.sasl_mech = password != NULL || file != NULL ?
+		    IRC_MECH_PLAIN : IRC_MECH_NONE;
+	else if (strcasecmp(mech, "PLAIN") == 0)
+		irc.sasl_mech = IRC_MECH_PLAIN;
+	else if (strcasecmp(mech, "EXTERNAL") == 0)
+		irc.sasl_mech = IRC_MECH_EXTERNAL;
+	else
+		fatalx("config \"sasl_mechanism\": \"%s\" is neither "
+		    "PLAIN nor EXTERNAL", mech);
+	irc.sasl_user = sdk_config_str("sasl_user", irc.sasl_mech ==
+	    IRC_MECH_PLAIN ? irc.nicks[0] : NULL);
+	irc.sasl_required = sdk_config_bool("sasl_required",
+	    irc.sasl_mech != IRC_MECH_NONE);
+	if (irc.sasl_mech == IRC_MECH_NONE) {
+		if (irc.sasl_user != NULL)
+			log_warnx("config: \"sasl_user\" without a password "
+			    "or \"sasl_mechanism\": no SASL login");
+		irc.sasl_required = 0;
+		return;
+	}
+	if (irc.sasl_user != NULL && (strlen(irc.sasl_user) == 0 ||
+	    strlen(irc.sasl_user) > IRC_SASL_MAX_USER))
+		fatalx("config \"sasl_user\": 1 to %d bytes",
+		    IRC_SASL_MAX_USER);
+	if (irc.sasl_mech == IRC_MECH_EXTERNAL) {
+		if (!irc.tls || irc.tls_config.cert_file == NULL)
+			fatalx("config: SASL EXTERNAL needs tls and "
+			    "\"tls_cert_file\" (the certificate is the login)");
+		if (password != NULL || file != NULL)
+			log_warnx("config: SASL EXTERNAL uses no password: "
+			    "the sasl password is not used");
+		return;
+	}
+	if (file != NULL) {
+		if (irc_secret_read(file, irc.sasl_password,
+		    sizeof irc.sasl_password, &mode, &cause) == -1)
+			fatalx("config \"sasl_password_file\": %s: %s", file,
+			    cause);
+		if (mode & 0004)
+			log_warnx("config \"sasl_password_file\": %s can be "
+			    "read by every user (mode %04o): chmod 600 it",
+			    file, mode);
+	} else if (password != NULL) {
+		if (strlen(password) == 0 ||
+		    strlen(password) > IRC_SASL_MAX_PASSWORD)
+			fatalx("config \"sasl_password\": 1 to %d bytes",
+			    IRC_SASL_MAX_PASSWORD);
+		strlcpy_(irc.sasl_password, password,
+		    sizeof irc.sasl_password);
+	} else
+		fatalx("config: SASL PLAIN needs \"sasl_password\" or "
+		    "\"sasl_password_file\"");
+	if (!irc.tls)
+		log_warnx("config: SASL PLAIN without TLS: the password "
+		    "crosses the network in the clear");
+}
+
 /* Read the config; nothing works without a nick, so its absence is fatal. */
 static void
 irc_configure(void *arg)
@@ -1176,8 +1731,18 @@ irc_configure(void *arg)
 
 	irc.platform = sdk_config_str("platform", "irc");
 	irc.server = sdk_config_str("server", "127.0.0.1");
-	port = irc_config_num("port", 6667, 1, 65535);
+	/* TLS unless told otherwise, or given a port other than 6697. */
+	port = sdk_config_double("port", NAN);
+	irc.tls = sdk_config_bool("tls", isnan(port) || port == 6697);
+	if (isnan(port))
+		port = irc.tls ? 6697 : 6667;
+	else if (!(port >= 1 && port <= 65535)) {
+		log_warnx("config \"port\": %g is not within 1 to 65535: "
+		    "using %d", port, irc.tls ? 6697 : 6667);
+		port = irc.tls ? 6697 : 6667;
+	}
 	snprintf(irc.port, sizeof irc.port, "%d", (int)port);
+	irc_configure_tls();
 	if ((irc.nicks[0] = sdk_config_str("nick", NULL)) == NULL)
 		fatalx("config: \"nick\" is required");
 	n = sdk_config_strv("alt_nicks", irc.nicks + 1, IRC_MAX_NICKS - 1);
@@ -1245,10 +1810,15 @@ irc_configure(void *arg)
 	    86400);
 	irc.policy.stable = irc_config_num("reconnect.stable", 60, 0, 86400);
 	irc_reconnect_init(&irc.reconnect, &irc.policy);
+	irc_configure_sasl();
 
-	log_info("server %s:%s, nick %s, %zu channels, %g lines/s burst %g",
-	    irc.server, irc.port, irc.nicks[0], irc.nchannels, irc.rate,
-	    irc.burst);
+	log_info("server %s:%s (%s), nick %s, %zu channels, %g lines/s "
+	    "burst %g%s%s", irc.server, irc.port, irc.tls ? "TLS" :
+	    "plain TCP", irc.nicks[0], irc.nchannels, irc.rate, irc.burst,
+	    irc.sasl_mech == IRC_MECH_NONE ? "" : irc.sasl_mech ==
+	    IRC_MECH_PLAIN ? ", SASL PLAIN" : ", SASL EXTERNAL",
+	    irc.sasl_mech != IRC_MECH_NONE && !irc.sasl_required ?
+	    " (not required)" : "");
 	/* Connect once the handshake is done: timers start only then. */
 	irc.t_retry = sdk_timer(0, irc_connect_start, NULL);
 }

@@ -15,7 +15,15 @@
  *     every byte of the text but the line breaks, NUL, \001 and the spaces
  *     the cuts fell on; valid UTF-8 in gives valid UTF-8 in every line;
  *  3. through irc_clean_text: the result is no longer, is valid UTF-8 and
- *     holds no formatting code.
+ *     holds no formatting code;
+ *  4. through the CAP and SASL code (plugins/irc/ircsasl.c), as a server
+ *     would send it: as the list of "CAP * LS * :", only known capability
+ *     bits are taken, the mechanisms kept are a NUL-terminated part of the
+ *     input, and the REQ list made of them reads back as the same bits; as
+ *     the parameter of "AUTHENTICATE", chunks are put together within their
+ *     bound, and what decodes encodes back to the same text; as data, its
+ *     base64 cut into 400-byte chunks is put back together exactly, ending
+ *     where the chunks end, and decodes to the data.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +33,7 @@
 #include "common/common.h"
 #include "tests/fuzz/fuzz.h"
 #include "plugins/irc/ircmsg.h"
+#include "plugins/irc/ircsasl.h"
 /* irc_split cuts lines with it: scripts/fuzz builds lines.c in. */
 #include "plugins/sdk/lines.h"
 
@@ -254,11 +263,142 @@ fuzz_clean(const uint8_t *data, size_t size)
 	free(s);
 }
 
+/* Build "head" + data as a line and parse it into fuzz_msg; 0 if accepted. */
+static int
+fuzz_line(const char *head, const uint8_t *data, size_t size)
+{
+	static char	 line[IRC_MAX_INPUT + 64];
+	const char	*cause;
+	size_t		 hlen = strlen(head);
+
+	if (hlen + size > IRC_MAX_INPUT)
+		return -1;
+	memcpy(line, head, hlen);
+	memcpy(line + hlen, data, size);
+	return irc_parse(&fuzz_msg, line, hlen + size, &cause);
+}
+
+/* The input as a server's CAP LS list. */
+static void
+fuzz_cap(const uint8_t *data, size_t size)
+{
+	struct irc_cap_msg	 c;
+	struct irc_caps		 caps;
+	const char		*cause;
+	char			 req[128];
+	unsigned		 added;
+
+	if (fuzz_line("CAP * LS * :", data, size) != 0)
+		return;
+	CHECK(irc_cap_parse(&fuzz_msg, &c, &cause) == 0);
+	CHECK(c.more == 1 && strcmp(c.sub, "LS") == 0);
+	memset(&caps, 0, sizeof caps);
+	added = irc_cap_ls(&caps, c.list);
+	CHECK(added == caps.offered);
+	CHECK((caps.offered & ~(unsigned)(IRC_CAP_SASL | IRC_CAP_MULTI_PREFIX |
+	    IRC_CAP_MESSAGE_TAGS | IRC_CAP_SERVER_TIME)) == 0);
+	CHECK(memchr(caps.sasl_mechs, '\0', sizeof caps.sasl_mechs) != NULL);
+	if (caps.sasl_mechs[0] != '\0')
+		CHECK(strstr(c.list, caps.sasl_mechs) != NULL);
+	CHECK((irc_cap_list(c.list) & ~caps.offered) == 0);
+	CHECK(irc_cap_req(caps.offered, req, sizeof req) < sizeof req);
+	CHECK(irc_cap_list(req) == caps.offered);
+	(void)irc_sasl_mech_offered(caps.sasl_mechs, "PLAIN");
+}
+
+/* The input as AUTHENTICATE data from the server. */
+static void
+fuzz_authenticate(const uint8_t *data, size_t size)
+{
+	static struct irc_sasl_in	 in;
+	static unsigned char		 raw[IRC_SASL_MAX_IN + 4];
+	static char			 again[sizeof in.b64];
+	const char			*cause;
+	size_t				 before;
+	int				 r, n;
+
+	if (fuzz_line("AUTHENTICATE ", data, size) != 0 ||
+	    fuzz_msg.nparams < 1)
+		return;
+	/* Twice: a message may come in several chunks. */
+	in.len = 0;
+	for (int k = 0; k < 2; k++) {
+		before = in.len;
+		r = irc_sasl_input(&in, fuzz_msg.params[0], &cause);
+		CHECK(in.len < sizeof in.b64);
+		if (r == -1) {
+			CHECK(cause != NULL && in.len == before);
+			return;
+		}
+		if (r == 0) {
+			CHECK(strlen(fuzz_msg.params[0]) == IRC_SASL_CHUNK);
+			continue;
+		}
+		CHECK(strlen(in.b64) == in.len);
+		n = irc_base64_decode(in.b64, in.len, raw, sizeof raw);
+		if (n >= 0) {
+			CHECK(irc_base64_encode(raw, (size_t)n, again,
+			    sizeof again) == (int)in.len);
+			CHECK(strcmp(again, in.b64) == 0);
+		}
+		return;
+	}
+}
+
+/* What irc_sasl_chunks made, fed back as the server would send it. */
+static struct {
+	struct irc_sasl_in	in;
+	int			done;
+	int			chunks;
+} sasl;
+
+/* One chunk of ours, back through the reader. */
+static void
+fuzz_chunk(const char *chunk, void *arg)
+{
+	const char	*cause;
+	int		 r;
+
+	CHECK(!sasl.done);
+	CHECK(strlen(chunk) >= 1 && strlen(chunk) <= IRC_SASL_CHUNK);
+	sasl.chunks++;
+	r = irc_sasl_input(&sasl.in, chunk, &cause);
+	CHECK(r != -1);
+	sasl.done = r;
+}
+
+/* The input as a SASL message of ours: chunked, reassembled, decoded. */
+static void
+fuzz_chunks(const uint8_t *data, size_t size)
+{
+	static char		b64[4 * (IRC_SASL_MAX_IN / 3) + 8];
+	static unsigned char	raw[IRC_SASL_MAX_IN + 4];
+	int			len, n;
+
+	/* What fits the reader's bound, as the server's would. */
+	if (size > 3 * (IRC_SASL_MAX_IN / 3) - 3)
+		size = 3 * (IRC_SASL_MAX_IN / 3) - 3;
+	len = irc_base64_encode(data, size, b64, sizeof b64);
+	CHECK(len >= 0 && (size_t)len == 4 * ((size + 2) / 3));
+	memset(&sasl, 0, sizeof sasl);
+	n = irc_sasl_chunks(b64, fuzz_chunk, NULL);
+	CHECK(n == sasl.chunks && sasl.done == 1);
+	CHECK(n == len / IRC_SASL_CHUNK + 1);
+	CHECK(sasl.in.len == (size_t)len);
+	CHECK(memcmp(sasl.in.b64, b64, (size_t)len) == 0);
+	n = irc_base64_decode(sasl.in.b64, sasl.in.len, raw, sizeof raw);
+	CHECK(n >= 0 && (size_t)n == size);
+	CHECK(size == 0 || memcmp(raw, data, size) == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_parse(data, size);
 	fuzz_split(data, size);
 	fuzz_clean(data, size);
+	fuzz_cap(data, size);
+	fuzz_authenticate(data, size);
+	fuzz_chunks(data, size);
 	return 0;
 }

@@ -1,8 +1,11 @@
 /*
  * test_irc.c: the IRC connector's pure parts: the message parser and
  * formatter (plugins/irc/ircmsg.c), the token bucket, the reconnect
- * backoff and its breaker (plugins/irc/ircrate.c).
+ * backoff and its breaker (plugins/irc/ircrate.c), capability negotiation,
+ * SASL messages and the password file (plugins/irc/ircsasl.c).
  */
+#include <sys/stat.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/common.h"
 #include "plugins/irc/ircmsg.h"
 #include "plugins/irc/ircrate.h"
+#include "plugins/irc/ircsasl.h"
 
 static struct irc_msg	msg;	/* 17 KB: not on the stack */
 
@@ -692,6 +697,355 @@ test_breaker_window_and_stable_uptime(void **state)
 	irc_reconnect_free(&rc);
 }
 
+/* Parse a CAP line and split it; must be accepted. */
+static struct irc_cap_msg
+cap_ok(const char *line)
+{
+	struct irc_cap_msg	 c;
+	const char		*cause = NULL;
+
+	parse_ok(line);
+	if (irc_cap_parse(&msg, &c, &cause) != 0)
+		fail_msg("\"%s\" refused: %s", line, cause);
+	return c;
+}
+
+static void
+test_cap_parse(void **state)
+{
+	struct irc_cap_msg	 c;
+	const char		*cause = NULL;
+
+	c = cap_ok(":irc.test CAP * LS * :multi-prefix sasl=PLAIN,EXTERNAL");
+	assert_string_equal(c.sub, "LS");
+	assert_int_equal(c.more, 1);
+	assert_string_equal(c.list, "multi-prefix sasl=PLAIN,EXTERNAL");
+	c = cap_ok(":irc.test CAP * LS :server-time");
+	assert_int_equal(c.more, 0);
+	assert_string_equal(c.list, "server-time");
+	c = cap_ok("CAP dicebot ACK :sasl multi-prefix");
+	assert_string_equal(c.sub, "ACK");
+	assert_string_equal(c.list, "sasl multi-prefix");
+	/* One capability needs no ':'. */
+	c = cap_ok(":irc.test CAP dicebot NAK sasl");
+	assert_string_equal(c.sub, "NAK");
+	assert_string_equal(c.list, "sasl");
+	c = cap_ok(":irc.test CAP dicebot LIST");
+	assert_string_equal(c.list, "");
+
+	parse_ok(":irc.test CAP *");
+	assert_int_equal(irc_cap_parse(&msg, &c, &cause), -1);
+	assert_string_equal(cause, "CAP without a subcommand");
+	parse_ok(":irc.test CAP * LS x y :z");
+	assert_int_equal(irc_cap_parse(&msg, &c, &cause), -1);
+	assert_string_equal(cause, "CAP with too many parameters");
+	parse_ok(":irc.test NOTICE * :CAP");
+	assert_int_equal(irc_cap_parse(&msg, &c, &cause), -1);
+	assert_string_equal(cause, "not a CAP message");
+}
+
+static void
+test_cap_ls_and_lists(void **state)
+{
+	struct irc_caps	caps;
+	char		long_list[600];
+
+	memset(&caps, 0, sizeof caps);
+	assert_int_equal(irc_cap_ls(&caps, "away-notify  multi-prefix "
+	    "sasl=PLAIN,EXTERNAL"), IRC_CAP_MULTI_PREFIX | IRC_CAP_SASL);
+	assert_string_equal(caps.sasl_mechs, "PLAIN,EXTERNAL");
+	/* A second LS line adds; what was there is not added again. */
+	assert_int_equal(irc_cap_ls(&caps, "server-time sasl"),
+	    IRC_CAP_SERVER_TIME);
+	assert_int_equal(caps.offered, IRC_CAP_MULTI_PREFIX | IRC_CAP_SASL |
+	    IRC_CAP_SERVER_TIME);
+	/* A bare "sasl" (CAP 301) is no list of mechanisms: kept as it was. */
+	assert_string_equal(caps.sasl_mechs, "PLAIN,EXTERNAL");
+	/* A value too long to keep is as if not said. */
+	memset(long_list, 'A', sizeof long_list);
+	memcpy(long_list, "sasl=", 5);
+	long_list[sizeof long_list - 1] = '\0';
+	irc_cap_ls(&caps, long_list);
+	assert_string_equal(caps.sasl_mechs, "");
+	/* Names are exact: no prefix matches. */
+	memset(&caps, 0, sizeof caps);
+	assert_int_equal(irc_cap_ls(&caps, "sasl2 multi message-tagsx "
+	    "draft/sasl"), 0);
+
+	assert_int_equal(irc_cap_list("sasl -multi-prefix unknown"),
+	    IRC_CAP_SASL);
+	assert_int_equal(irc_cap_list(""), 0);
+	assert_int_equal(irc_cap_bit("message-tags", 12), IRC_CAP_MESSAGE_TAGS);
+	assert_int_equal(irc_cap_bit("message-tags", 7), 0);
+}
+
+static void
+test_cap_req(void **state)
+{
+	char	buf[64];
+
+	assert_int_equal(irc_cap_req(IRC_CAP_MULTI_PREFIX | IRC_CAP_SASL, buf,
+	    sizeof buf), 17);
+	assert_string_equal(buf, "sasl multi-prefix");
+	assert_int_equal(irc_cap_req(IRC_CAP_MULTI_PREFIX, buf, sizeof buf), 12);
+	assert_string_equal(buf, "multi-prefix");
+	assert_int_equal(irc_cap_req(0, buf, sizeof buf), 0);
+	assert_string_equal(buf, "");
+	/* Like snprintf: the length it needs, cut to fit. */
+	assert_int_equal(irc_cap_req(IRC_CAP_SASL | IRC_CAP_SERVER_TIME, buf,
+	    8), 16);
+	assert_string_equal(buf, "sasl se");
+}
+
+static void
+test_sasl_mech_offered(void **state)
+{
+	assert_true(irc_sasl_mech_offered("PLAIN,EXTERNAL", "PLAIN"));
+	assert_true(irc_sasl_mech_offered("PLAIN,EXTERNAL", "EXTERNAL"));
+	assert_true(irc_sasl_mech_offered("plain", "PLAIN"));
+	assert_false(irc_sasl_mech_offered("SCRAM-SHA-256", "PLAIN"));
+	assert_false(irc_sasl_mech_offered("PLAINX,XPLAIN", "PLAIN"));
+	assert_false(irc_sasl_mech_offered(",", "PLAIN"));
+	/* Not said which: try, the server's answer tells. */
+	assert_true(irc_sasl_mech_offered("", "EXTERNAL"));
+}
+
+static void
+test_base64(void **state)
+{
+	/* RFC 4648, 10. */
+	static const char *const vectors[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" },
+		{ "foo", "Zm9v" }, { "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	char		out[16];
+	unsigned char	raw[8];
+	size_t		i;
+
+	for (i = 0; i < nitems(vectors); i++) {
+		assert_int_equal(irc_base64_encode(vectors[i][0],
+		    strlen(vectors[i][0]), out, sizeof out),
+		    strlen(vectors[i][1]));
+		assert_string_equal(out, vectors[i][1]);
+		assert_int_equal(irc_base64_decode(vectors[i][1],
+		    strlen(vectors[i][1]), raw, sizeof raw),
+		    strlen(vectors[i][0]));
+		assert_memory_equal(raw, vectors[i][0], strlen(vectors[i][0]));
+	}
+	/* Room for "Zm9v" and its NUL, not less. */
+	assert_int_equal(irc_base64_encode("foo", 3, out, 5), 4);
+	assert_int_equal(irc_base64_encode("foo", 3, out, 4), -1);
+	assert_int_equal(irc_base64_decode("Zm9vYmFy", 8, raw, 5), -1);
+	/* Strict: length, alphabet, padding only at the end. */
+	assert_int_equal(irc_base64_decode("Zg=", 3, raw, sizeof raw), -1);
+	assert_int_equal(irc_base64_decode("Z===", 4, raw, sizeof raw), -1);
+	assert_int_equal(irc_base64_decode("Zm9!", 4, raw, sizeof raw), -1);
+	assert_int_equal(irc_base64_decode("Zg==Zg==", 8, raw, sizeof raw), -1);
+	assert_int_equal(irc_base64_decode("Zm\0v", 4, raw, sizeof raw), -1);
+	/* One encoding each: "Zh==" would also be "f". */
+	assert_int_equal(irc_base64_decode("Zh==", 4, raw, sizeof raw), -1);
+	assert_int_equal(irc_base64_decode("Zm9=", 4, raw, sizeof raw), -1);
+}
+
+static void
+test_sasl_plain(void **state)
+{
+	char		 out[IRC_SASL_MAX_OUT], pw[IRC_SASL_MAX_PASSWORD + 2];
+	const char	*cause = NULL;
+
+	/* "dicebot\0dicebot\0hunter2" */
+	assert_int_equal(irc_sasl_plain("dicebot", "hunter2", out, sizeof out,
+	    &cause), 32);
+	assert_string_equal(out, "ZGljZWJvdABkaWNlYm90AGh1bnRlcjI=");
+	assert_int_equal(irc_sasl_plain("", "hunter2", out, sizeof out,
+	    &cause), -1);
+	assert_string_equal(cause, "the SASL user must be 1 to 255 bytes");
+	memset(pw, 'p', sizeof pw);
+	pw[sizeof pw - 1] = '\0';
+	assert_int_equal(irc_sasl_plain("dicebot", pw, out, sizeof out,
+	    &cause), -1);
+	assert_string_equal(cause, "the SASL password must be 1 to 510 bytes");
+	/* The longest password fits the largest payload. */
+	pw[sizeof pw - 2] = '\0';
+	assert_true(irc_sasl_plain("dicebot", pw, out, sizeof out, &cause) > 0);
+	assert_int_equal(irc_sasl_plain("dicebot", "x", out, 8, &cause), -1);
+	assert_string_equal(cause, "no room for the SASL message");
+}
+
+static char	chunks[8][IRC_SASL_CHUNK + 1];
+static int	nchunks;
+
+static void
+chunk_cb(const char *chunk, void *arg)
+{
+	assert_true(nchunks < 8);
+	strlcpy_(chunks[nchunks++], chunk, sizeof chunks[0]);
+}
+
+static void
+test_sasl_chunks(void **state)
+{
+	char	b64[1201];
+
+	memset(b64, 'A', sizeof b64);
+	/* Under 400: one chunk. */
+	b64[10] = '\0';
+	nchunks = 0;
+	assert_int_equal(irc_sasl_chunks(b64, chunk_cb, NULL), 1);
+	assert_int_equal(strlen(chunks[0]), 10);
+	/* Exactly 400: the chunk, then "+" to end it. */
+	memset(b64, 'A', sizeof b64);
+	b64[400] = '\0';
+	nchunks = 0;
+	assert_int_equal(irc_sasl_chunks(b64, chunk_cb, NULL), 2);
+	assert_int_equal(strlen(chunks[0]), 400);
+	assert_string_equal(chunks[1], "+");
+	/* 401: 400 and 1. */
+	b64[400] = 'B';
+	b64[401] = '\0';
+	nchunks = 0;
+	assert_int_equal(irc_sasl_chunks(b64, chunk_cb, NULL), 2);
+	assert_string_equal(chunks[1], "B");
+	/* 1200: three full chunks and "+". */
+	memset(b64, 'A', sizeof b64);
+	b64[1200] = '\0';
+	nchunks = 0;
+	assert_int_equal(irc_sasl_chunks(b64, chunk_cb, NULL), 4);
+	assert_string_equal(chunks[3], "+");
+	/* Empty: "+". */
+	nchunks = 0;
+	assert_int_equal(irc_sasl_chunks("", chunk_cb, NULL), 1);
+	assert_string_equal(chunks[0], "+");
+}
+
+static void
+test_sasl_input(void **state)
+{
+	static struct irc_sasl_in	 in;
+	char				 full[IRC_SASL_CHUNK + 1];
+	const char			*cause = NULL;
+	int				 i;
+
+	/* "AUTHENTICATE +" and "AUTHENTICATE :+" parse the same. */
+	parse_ok("AUTHENTICATE +");
+	assert_string_equal(msg.params[0], "+");
+	parse_ok(":irc.test AUTHENTICATE :+");
+	assert_string_equal(msg.params[0], "+");
+	assert_int_equal(irc_sasl_input(&in, msg.params[0], &cause), 1);
+	assert_int_equal(in.len, 0);
+
+	memset(full, 'Q', IRC_SASL_CHUNK);
+	full[IRC_SASL_CHUNK] = '\0';
+	assert_int_equal(irc_sasl_input(&in, full, &cause), 0);
+	assert_int_equal(irc_sasl_input(&in, "Zm9v", &cause), 1);
+	assert_int_equal(in.len, 404);
+	in.len = 0;
+	assert_int_equal(irc_sasl_input(&in, full, &cause), 0);
+	assert_int_equal(irc_sasl_input(&in, "+", &cause), 1);
+	assert_int_equal(in.len, 400);
+	in.len = 0;
+
+	assert_int_equal(irc_sasl_input(&in, "Zm9v!", &cause), -1);
+	assert_string_equal(cause, "AUTHENTICATE data is not base64");
+	assert_int_equal(irc_sasl_input(&in, "", &cause), -1);
+	assert_string_equal(cause, "an AUTHENTICATE chunk must be 1 to 400 "
+	    "bytes");
+	/* A server that never ends its message is cut off at the bound. */
+	for (i = 0; i < 13; i++)
+		assert_int_equal(irc_sasl_input(&in, full, &cause), 0);
+	assert_int_equal(irc_sasl_input(&in, full, &cause), -1);
+	assert_string_equal(cause, "AUTHENTICATE data longer than 4096 bytes");
+}
+
+static void
+test_sasl_numerics(void **state)
+{
+	assert_int_equal(irc_sasl_numeric(900), IRC_SASL_LOGGEDIN);
+	assert_int_equal(irc_sasl_numeric(901), IRC_SASL_LOGGEDOUT);
+	assert_int_equal(irc_sasl_numeric(902), IRC_SASL_FAILURE);
+	assert_int_equal(irc_sasl_numeric(903), IRC_SASL_SUCCESS);
+	assert_int_equal(irc_sasl_numeric(904), IRC_SASL_FAILURE);
+	assert_int_equal(irc_sasl_numeric(905), IRC_SASL_FAILURE);
+	assert_int_equal(irc_sasl_numeric(906), IRC_SASL_FAILURE);
+	assert_int_equal(irc_sasl_numeric(907), IRC_SASL_SUCCESS);
+	assert_int_equal(irc_sasl_numeric(908), IRC_SASL_MECHS);
+	assert_int_equal(irc_sasl_numeric(1), IRC_SASL_NONE);
+	assert_int_equal(irc_sasl_numeric(909), IRC_SASL_NONE);
+}
+
+/* Write a file for irc_secret_read, mode 0600. */
+static void
+secret_file(const char *path, const char *data, size_t len)
+{
+	FILE	*f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void
+test_secret_read(void **state)
+{
+	char		 dir[] = "/tmp/test_irc.XXXXXX", path[64], buf[16];
+	char		 big[5000];
+	const char	*cause = NULL;
+	int		 mode;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/secret", dir);
+
+	secret_file(path, "hunter2\n", 8);
+	assert_int_equal(irc_secret_read(path, buf, sizeof buf, &mode, &cause),
+	    7);
+	assert_string_equal(buf, "hunter2");
+	assert_int_equal(mode, 0600);
+	secret_file(path, "hunter2\r\n", 9);
+	assert_int_equal(irc_secret_read(path, buf, sizeof buf, &mode, &cause),
+	    7);
+	assert_string_equal(buf, "hunter2");
+	secret_file(path, "with spaces", 11);
+	assert_int_equal(irc_secret_read(path, buf, sizeof buf, &mode, &cause),
+	    11);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(irc_secret_read(path, buf, sizeof buf, &mode, &cause),
+	    11);
+	assert_int_equal(mode, 0644);
+
+	secret_file(path, "\n", 1);
+	assert_int_equal(irc_secret_read(path, buf, sizeof buf, &mode, &cause),
+	    -1);
+	assert_string_equal(cause, "empty");
+	secret_file(path, "one\ntwo\n", 8);
+	assert_int_equal(irc_secret_read(path, buf, sizeof buf, &mode, &cause),
+	    -1);
+	assert_string_equal(cause, "more than one line, or a NUL byte");
+	secret_file(path, "a\0b", 3);
+	assert_int_equal(irc_secret_read(path, buf, sizeof buf, &mode, &cause),
+	    -1);
+	assert_string_equal(cause, "more than one line, or a NUL byte");
+	secret_file(path, "0123456789abcdef", 16);
+	assert_int_equal(irc_secret_read(path, buf, sizeof buf, &mode, &cause),
+	    -1);
+	assert_string_equal(cause, "the password is too long");
+	memset(big, 'x', sizeof big);
+	secret_file(path, big, sizeof big);
+	assert_int_equal(irc_secret_read(path, buf, sizeof buf, &mode, &cause),
+	    -1);
+	assert_string_equal(cause, "larger than 4096 bytes: not a password "
+	    "file");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(irc_secret_read(path, buf, sizeof buf, &mode, &cause),
+	    -1);
+	assert_string_equal(cause, "No such file or directory");
+	assert_int_equal(irc_secret_read(dir, buf, sizeof buf, &mode, &cause),
+	    -1);
+	assert_string_equal(cause, "not a regular file");
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -717,6 +1071,16 @@ main(void)
 		cmocka_unit_test(test_backoff_delays),
 		cmocka_unit_test(test_breaker_opens_and_trial_closes),
 		cmocka_unit_test(test_breaker_window_and_stable_uptime),
+		cmocka_unit_test(test_cap_parse),
+		cmocka_unit_test(test_cap_ls_and_lists),
+		cmocka_unit_test(test_cap_req),
+		cmocka_unit_test(test_sasl_mech_offered),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_sasl_plain),
+		cmocka_unit_test(test_sasl_chunks),
+		cmocka_unit_test(test_sasl_input),
+		cmocka_unit_test(test_sasl_numerics),
+		cmocka_unit_test(test_secret_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
