@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -905,6 +906,11 @@ state_load_all(void)
 	TAILQ_FOREACH(p, &server->plugins, entry)
 		state_load(p);
 	state_load_done();
+	/*
+	 * Loading allocated each history anew and freed what the plugins
+	 * were made with, and the read buffer: give those pages back.
+	 */
+	malloc_trim(0);
 	state.load_ms = state_ms(t0, clock_mono());
 	log_info("state: history of %zu of %zu plugins loaded from %s in "
 	    "%.1f ms", state.loaded, hmap_count(server->by_name), state.dir,
