@@ -61,6 +61,8 @@ PLUGIN_LIBS	= -lmsgpackc
 # PLUGIN_LIBS_NAME: what plugin NAME links beyond that (e.g. its TLS library).
 
 GEN_DEFAULT = $(OBJ)/gen/default_config.o
+# supervisor/dashboard.html, served at / by the HTTP endpoint (http.c).
+GEN_DASHBOARD = $(OBJ)/gen/dashboard.o
 
 BINS	= $(BUILD)/bin/supervisor $(BUILD)/bin/supervisorctl
 
@@ -92,6 +94,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
+	@echo "dashboard: http://127.0.0.1:8421/ (Prometheus: /metrics)"
 	$(BUILD)/bin/supervisor
 
 # Every test, in the normal build and in the sanitizer build; one summary line.
@@ -160,7 +163,7 @@ $(BUILD)/lib/libipc.a: $(call src2obj,$(IPC_SRCS))
 $(BUILD)/lib/libconfig.a: $(call src2obj,$(CONFIG_SRCS))
 $(BUILD)/lib/libmetrics.a: $(call src2obj,$(METRICS_SRCS))
 $(BUILD)/lib/libsdk.a: $(call src2obj,$(SDK_SRCS))
-$(BUILD)/lib/libsupervisor.a: $(call src2obj,$(DAEMON_SRCS))
+$(BUILD)/lib/libsupervisor.a: $(call src2obj,$(DAEMON_SRCS)) $(GEN_DASHBOARD)
 $(BUILD)/lib/%.a:
 	@mkdir -p $(@D)
 	rm -f $@
@@ -176,6 +179,18 @@ $(OBJ)/gen/default_config.c: config/default.json
 	   echo '0x00 };'; \
 	   echo 'const size_t default_config_json_len = sizeof default_config_json - 1;'; } > $@
 $(OBJ)/gen/default_config.o: $(OBJ)/gen/default_config.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The dashboard page compiled in the same way: no file to install or find.
+$(OBJ)/gen/dashboard.c: supervisor/dashboard.html
+	@mkdir -p $(@D)
+	@{ echo '/* Generated from supervisor/dashboard.html. */'; \
+	   echo '#include <stddef.h>'; \
+	   echo 'const char dashboard_html[] = {'; \
+	   od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	   echo '0x00 };'; \
+	   echo 'const size_t dashboard_html_len = sizeof dashboard_html - 1;'; } > $@
+$(OBJ)/gen/dashboard.o: $(OBJ)/gen/dashboard.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/bin/supervisor: $(call src2obj,$(MAIN_SRCS)) $(GEN_DEFAULT) $(LIBSUP) $(LIBMOD)

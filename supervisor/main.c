@@ -171,6 +171,13 @@ main(int argc, char **argv)
 		free(plugin_dir);
 		return 1;
 	}
+	if (http_init(&cause) != 0) {
+		fprintf(stderr, "supervisor: %s\n", cause);
+		free(cause);
+		server_free();
+		free(plugin_dir);
+		return 1;
+	}
 	status = server_run();
 	server_free();
 	free(plugin_dir);

@@ -28,6 +28,8 @@
 #define PLUGIN_COMMAND_MAX	IPC_MAX_COMMAND
 /* Events waiting for a reply from one plugin before the oldest is forgotten. */
 #define PLUGIN_MAX_PENDING	4096
+/* Crash reasons (metrics.h enum crash_reason), counted per plugin. */
+#define PLUGIN_CRASH_REASONS	8
 /* Seconds an event waits for its reply before it is forgotten. */
 #define EVENT_REPLY_TTL		60.0
 
@@ -183,6 +185,9 @@ struct plugin {
 	double				 cpu_over_since;	/* monotonic, 0 if under */
 	double				 last_cpu;
 	uint64_t			 last_rss;
+	/* For /metrics (http.c): counted since the daemon started. */
+	double				 cpu_seconds;	/* sampled, all processes */
+	uint64_t			 crash_reasons[PLUGIN_CRASH_REASONS];
 
 	TAILQ_ENTRY(plugin)		 entry;
 };
@@ -429,6 +434,14 @@ void	 control_publish_sample(const struct plugin *,
 void	 control_publish_crash(const struct plugin *);
 void	 control_publish_log(const struct plugin *, const char *stream,
 	     enum log_level, const char *line, size_t len);
+
+/* http.c: the HTTP endpoint (Prometheus, JSON API, events, dashboard). */
+struct http_request_spec;
+int	 http_init(char **cause);
+void	 http_free(void);
+size_t	 http_nstreams(void);
+void	 http_publish(int topic, const char *plugin, const char *, size_t);
+void	 http_shutdown(void);
 
 /* admin.c: !admin in chat, through the command table. */
 void	 admin_command(struct plugin *connector, const char *platform,
