@@ -997,14 +997,14 @@ http_accept_error_cb(struct evconnlistener *l, void *arg)
 }
 
 /* Listen where the config says, if it says so. */
-int
-http_init(char **cause)
+void
+http_init(void)
 {
 	const struct http_config	*hc = &server->config->http;
 	struct timeval			 tv;
 
 	if (!hc->enabled)
-		return 0;
+		return;
 	if ((http_server = evhttp_new(server->base)) == NULL)
 		fatalx("evhttp_new failed");
 	evhttp_set_max_headers_size(http_server, HTTP_HEADERS_MAX);
@@ -1019,13 +1019,18 @@ http_init(char **cause)
 	evhttp_set_timeout_tv(http_server, &tv);
 	evhttp_set_bevcb(http_server, http_bev_cb, NULL);
 	evhttp_set_gencb(http_server, http_request_cb, NULL);
+	/*
+	 * A port taken is the endpoint's problem, not the bot's: the daemon
+	 * runs on without it (say a second daemon on the built-in config),
+	 * and says so.
+	 */
 	if ((http_socket = evhttp_bind_socket_with_handle(http_server,
 	    hc->host, (ev_uint16_t)hc->port)) == NULL) {
-		xasprintf(cause, "http: cannot listen on %s: %s", hc->listen,
-		    strerror(errno));
+		log_warnx("http: cannot listen on %s: %s; the HTTP endpoint is "
+		    "off", hc->listen, strerror(errno));
 		evhttp_free(http_server);
 		http_server = NULL;
-		return -1;
+		return;
 	}
 	http_resume_ev = evtimer_new(server->base, http_resume_cb, NULL);
 	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
@@ -1041,7 +1046,6 @@ http_init(char **cause)
 	event_add(http_sweep_ev, &tv);
 	log_info("http: listening on http://%s/%s", hc->listen, hc->token ?
 	    " (bearer token required)" : "");
-	return 0;
 }
 
 /* Daemon stopping: end every event stream, so clients see it. */

@@ -171,13 +171,7 @@ main(int argc, char **argv)
 		free(plugin_dir);
 		return 1;
 	}
-	if (http_init(&cause) != 0) {
-		fprintf(stderr, "supervisor: %s\n", cause);
-		free(cause);
-		server_free();
-		free(plugin_dir);
-		return 1;
-	}
+	http_init();
 	status = server_run();
 	server_free();
 	free(plugin_dir);

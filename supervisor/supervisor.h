@@ -436,8 +436,7 @@ void	 control_publish_log(const struct plugin *, const char *stream,
 	     enum log_level, const char *line, size_t len);
 
 /* http.c: the HTTP endpoint (Prometheus, JSON API, events, dashboard). */
-struct http_request_spec;
-int	 http_init(char **cause);
+void	 http_init(void);
 void	 http_free(void);
 size_t	 http_nstreams(void);
 void	 http_publish(int topic, const char *plugin, const char *, size_t);
