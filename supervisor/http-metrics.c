@@ -462,7 +462,7 @@ http_metrics(struct evhttp_request *req)
 	    "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evbuffer_add(b, w.buf, w.len);
-	evhttp_send_reply(req, 200, "OK", b);
+	http_send(req, 200, "OK", b);
 	evbuffer_free(b);
 	jw_free(&w);
 }

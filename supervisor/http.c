@@ -52,6 +52,8 @@
  * holds more than a tick's worth.
  */
 #define HTTP_STREAM_MAX		(256 * 1024)
+/* Kernel send buffer of an event stream's socket. */
+#define HTTP_STREAM_SNDBUF	(64 * 1024)
 /* s between comments on an idle event stream: proxies and dead peers. */
 #define HTTP_STREAM_PING	15
 /* s a refused (over the cap) connection may take to send its request. */
@@ -400,6 +402,31 @@ http_token_equal(const char *a, size_t alen, const char *b, size_t blen)
 
 /* ---- Replies. ---- */
 
+/*
+ * Send a reply; to HEAD, its headers only (evhttp 2.1 would send the body),
+ * with the length the body would have.
+ */
+void
+http_send(struct evhttp_request *req, int code, const char *reason,
+    struct evbuffer *body)
+{
+	struct evbuffer	*none;
+	char		 len[32];
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+		evhttp_send_reply(req, code, reason, body);
+		return;
+	}
+	snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
+	evhttp_remove_header(evhttp_request_get_output_headers(req),
+	    "Content-Length");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Length", len);
+	none = evbuffer_new();
+	evhttp_send_reply(req, code, reason, none);
+	evbuffer_free(none);
+}
+
 /* A short error reply: text, or the API's JSON error for /api/. */
 static void
 http_error(struct evhttp_request *req, int code, const char *reason,
@@ -430,7 +457,7 @@ http_error(struct evhttp_request *req, int code, const char *reason,
 		evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
 	}
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_send_reply(req, code, reason, b);
+	http_send(req, code, reason, b);
 	evbuffer_free(b);
 }
 
@@ -446,7 +473,7 @@ http_reply(struct evhttp_request *req, int code, const char *reason,
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evbuffer_add(b, body, len);
-	evhttp_send_reply(req, code, reason, b);
+	http_send(req, code, reason, b);
 	evbuffer_free(b);
 }
 
@@ -610,7 +637,7 @@ http_dashboard(struct evhttp_request *req)
 	    "img-src 'self' data:; frame-ancestors 'none'");
 	evbuffer_add_reference(b, dashboard_html, dashboard_html_len, NULL,
 	    NULL);
-	evhttp_send_reply(req, 200, "OK", b);
+	http_send(req, 200, "OK", b);
 	evbuffer_free(b);
 }
 
@@ -719,6 +746,27 @@ http_ping_cb(evutil_socket_t fd, short what, void *arg)
 		http_stream_send(s, ": ping\n\n", 8);
 }
 
+/*
+ * A stream's connection: no read timeout (a follower sends nothing, and
+ * evhttp keeps reading to see it close), a write timeout of
+ * http.idle_timeout (a peer that takes nothing that long is gone), and a
+ * send buffer of HTTP_STREAM_SNDBUF, so what waits for a slow reader is
+ * bounded by HTTP_STREAM_MAX here plus that, not the kernel's autotuned
+ * megabytes.
+ */
+static void
+http_stream_bounds(struct http_stream *s)
+{
+	struct bufferevent	*bev = evhttp_connection_get_bufferevent(s->evcon);
+	struct timeval		 tv = clock_timeval(
+	    server->config->http.idle_timeout);
+	int			 size = HTTP_STREAM_SNDBUF;
+
+	bufferevent_set_timeouts(bev, NULL, &tv);
+	(void)setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF, &size,
+	    sizeof size);
+}
+
 /* /events: start a stream. */
 static void
 http_events(struct evhttp_request *req, const struct http_query *q)
@@ -768,6 +816,7 @@ http_events(struct evhttp_request *req, const struct http_query *q)
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Accel-Buffering", "no");
 	evhttp_send_reply_start(req, 200, "OK");
+	http_stream_bounds(s);
 	snprintf(hello, sizeof hello, "retry: 3000\n: supervisor %s events "
 	    "(%s%s%s)\n\n", SUPERVISOR_VERSION, (topics & TOPIC_STATE) ?
 	    "state " : "", (topics & TOPIC_CRASH) ? "crash " : "",

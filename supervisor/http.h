@@ -42,6 +42,10 @@ json_t	*http_api_request(const struct verb *, const char *name,
 int	 http_parse_topics(const char *, int *, char *, size_t);
 int	 http_token_equal(const char *, size_t, const char *, size_t);
 
+struct evbuffer;
+void	 http_send(struct evhttp_request *, int, const char *,
+	     struct evbuffer *);
+
 /* http-metrics.c: the Prometheus exposition. */
 void	 http_metrics_write(struct jsonw *);
 void	 http_metrics(struct evhttp_request *);
