@@ -163,7 +163,7 @@ $(BUILD)/lib/libipc.a: $(call src2obj,$(IPC_SRCS))
 $(BUILD)/lib/libconfig.a: $(call src2obj,$(CONFIG_SRCS))
 $(BUILD)/lib/libmetrics.a: $(call src2obj,$(METRICS_SRCS))
 $(BUILD)/lib/libsdk.a: $(call src2obj,$(SDK_SRCS))
-$(BUILD)/lib/libsupervisor.a: $(call src2obj,$(DAEMON_SRCS)) $(GEN_DASHBOARD)
+$(BUILD)/lib/libsupervisor.a: $(call src2obj,$(DAEMON_SRCS))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(@D)
 	rm -f $@
@@ -193,7 +193,8 @@ $(OBJ)/gen/dashboard.c: supervisor/dashboard.html
 $(OBJ)/gen/dashboard.o: $(OBJ)/gen/dashboard.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/bin/supervisor: $(call src2obj,$(MAIN_SRCS)) $(GEN_DEFAULT) $(LIBSUP) $(LIBMOD)
+$(BUILD)/bin/supervisor: $(call src2obj,$(MAIN_SRCS)) $(GEN_DEFAULT) $(GEN_DASHBOARD) \
+    $(LIBSUP) $(LIBMOD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
@@ -292,6 +293,7 @@ FUZZ_LINK_fuzz_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
 			  $(OBJ)/plugins/sdk/lines.o
 FUZZ_LINK_fuzz_control	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 FUZZ_LINK_fuzz_statefile = $(BUILD)/lib/libmetrics.a -lproc2
+FUZZ_LINK_fuzz_http	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 fuzz_link	= $(if $(filter undefined,$(origin FUZZ_LINK_$(1))),$(error tests/fuzz/$(1).c: no link set: set FUZZ_LINK_$(1) in the Makefile),$(FUZZ_LINK_$(1)))
 
 define fuzz_replay

@@ -91,8 +91,9 @@ static uint64_t			 http_refused;	/* over the cap, logged once
 						   per HTTP_LOG_INTERVAL */
 static double			 http_refused_logged;
 
-extern const char	dashboard_html[];
-extern const size_t	dashboard_html_len;
+/* The page at /, compiled into the daemon's binary (main.c hands it). */
+static const char	*http_page;
+static size_t		 http_page_len;
 
 /* Topic names of /events, as subscribe's. */
 static const struct {
@@ -256,14 +257,17 @@ http_route(const char *path, char *verb, size_t verblen, char *name,
 		slash = v + strlen(v);
 	if (http_decode(v, (size_t)(slash - v), 0, verb, verblen) == -1 ||
 	    verb[0] == '\0')
-		return HTTP_ROUTE_NONE;
+		goto none;
 	if (*slash == '/') {
 		if (strchr(slash + 1, '/') != NULL ||
 		    http_decode(slash + 1, strlen(slash + 1), 0, name,
 		    namelen) == -1 || name[0] == '\0')
-			return HTTP_ROUTE_NONE;
+			goto none;
 	}
 	return HTTP_ROUTE_API;
+none:
+	verb[0] = name[0] = '\0';
+	return HTTP_ROUTE_NONE;
 }
 
 /*
@@ -635,8 +639,7 @@ http_dashboard(struct evhttp_request *req)
 	evhttp_add_header(h, "Content-Security-Policy", "default-src 'self'; "
 	    "script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
 	    "img-src 'self' data:; frame-ancestors 'none'");
-	evbuffer_add_reference(b, dashboard_html, dashboard_html_len, NULL,
-	    NULL);
+	evbuffer_add_reference(b, http_page, http_page_len, NULL, NULL);
 	http_send(req, 200, "OK", b);
 	evbuffer_free(b);
 }
@@ -1047,13 +1050,15 @@ http_accept_error_cb(struct evconnlistener *l, void *arg)
 
 /* Listen where the config says, if it says so. */
 void
-http_init(void)
+http_init(const char *page, size_t len)
 {
 	const struct http_config	*hc = &server->config->http;
 	struct timeval			 tv;
 
 	if (!hc->enabled)
 		return;
+	http_page = page;
+	http_page_len = len;
 	if ((http_server = evhttp_new(server->base)) == NULL)
 		fatalx("evhttp_new failed");
 	evhttp_set_max_headers_size(http_server, HTTP_HEADERS_MAX);

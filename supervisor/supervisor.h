@@ -436,7 +436,7 @@ void	 control_publish_log(const struct plugin *, const char *stream,
 	     enum log_level, const char *line, size_t len);
 
 /* http.c: the HTTP endpoint (Prometheus, JSON API, events, dashboard). */
-void	 http_init(void);
+void	 http_init(const char *page, size_t);
 void	 http_free(void);
 size_t	 http_nstreams(void);
 void	 http_publish(int topic, const char *plugin, const char *, size_t);
