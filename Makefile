@@ -265,6 +265,8 @@ UNIT_LINK_test_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
 # admin.c's identity matcher sits in the daemon's chat-admin file.
 UNIT_LINK_test_admin	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 UNIT_LINK_test_lifecycle = $(OBJ)/supervisor/lifecycle.o
+# http.c's request parsing sits in the daemon's HTTP file.
+UNIT_LINK_test_http	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 # The verb table and its formatters: what supervisorctl links, no daemon.
 UNIT_LINK_test_verbs	= $(call src2obj,$(VERB_SRCS)) $(UNIT_MOD_metrics) -ljansson
 

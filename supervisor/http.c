@@ -655,12 +655,19 @@ http_stream_free(struct http_stream *s)
 	free(s);
 }
 
-/* The client went away (or was dropped): forget its stream. */
+/*
+ * The client went away: forget its stream. evhttp calls this before it
+ * frees the connection's requests; but a request whose connection failed
+ * (end of file, timeout) before the reply was ended has been taken off the
+ * connection already (evhttp leaves it to its owner), so it is freed here.
+ */
 static void
 http_stream_closed_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_stream	*s = arg;
 
+	if (evhttp_request_get_connection(s->req) == NULL)
+		evhttp_request_free(s->req);
 	http_stream_free(s);
 }
 
