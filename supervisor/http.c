@@ -56,8 +56,6 @@
 #define HTTP_STREAM_SNDBUF	(64 * 1024)
 /* s between comments on an idle event stream: proxies and dead peers. */
 #define HTTP_STREAM_PING	15
-/* s a refused (over the cap) connection may take to send its request. */
-#define HTTP_REFUSED_TIMEOUT	2
 
 /* A connection, from accept to close: the cap counts these. */
 struct http_conn {
@@ -884,8 +882,6 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	int			 method = evhttp_request_get_command(req);
 
 	if (http_over_cap(req)) {
-		evhttp_connection_set_timeout(evhttp_request_get_connection(req),
-		    HTTP_REFUSED_TIMEOUT);
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
 		http_error(req, 503, "Service Unavailable", 0, NULL, "%zu "
@@ -1000,8 +996,8 @@ http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * evhttp asks for a new connection's bufferevent. Over the cap the
  * connection is still made (evhttp gives no way to refuse here), marked:
- * its request gets 503 and it is closed, and it has HTTP_REFUSED_TIMEOUT
- * seconds to send one.
+ * its request gets 503 and it is closed; one that sends nothing is closed
+ * after idle_timeout like any other.
  */
 static struct bufferevent *
 http_bev_cb(struct event_base *base, void *arg)
