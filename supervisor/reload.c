@@ -102,6 +102,7 @@ server_reload(char **cause)
 	json_t			*added, *removed, *changed, *kept;
 	size_t			 i, unchanged = 0;
 	char			*tmp;
+	int			 http_kept;
 
 	server_notify_reloading();
 	if (reload_load(&cf, cause) != 0) {
@@ -139,8 +140,8 @@ server_reload(char **cause)
 	cf->state_enabled = old->state_enabled;
 	cf->save_interval = old->save_interval;
 	/* The HTTP endpoint listens as it started (token, limits and all). */
-	reload_not_applied(kept, "http", reload_http_differs(&old->http,
-	    &cf->http));
+	http_kept = reload_http_differs(&old->http, &cf->http);
+	reload_not_applied(kept, "http", http_kept);
 	{
 		struct http_config	h = cf->http;
 
@@ -199,7 +200,9 @@ server_reload(char **cause)
 	log_info("reload: %zu added, %zu removed, %zu changed, %zu unchanged%s",
 	    json_array_size(added), json_array_size(removed),
 	    json_array_size(changed), unchanged, json_array_size(kept) ?
-	    "; socket, metrics and http settings need a daemon restart" : "");
+	    (http_kept ? "; socket, metrics and http settings need a daemon "
+	    "restart" : "; socket and metrics settings need a daemon restart") :
+	    "");
 	server_notify_reloaded();
 	return json_pack("{s:o, s:o, s:o, s:I, s:o}", "added", added,
 	    "removed", removed, "changed", changed,

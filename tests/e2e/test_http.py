@@ -361,3 +361,15 @@ def test_dashboard_page_is_self_contained(daemon):
     urls = set(re.findall(rb"https?://[^\s\"'<>]+", body))
     assert urls <= {b"http://www.w3.org/2000/svg"}, urls
     assert "default-src 'self'" in hdrs["content-security-policy"]
+
+
+def test_reload_keeps_the_endpoint_as_it_started(daemon):
+    port = start(daemon)
+    cfg = http_config(daemon, [DICE], free_port(), token="0123456789abcdef0")
+    with open(daemon.config_path, "w") as f:
+        json.dump(cfg, f)
+    r = daemon.result("reload")
+    assert r["not_applied"] == ["http"], r
+    daemon.wait_log(r"socket, metrics and http settings need a daemon restart")
+    # Still where it was, still without a token.
+    assert get(port, "/healthz")[0] == 200
