@@ -10,23 +10,23 @@
  *   GET /healthz, /readyz   for load balancers and service checks
  *   GET /           the dashboard (dashboard.html, compiled in)
  *
- * Beyond loopback every request needs "Authorization: Bearer TOKEN"
- * (config refuses a non-loopback listen without one), compared in constant
- * time. Bounded like the control socket: request line and headers at most
+ * With a token set (required beyond loopback: the config refuses a
+ * non-loopback listen without one) every request needs "Authorization:
+ * Bearer TOKEN", compared in constant time. Bounded like the control socket: request line and headers at most
  * HTTP_HEADERS_MAX bytes, URIs HTTP_URI_MAX, no bodies, at most
  * http.max_connections connections (counted from accept to close, see
  * http_conn_sweep), at most http.max_events_clients event streams,
  * each dropped once HTTP_STREAM_MAX bytes wait unread for it, idle
  * connections closed after http.idle_timeout.
  */
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
