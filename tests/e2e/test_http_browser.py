@@ -142,6 +142,11 @@ def test_dashboard_in_chromium_live_crash_and_screenshot(daemon, browser):
     daemon.wait_state("crasher", "RUNNING", timeout=10)
     wait_for(lambda: dt.eval("document.querySelector('tr[data-plugin=crasher] .badge')"
                              ".textContent") == "RUNNING", timeout=10, what="RUNNING again")
+    # Samples of the new process reach the page live, sparklines included.
+    wait_for(lambda: dt.eval("document.querySelector('tr[data-plugin=crasher] td:nth-child(7)')"
+                             ".textContent") not in ("–", ""), timeout=10, what="a live sample")
+    wait_for(lambda: dt.eval("[...document.querySelectorAll('#rows svg.spark path')].length") == 8,
+             timeout=10, what="every sparkline drawn")
     shot = dt.call("Page.captureScreenshot", format="png")
     with open(SCREENSHOT, "wb") as f:
         f.write(base64.b64decode(shot["data"]))
