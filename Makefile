@@ -63,6 +63,8 @@ PLUGIN_LIBS	= -lmsgpackc
 PLUGIN_LIBS_irc	= -lssl -lcrypto
 
 GEN_DEFAULT = $(OBJ)/gen/default_config.o
+# supervisor/dashboard.html, served at / by the HTTP endpoint (http.c).
+GEN_DASHBOARD = $(OBJ)/gen/dashboard.o
 
 BINS	= $(BUILD)/bin/supervisor $(BUILD)/bin/supervisorctl
 
@@ -94,6 +96,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
+	@echo "dashboard: http://127.0.0.1:8421/ (Prometheus: /metrics)"
 	$(BUILD)/bin/supervisor
 
 # Every test, in the normal build and in the sanitizer build; one summary line.
@@ -180,7 +183,20 @@ $(OBJ)/gen/default_config.c: config/default.json
 $(OBJ)/gen/default_config.o: $(OBJ)/gen/default_config.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/bin/supervisor: $(call src2obj,$(MAIN_SRCS)) $(GEN_DEFAULT) $(LIBSUP) $(LIBMOD)
+# The dashboard page compiled in the same way: no file to install or find.
+$(OBJ)/gen/dashboard.c: supervisor/dashboard.html
+	@mkdir -p $(@D)
+	@{ echo '/* Generated from supervisor/dashboard.html. */'; \
+	   echo '#include <stddef.h>'; \
+	   echo 'const char dashboard_html[] = {'; \
+	   od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	   echo '0x00 };'; \
+	   echo 'const size_t dashboard_html_len = sizeof dashboard_html - 1;'; } > $@
+$(OBJ)/gen/dashboard.o: $(OBJ)/gen/dashboard.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/bin/supervisor: $(call src2obj,$(MAIN_SRCS)) $(GEN_DEFAULT) $(GEN_DASHBOARD) \
+    $(LIBSUP) $(LIBMOD)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
@@ -255,6 +271,8 @@ UNIT_LINK_test_lifecycle = $(OBJ)/supervisor/lifecycle.o
 UNIT_LINK_test_alert	= $(OBJ)/supervisor/alert-book.o \
 			  $(OBJ)/supervisor/alert-eval.o $(UNIT_MOD_metrics) \
 			  $(UNIT_MOD_config)
+# http.c's request parsing sits in the daemon's HTTP file.
+UNIT_LINK_test_http	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 # The verb table and its formatters: what supervisorctl links, no daemon.
 UNIT_LINK_test_verbs	= $(call src2obj,$(VERB_SRCS)) $(UNIT_MOD_metrics) -ljansson
 
@@ -283,6 +301,7 @@ FUZZ_LINK_fuzz_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
 			  $(OBJ)/plugins/irc/ircsasl.o $(OBJ)/plugins/sdk/lines.o
 FUZZ_LINK_fuzz_control	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 FUZZ_LINK_fuzz_statefile = $(BUILD)/lib/libmetrics.a -lproc2
+FUZZ_LINK_fuzz_http	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 fuzz_link	= $(if $(filter undefined,$(origin FUZZ_LINK_$(1))),$(error tests/fuzz/$(1).c: no link set: set FUZZ_LINK_$(1) in the Makefile),$(FUZZ_LINK_$(1)))
 
 define fuzz_replay

@@ -221,6 +221,9 @@ config_free(struct config *cf)
 	free(cf->prefix);
 	free(cf->socket_path);
 	free(cf->state_dir);
+	free(cf->http.listen);
+	free(cf->http.host);
+	free(cf->http.token);
 	free(cf->dir);
 	free(cf->path);
 	config_source_free(cf->source);

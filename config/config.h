@@ -167,6 +167,29 @@ struct alerts_config {
 	size_t		  nrules;
 };
 
+/*
+ * The HTTP endpoint (supervisor/http.c): off unless "http" is given. listen
+ * is "ADDRESS:PORT" as written, host and port what it says; a listener
+ * beyond loopback needs a token.
+ */
+#define CONFIG_HTTP_TOKEN_MIN	16	/* characters of a bearer token */
+#define CONFIG_HTTP_TOKEN_MAX	256
+struct http_config {
+	int		  enabled;	/* "http" given */
+	char		 *listen;	/* "127.0.0.1:8421" */
+	char		 *host;		/* numeric address, brackets removed */
+	unsigned	  port;
+	int		  loopback;	/* host is 127.0.0.0/8 or ::1 */
+	char		 *token;	/* NULL: none needed (loopback only) */
+	size_t		  max_connections;	/* 256 */
+	size_t		  max_events_clients;	/* /events streams, 64 */
+	double		  idle_timeout;	/* s, 30 */
+};
+
+/* Parse "ADDRESS:PORT" (IPv4, or [IPv6]): 0, or -1 with why. */
+int	 config_parse_listen(const char *, struct http_config *, char *why,
+	     size_t);
+
 struct config_source;
 
 struct config {
@@ -195,6 +218,7 @@ struct config {
 	struct restart_policy restart;	/* global defaults */
 	struct output_policy output;	/* global defaults */
 	struct alerts_config alerts;
+	struct http_config http;
 	struct plugin_config *plugins;
 	size_t		  nplugins;
 	struct config_source *source;	/* private: the text parsed, kept

@@ -14,6 +14,10 @@
  * neither the path nor the allowed keys, and an operator needs both; a table
  * per object gives them and keeps every range in one place.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -93,6 +97,7 @@ static const struct config_field config_top_fields[] = {
 	{ "output", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "plugins", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "alerts", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "http", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
 static const struct config_field config_state_fields[] = {
@@ -111,6 +116,17 @@ static const struct config_field config_rollup_fields[] = {
 static const struct config_field config_control_fields[] = {
 	{ "idle_timeout", CT_NUMBER, CF(control_idle_timeout), 0.1, 3600,
 	    NULL },
+};
+
+#define HT(f)	offsetof(struct http_config, f)
+
+static const struct config_field config_http_fields[] = {
+	{ "listen", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "token", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "max_connections", CT_SIZE, HT(max_connections), 1, 10000, NULL },
+	{ "max_events_clients", CT_SIZE, HT(max_events_clients), 1, 1024,
+	    NULL },
+	{ "idle_timeout", CT_NUMBER, HT(idle_timeout), 1, 3600, NULL },
 };
 
 static const struct config_field config_chat_fields[] = {
@@ -785,6 +801,72 @@ config_parse_control(struct config_ctx *ctx, json_t *obj)
 		return -1;
 	return config_read_fields(ctx, obj, config_control_fields,
 	    nitems(config_control_fields), ctx->cf);
+}
+
+/*
+ * "http": the HTTP endpoint. listen is required; a listener that is not
+ * loopback needs a token (every request must then carry it), refused here
+ * otherwise, at the listen key.
+ */
+static int
+config_parse_http(struct config_ctx *ctx, json_t *obj)
+{
+	struct http_config	*h = &ctx->cf->http;
+	json_t			*v;
+	const char		*s;
+	char			 why[160], what[400];
+	size_t			 i, n;
+
+	if (config_want_object(ctx, obj) == -1)
+		return -1;
+	if (config_read_fields(ctx, obj, config_http_fields,
+	    nitems(config_http_fields), h) == -1)
+		return -1;
+	if ((v = json_object_get(obj, "token")) != NULL) {
+		config_push_key(ctx, "token");
+		s = json_is_string(v) ? json_string_value(v) : "";
+		n = strlen(s);
+		for (i = 0; i < n; i++) {
+			/* What a header may carry unquoted: visible ASCII. */
+			if (s[i] <= 0x20 || s[i] >= 0x7f)
+				break;
+		}
+		if (!json_is_string(v) || n < CONFIG_HTTP_TOKEN_MIN ||
+		    n > CONFIG_HTTP_TOKEN_MAX || i != n) {
+			snprintf(what, sizeof what, "a string of %d to %d "
+			    "visible ASCII characters (no spaces)",
+			    CONFIG_HTTP_TOKEN_MIN, CONFIG_HTTP_TOKEN_MAX);
+			config_wrong(ctx, v, what);
+			config_pop(ctx);
+			return -1;
+		}
+		h->token = xstrdup(s);
+		config_pop(ctx);
+	}
+	if ((v = json_object_get(obj, "listen")) == NULL)
+		return config_error(ctx, AT_VALUE, "listen is required: "
+		    "\"ADDRESS:PORT\", e.g. \"127.0.0.1:8421\"");
+	config_push_key(ctx, "listen");
+	if (!json_is_string(v) || config_parse_listen(json_string_value(v), h,
+	    why, sizeof why) == -1) {
+		snprintf(what, sizeof what, "\"ADDRESS:PORT\" with a numeric "
+		    "IPv4 address or a [bracketed] IPv6 one and a port from 1 "
+		    "to 65535%s%s", json_is_string(v) ? ": " : "",
+		    json_is_string(v) ? why : "");
+		config_wrong(ctx, v, what);
+		config_pop(ctx);
+		return -1;
+	}
+	if (!h->loopback && h->token == NULL) {
+		config_error(ctx, AT_VALUE, "%s is not a loopback address: "
+		    "listening there needs a \"token\" (every request must "
+		    "then send Authorization: Bearer TOKEN)", h->host);
+		config_pop(ctx);
+		return -1;
+	}
+	config_pop(ctx);
+	h->enabled = 1;
+	return 0;
 }
 
 /* "chat.prefix": 1 to 8 characters, no spaces. */
@@ -1877,6 +1959,7 @@ config_parse_root(struct config_ctx *ctx, json_t *root, enum config_part part)
 	    config_parse_restart(ctx, v_, &ctx->cf->restart));
 	CONFIG_CUSTOM(ctx, root, "output",
 	    config_parse_output(ctx, v_, &ctx->cf->output));
+	CONFIG_CUSTOM(ctx, root, "http", config_parse_http(ctx, v_));
 	if (config_parse_plugins(ctx, root) == -1)
 		return -1;
 	/* After the plugins: alert targets and rules name them. */
@@ -1951,6 +2034,9 @@ config_parse_text(const char *text, size_t len, const char *origin,
 	cf->alerts.lifecycle = ALERT_ON_CRASH | ALERT_ON_CRASH_LOOP |
 	    ALERT_ON_MEMORY_LIMIT | ALERT_ON_CPU_LIMIT | ALERT_ON_HUNG |
 	    ALERT_ON_READY | ALERT_ON_RECOVERY;
+	cf->http.max_connections = 256;
+	cf->http.max_events_clients = 64;
+	cf->http.idle_timeout = 30;
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.origin = src->origin;
@@ -1967,5 +2053,77 @@ config_parse_text(const char *text, size_t len, const char *origin,
 	}
 	json_decref(root);
 	*out = cf;
+	return 0;
+}
+
+/*
+ * "ADDRESS:PORT": a numeric IPv4 address, or an IPv6 one in brackets, and
+ * a decimal port from 1 to 65535. Names are refused: what a name resolves
+ * to can change, and whether it is loopback must be known at load.
+ */
+int
+config_parse_listen(const char *s, struct http_config *h, char *why,
+    size_t whylen)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	const char	*colon, *hs, *he;
+	char		 host[INET6_ADDRSTRLEN + 1], *end;
+	unsigned long	 port;
+	int		 v6;
+
+	if (strlen(s) > 64) {
+		snprintf(why, whylen, "longer than 64 bytes");
+		return -1;
+	}
+	if (s[0] == '[') {
+		if ((he = strchr(s, ']')) == NULL || he[1] != ':') {
+			snprintf(why, whylen, "an IPv6 address needs brackets: "
+			    "[::1]:PORT");
+			return -1;
+		}
+		hs = s + 1;
+		colon = he + 1;
+		v6 = 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			snprintf(why, whylen, "no :PORT");
+			return -1;
+		}
+		hs = s;
+		he = colon;
+		v6 = 0;
+	}
+	if ((size_t)(he - hs) >= sizeof host || he == hs) {
+		snprintf(why, whylen, "no address before the port");
+		return -1;
+	}
+	memcpy(host, hs, (size_t)(he - hs));
+	host[he - hs] = '\0';
+	if (v6 ? inet_pton(AF_INET6, host, &a6) != 1 :
+	    inet_pton(AF_INET, host, &a4) != 1) {
+		snprintf(why, whylen, "%s is not a numeric %s address", v6 ?
+		    "the part in brackets" : "the part before the port",
+		    v6 ? "IPv6" : "IPv4");
+		return -1;
+	}
+	if (colon[1] < '0' || colon[1] > '9') {
+		snprintf(why, whylen, "no port number after the colon");
+		return -1;
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || port < 1 || port > 65535) {
+		snprintf(why, whylen, "the port is not a number from 1 to "
+		    "65535");
+		return -1;
+	}
+	free(h->listen);
+	free(h->host);
+	h->listen = xstrdup(s);
+	h->host = xstrdup(host);
+	h->port = (unsigned)port;
+	h->loopback = v6 ? IN6_IS_ADDR_LOOPBACK(&a6) :
+	    (ntohl(a4.s_addr) >> 24) == 127;
 	return 0;
 }

@@ -857,6 +857,8 @@ control_publish_line(int topic, const char *plugin, struct jsonw *line)
 			continue;
 		control_send(c, line);
 	}
+	/* The HTTP endpoint's /events streams get the same line. */
+	http_publish(topic, plugin, line->buf, line->len);
 }
 
 /*
@@ -880,7 +882,7 @@ control_publish_transition(const struct transition *t)
 {
 	json_t	*ev;
 
-	if (control_nsubscribers == 0)
+	if (control_nsubscribers == 0 && http_nstreams() == 0)
 		return;
 	ev = json_pack("{s:s, s:f, s:s, s:s, s:s, s:s}", "event", "state",
 	    "time", clock_wall(), "plugin", t->plugin->name,
@@ -897,7 +899,7 @@ control_publish_crash(const struct plugin *p)
 {
 	json_t	*ev;
 
-	if (control_nsubscribers == 0)
+	if (control_nsubscribers == 0 && http_nstreams() == 0)
 		return;
 	ev = json_pack("{s:s, s:s, s:o}", "event", "crash", "plugin", p->name,
 	    "crash", json_crash(crashlog_latest(p->crashes)));
@@ -982,7 +984,7 @@ control_publish_sample(const struct plugin *p, const struct metrics_sample *s,
 {
 	json_t	*ev;
 
-	if (control_nsubscribers == 0)
+	if (control_nsubscribers == 0 && http_nstreams() == 0)
 		return;
 	/* The ring's copy carries the sample's time. */
 	ev = json_pack("{s:s, s:s, s:o}", "event", "sample", "plugin", p->name,

@@ -17,6 +17,8 @@
 
 extern const char	default_config_json[];
 extern const size_t	default_config_json_len;
+extern const char	dashboard_html[];	/* supervisor/dashboard.html */
+extern const size_t	dashboard_html_len;
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -171,6 +173,7 @@ main(int argc, char **argv)
 		free(plugin_dir);
 		return 1;
 	}
+	http_init(dashboard_html, dashboard_html_len);
 	status = server_run();
 	server_free();
 	free(plugin_dir);

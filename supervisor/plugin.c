@@ -1035,6 +1035,8 @@ plugin_record_crash(struct plugin *p, struct crash_record *cr)
 	cr->stderr_lines = lines;
 	cr->nlines = i;
 	crashlog_push(p->crashes, cr);
+	if ((size_t)cr->reason < PLUGIN_CRASH_REASONS)
+		p->crash_reasons[cr->reason]++;
 	control_publish_crash(p);
 	state_save_soon("crash");
 }

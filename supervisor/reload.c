@@ -49,6 +49,22 @@ reload_not_applied(json_t *list, const char *key, int differs)
 		json_array_append_new(list, json_string(key));
 }
 
+/* 1 if two configs' "http" differ. */
+static int
+reload_http_differs(const struct http_config *a, const struct http_config *b)
+{
+	if (a->enabled != b->enabled)
+		return 1;
+	if (!a->enabled)
+		return 0;
+	return strcmp(a->listen, b->listen) != 0 ||
+	    (a->token == NULL) != (b->token == NULL) ||
+	    (a->token != NULL && strcmp(a->token, b->token) != 0) ||
+	    a->max_connections != b->max_connections ||
+	    a->max_events_clients != b->max_events_clients ||
+	    a->idle_timeout != b->idle_timeout;
+}
+
 /* Load the config the daemon started with, again. */
 static int
 reload_load(struct config **cf, char **cause)
@@ -86,6 +102,7 @@ server_reload(char **cause)
 	json_t			*added, *removed, *changed, *kept;
 	size_t			 i, unchanged = 0;
 	char			*tmp;
+	int			 http_kept;
 
 	server_notify_reloading();
 	if (reload_load(&cf, cause) != 0) {
@@ -122,6 +139,15 @@ server_reload(char **cause)
 	old->state_dir = tmp;
 	cf->state_enabled = old->state_enabled;
 	cf->save_interval = old->save_interval;
+	/* The HTTP endpoint listens as it started (token, limits and all). */
+	http_kept = reload_http_differs(&old->http, &cf->http);
+	reload_not_applied(kept, "http", http_kept);
+	{
+		struct http_config	h = cf->http;
+
+		cf->http = old->http;
+		old->http = h;
+	}
 
 	added = json_array();
 	removed = json_array();
@@ -175,7 +201,9 @@ server_reload(char **cause)
 	log_info("reload: %zu added, %zu removed, %zu changed, %zu unchanged%s",
 	    json_array_size(added), json_array_size(removed),
 	    json_array_size(changed), unchanged, json_array_size(kept) ?
-	    "; socket and metrics settings need a daemon restart" : "");
+	    (http_kept ? "; socket, metrics and http settings need a daemon "
+	    "restart" : "; socket and metrics settings need a daemon restart") :
+	    "");
 	server_notify_reloaded();
 	return json_pack("{s:o, s:o, s:o, s:I, s:o}", "added", added,
 	    "removed", removed, "changed", changed,

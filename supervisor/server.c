@@ -437,7 +437,11 @@ plugin_sample(struct plugin *p, double now_mono, double now_wall, int found,
 			cpu = metrics_cpu_percent(p->prev_ticks, ticks,
 			    now_mono - p->prev_sample_mono, sampler_hz());
 			sample_set_cpu(&s, cpu);
-		}
+			p->cpu_seconds += (double)(ticks - p->prev_ticks) /
+			    (double)sampler_hz();
+		} else if (!p->have_prev)
+			/* A new process: what it used since its exec. */
+			p->cpu_seconds += (double)ticks / (double)sampler_hz();
 		p->prev_ticks = ticks;
 		p->prev_sample_mono = now_mono;
 		p->have_prev = 1;
@@ -703,6 +707,7 @@ server_free(void)
 	contain_cleanup();
 	state_free();
 	alert_free();
+	http_free();
 	control_free();
 	admin_free();
 	router_free();

@@ -28,6 +28,8 @@
 #define PLUGIN_COMMAND_MAX	IPC_MAX_COMMAND
 /* Events waiting for a reply from one plugin before the oldest is forgotten. */
 #define PLUGIN_MAX_PENDING	4096
+/* Crash reasons (metrics.h enum crash_reason), counted per plugin. */
+#define PLUGIN_CRASH_REASONS	8
 /* Seconds an event waits for its reply before it is forgotten. */
 #define EVENT_REPLY_TTL		60.0
 
@@ -186,6 +188,9 @@ struct plugin {
 	double				 cpu_over_since;	/* monotonic, 0 if under */
 	double				 last_cpu;
 	uint64_t			 last_rss;
+	/* For /metrics (http.c): counted since the daemon started. */
+	double				 cpu_seconds;	/* sampled, all processes */
+	uint64_t			 crash_reasons[PLUGIN_CRASH_REASONS];
 
 	TAILQ_ENTRY(plugin)		 entry;
 };
@@ -447,6 +452,13 @@ int	 alert_silence_set(const char *, double);
 int	 alert_silence_lift(const char *);
 json_t	*alert_status_json(void);
 json_t	*alert_note_json(const struct alert_note *);
+
+/* http.c: the HTTP endpoint (Prometheus, JSON API, events, dashboard). */
+void	 http_init(const char *page, size_t);
+void	 http_free(void);
+size_t	 http_nstreams(void);
+void	 http_publish(int topic, const char *plugin, const char *, size_t);
+void	 http_shutdown(void);
 
 /* admin.c: !admin in chat, through the command table. */
 void	 admin_command(struct plugin *connector, const char *platform,

@@ -22,6 +22,7 @@
 #define CMD_PLUGIN	0x1	/* takes a plugin name */
 #define CMD_CHAT	0x2	/* allowed as !admin VERB */
 #define CMD_STREAM	0x4	/* turns the connection into a stream */
+#define CMD_READ	0x8	/* changes nothing: served over HTTP too */
 
 /* Lines of one chat answer at most. */
 #define VERB_CHAT_MAX_LINES	12
@@ -67,20 +68,22 @@ struct verb {
  * formatters if the generic ones do not read well.
  */
 #define VERB_LIST(X) \
-	X(status, .args = "[plugin]", .flags = CMD_CHAT, \
+	X(status, .args = "[plugin]", .flags = CMD_CHAT | CMD_READ, \
 	    .chat = verb_chat_status, .cli = verb_cli_status, \
 	    .cli_args = "[plugin] [--fields NAME,...]", \
 	    .usage = "state, pid, uptime, restarts, CPU, memory "\
 	    "and events of every plugin (or one), and system metrics") \
-	X(metrics, .args = "plugin [window]", .flags = CMD_PLUGIN | CMD_CHAT, \
+	X(metrics, .args = "plugin [window]", \
+	    .flags = CMD_PLUGIN | CMD_CHAT | CMD_READ, \
 	    .chat = verb_chat_metrics, .cli = verb_cli_metrics, \
 	    .usage = "current sample and avg/min/max/p95 "\
 	    "aggregates over a window (90s, 5m, 1h; default all retained)") \
 	X(history, .args = "plugin [last N | since WINDOW]", \
-	    .flags = CMD_PLUGIN, .cli = verb_cli_history, \
+	    .flags = CMD_PLUGIN | CMD_READ, .cli = verb_cli_history, \
 	    .cli_args = "plugin [--last N | --since WINDOW]", \
 	    .usage = "raw samples, oldest first") \
-	X(crashes, .args = "plugin", .flags = CMD_PLUGIN | CMD_CHAT, \
+	X(crashes, .args = "plugin", \
+	    .flags = CMD_PLUGIN | CMD_CHAT | CMD_READ, \
 	    .chat = verb_chat_crashes, .cli = verb_cli_crashes, \
 	    .usage = "crash records, oldest first, with exit "\
 	    "status, signal, reason and last stderr lines") \
@@ -102,7 +105,7 @@ struct verb {
 	    .chat = verb_chat_reload, .cli = verb_cli_reload, \
 	    .usage = "read the config file again: add, remove and restart "\
 	    "changed plugins; chat settings apply at once") \
-	X(tail, .args = "plugin [lines]", .flags = CMD_PLUGIN, \
+	X(tail, .args = "plugin [lines]", .flags = CMD_PLUGIN | CMD_READ, \
 	    .cli = verb_cli_tail, \
 	    .cli_args = "plugin [lines] | -f [plugin [lines]]", \
 	    .usage = "last stderr lines of a plugin; supervisorctl tail -f "\
@@ -110,11 +113,11 @@ struct verb {
 	X(forget, .args = "name", .flags = 0, \
 	    .usage = "delete the saved history of a plugin that is no "\
 	    "longer in the config") \
-	X(system, .args = "", .flags = CMD_CHAT, \
+	X(system, .args = "", .flags = CMD_CHAT | CMD_READ, \
 	    .chat = verb_chat_system, .cli = verb_cli_system, \
 	    .usage = "daemon uptime, plugin counts, events, memory, and the "\
 	    "daemon's own CPU and memory") \
-	X(alerts, .args = "", .flags = CMD_CHAT, \
+	X(alerts, .args = "", .flags = CMD_CHAT | CMD_READ, \
 	    .chat = verb_chat_alerts, .cli = verb_cli_alerts, \
 	    .usage = "alerts firing now, pending rules, silences, targets "\
 	    "and the recent alert lines") \
@@ -122,10 +125,10 @@ struct verb {
 	    .chat = verb_chat_silence, \
 	    .usage = "keep a plugin's, a rule's or every lifecycle (crash) "\
 	    "alert from chat for a duration (10m, 2h); off lifts it") \
-	X(version, .args = "", .flags = CMD_CHAT, \
+	X(version, .args = "", .flags = CMD_CHAT | CMD_READ, \
 	    .chat = verb_chat_version, .cli = verb_cli_version, \
 	    .usage = "daemon and protocol version") \
-	X(help, .args = "", .flags = CMD_CHAT, \
+	X(help, .args = "", .flags = CMD_CHAT | CMD_READ, \
 	    .chat = verb_chat_help, .cli = verb_cli_help, \
 	    .usage = "the verbs") \
 	X(subscribe, .args = "[topics]", .flags = CMD_STREAM, \

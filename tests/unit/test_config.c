@@ -875,7 +875,7 @@ test_unknown_keys(void **state)
 {
 	assert_error("{\"plugins\": [], \"sockt\": \"x\"}",
 	    "cfg.json:1:17: sockt: unknown key (expected one of: socket, "
-	    "control, chat, metrics, state, restart, output, plugins, alerts)");
+	    "control, chat, metrics, state, restart, output, plugins, alerts, http)");
 	assert_error("{\"control\": {\"idle\": 5}, \"plugins\": []}",
 	    "cfg.json:1:14: control.idle: unknown key (expected one of: "
 	    "idle_timeout)");
@@ -911,7 +911,7 @@ test_unknown_keys(void **state)
 	/* A key that is not a plain word is quoted, escapes and all. */
 	assert_error("{\"plugins\": [], \"so cket\\n\": 1}",
 	    "cfg.json:1:17: [\"so cket\\u000a\"]: unknown key (expected one "
-	    "of: socket, control, chat, metrics, state, restart, output, plugins, alerts)");
+	    "of: socket, control, chat, metrics, state, restart, output, plugins, alerts, http)");
 	/* Anything goes inside a plugin's own config. */
 	config_free(load_ok("{\"plugins\": [{\"name\": \"a\", \"exec\": "
 	    "[\"dice-roller\"], \"config\": {\"whatever\": [1, {\"x\": null}]}}]}"));
@@ -1900,7 +1900,7 @@ test_load_socket(void **state)
 	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
 	assert_null(sock);
 	xasprintf(&want, "%s:1:2: sockte: unknown key (expected one of: "
-	    "socket, control, chat, metrics, state, restart, output, plugins, alerts)", path);
+	    "socket, control, chat, metrics, state, restart, output, plugins, alerts, http)", path);
 	assert_string_equal(cause, want);
 	free(want);
 	free(cause);
