@@ -110,7 +110,8 @@ def test_api_answers_as_the_control_socket(daemon):
     assert status == 200 and got["result"]["total_plugins"] == 2
     # /api lists what it serves: the read-only verbs, none that change anything.
     names = [v["name"] for v in get_json(port, "/api")[1]["result"]["verbs"]]
-    assert names == ["status", "metrics", "history", "crashes", "tail", "system", "version", "help"]
+    assert names == ["status", "metrics", "history", "crashes", "tail", "system", "alerts",
+                     "version", "help"]
 
 
 def test_api_refuses_what_is_not_read_only_or_wrong(daemon):
