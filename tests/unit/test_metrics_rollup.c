@@ -293,13 +293,16 @@ alt_p95(const struct rollup_tier *t, int64_t from, int64_t to)
 	size_t			 n = 0, k;
 	int64_t			 b;
 
+	for (b = from; b <= to; b++)
+		if (rollup_get(t, b, &s) == 0)
+			n += (size_t)s.cpu_n;
+	v = malloc((n ? n : 1) * sizeof *v);
+	n = 0;
 	for (b = from; b <= to; b++) {
 		if (rollup_get(t, b, &s) != 0)
 			continue;
-		for (k = 0; k < (size_t)s.cpu_n; k++) {
-			v = realloc(v, (n + 1) * sizeof *v);
+		for (k = 0; k < (size_t)s.cpu_n; k++)
 			v[n++] = s.cpu_p95;
-		}
 	}
 	r = n ? exact_p95(v, n) : 0;
 	free(v);
