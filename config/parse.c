@@ -1307,6 +1307,11 @@ config_parse_name(struct config_ctx *ctx, json_t *v, size_t idx)
 		return config_error(ctx, AT_VALUE, "invalid plugin name %s: "
 		    "use 1 to %d of a-z, 0-9, '_' and '-', starting with a "
 		    "letter or digit", quoted, CONFIG_NAME_MAX);
+	/* supervisorctl restart all means every plugin. */
+	if (strcmp(s, "all") == 0)
+		return config_error(ctx, AT_VALUE, "plugin name \"all\" is "
+		    "reserved: start, stop and restart take it for every "
+		    "plugin");
 	for (i = 0; i < idx; i++) {
 		if (strcmp(cf->plugins[i].name, s) == 0)
 			return config_error(ctx, AT_VALUE, "duplicate plugin "

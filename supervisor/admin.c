@@ -102,7 +102,7 @@ admin_request(char *words, const struct verb **vp, char *logged,
     size_t logsize, char *out, size_t size)
 {
 	const struct verb	*v;
-	json_t			*req, *value;
+	json_t			*req, *value, *names, *list;
 	char			*verb, *word, *last, key[32], quoted[40];
 	size_t			 i, off;
 
@@ -117,6 +117,26 @@ admin_request(char *words, const struct verb **vp, char *logged,
 	req = json_pack("{s:s}", "cmd", v->name);
 	off = (size_t)snprintf(logged, logsize, "%s", v->name);
 	for (i = 0; (word = strtok_r(NULL, " \t", &last)) != NULL; i++) {
+		/* restart a b: a list of plugins, as supervisorctl sends. */
+		if ((v->flags & CMD_MULTI) && i > 0 && (names =
+		    json_object_get(req, "plugin")) != NULL) {
+			if (!json_is_array(names)) {
+				list = json_array();
+				json_array_append(list, names);
+				json_object_set_new(req, "plugin", list);
+				names = list;
+			}
+			if ((value = json_string(word)) == NULL) {
+				snprintf(out, size, "plugin is not valid UTF-8");
+				json_decref(req);
+				return NULL;
+			}
+			json_array_append_new(names, value);
+			if (off < logsize)
+				off += (size_t)snprintf(logged + off,
+				    logsize - off, " %s", word);
+			continue;
+		}
 		if (verb_arg(v, i, key, sizeof key, NULL) != 0) {
 			snprintf(out, size, "too many arguments; usage: "
 			    "%sadmin %s%s%s", server->config->prefix, v->name,

@@ -84,7 +84,7 @@ struct ctl_conn {
 typedef void	ctl_build_fn(const struct verb *, struct ctl_opts *, json_t *);
 
 static ctl_build_fn	ctl_build_status, ctl_build_history, ctl_build_tail,
-			ctl_build_watch, ctl_build_generic;
+			ctl_build_watch, ctl_build_multi, ctl_build_generic;
 
 /* The verbs with options or numbers; every other verb: ctl_build_generic. */
 static const struct {
@@ -95,6 +95,9 @@ static const struct {
 	{ "history", ctl_build_history },
 	{ "tail", ctl_build_tail },
 	{ "subscribe", ctl_build_watch },
+	{ "start", ctl_build_multi },
+	{ "stop", ctl_build_multi },
+	{ "restart", ctl_build_multi },
 };
 
 static volatile sig_atomic_t	ctl_interrupted;
@@ -374,6 +377,23 @@ ctl_build_watch(const struct verb *ce, struct ctl_opts *o, json_t *req)
 	for (i = 0; i < o->nargs; i++)
 		json_array_append_new(topics, ctl_string(ce, o->args[i]));
 	json_object_set_new(req, "topics", topics);
+}
+
+/* start/stop/restart NAME ... | all: one name, or a list of them. */
+static void
+ctl_build_multi(const struct verb *ce, struct ctl_opts *o, json_t *req)
+{
+	json_t	*list;
+	size_t	 i;
+
+	if (o->nargs <= 1) {
+		ctl_build_generic(ce, o, req);
+		return;
+	}
+	list = json_array();
+	for (i = 0; i < o->nargs; i++)
+		json_array_append_new(list, ctl_string(ce, o->args[i]));
+	json_object_set_new(req, "plugin", list);
 }
 
 /*

@@ -147,6 +147,30 @@ verb_chat_crashes(const struct verb *v, json_t *res, struct verb_text *t)
 void
 verb_chat_action(const struct verb *v, json_t *res, struct verb_text *t)
 {
+	json_t		*list, *item;
+	size_t		 i;
+	const char	*result;
+
+	/* all, or a list: one line per plugin, then the counts. */
+	if ((list = json_object_get(res, "plugins")) != NULL) {
+		json_array_foreach(list, i, item) {
+			result = verb_str(item, "result", "done");
+			if (strcmp(result, "done") == 0)
+				verb_text_add(t, "%s: %s asked, now %s\n",
+				    verb_str(item, "plugin", "?"), v->name,
+				    verb_str(item, "state", "?"));
+			else
+				verb_text_add(t, "%s: %s: %s\n",
+				    verb_str(item, "plugin", "?"),
+				    strcmp(result, "skipped") == 0 ?
+				    "skipped" : "FAILED",
+				    verb_str(item, "message", "?"));
+		}
+		verb_text_add(t, "%s: %lld done, %lld skipped, %lld failed",
+		    v->name, verb_int(res, "done", 0),
+		    verb_int(res, "skipped", 0), verb_int(res, "failed", 0));
+		return;
+	}
 	verb_text_add(t, "%s: %s asked, now %s", verb_str(res, "plugin", "?"),
 	    v->name, verb_str(res, "state", "?"));
 }

@@ -893,3 +893,45 @@ verb_cli_event(json_t *ev, const char *raw)
 		putchar('\n');
 	}
 }
+
+/*
+ * start, stop, restart: one line per plugin ("8ball: restart asked, now
+ * STARTING", "console: skipped: console is already STOPPED"), then for all
+ * or a list the counts; exit 1 if any plugin failed.
+ */
+int
+verb_cli_action(const struct verb *verb, json_t *res)
+{
+	json_t		*list, *item;
+	size_t		 i;
+	const char	*result;
+	char		 buf[1024];
+	struct verb_text t;
+
+	if ((list = json_object_get(res, "plugins")) == NULL) {
+		verb_text_init(&t, buf, sizeof buf);
+		verb_chat_action(verb, res, &t);
+		verb_cli_put_safe(stdout, buf);
+		putchar('\n');
+		return VERB_EXIT_OK;
+	}
+	json_array_foreach(list, i, item) {
+		result = verb_str(item, "result", "done");
+		verb_text_init(&t, buf, sizeof buf);
+		if (strcmp(result, "done") == 0)
+			verb_text_add(&t, "%s: %s asked, now %s",
+			    verb_str(item, "plugin", "?"), verb->name,
+			    verb_str(item, "state", "?"));
+		else
+			verb_text_add(&t, "%s: %s: %s",
+			    verb_str(item, "plugin", "?"),
+			    strcmp(result, "skipped") == 0 ? "skipped" :
+			    "FAILED", verb_str(item, "message", "?"));
+		verb_cli_put_safe(stdout, buf);
+		putchar('\n');
+	}
+	printf("%s: %lld done, %lld skipped, %lld failed\n", verb->name,
+	    verb_int(res, "done", 0), verb_int(res, "skipped", 0),
+	    verb_int(res, "failed", 0));
+	return verb_int(res, "failed", 0) > 0 ? VERB_EXIT_FAILED : VERB_EXIT_OK;
+}

@@ -23,6 +23,7 @@
 #define CMD_CHAT	0x2	/* allowed as !admin VERB */
 #define CMD_STREAM	0x4	/* turns the connection into a stream */
 #define CMD_READ	0x8	/* changes nothing: served over HTTP too */
+#define CMD_MULTI	0x10	/* plugin may be "all" or a list of names */
 
 /* Lines of one chat answer at most. */
 #define VERB_CHAT_MAX_LINES	12
@@ -87,15 +88,24 @@ struct verb {
 	    .chat = verb_chat_crashes, .cli = verb_cli_crashes, \
 	    .usage = "crash records, oldest first, with exit "\
 	    "status, signal, reason and last stderr lines") \
-	X(start, .args = "plugin", .flags = CMD_PLUGIN | CMD_CHAT, \
-	    .chat = verb_chat_action, \
-	    .usage = "start a stopped or FATAL plugin (closes the breaker)") \
-	X(stop, .args = "plugin", .flags = CMD_PLUGIN | CMD_CHAT, \
-	    .chat = verb_chat_action, \
-	    .usage = "stop a plugin (shutdown, SIGTERM, SIGKILL)") \
-	X(restart, .args = "plugin", .flags = CMD_PLUGIN | CMD_CHAT, \
-	    .chat = verb_chat_action, \
-	    .usage = "stop and start a plugin (closes the breaker)") \
+	X(start, .args = "plugin", \
+	    .flags = CMD_PLUGIN | CMD_CHAT | CMD_MULTI, \
+	    .chat = verb_chat_action, .cli = verb_cli_action, \
+	    .cli_args = "plugin ... | all", \
+	    .usage = "start a stopped or FATAL plugin (closes the breaker); "\
+	    "all, or several names, for each") \
+	X(stop, .args = "plugin", \
+	    .flags = CMD_PLUGIN | CMD_CHAT | CMD_MULTI, \
+	    .chat = verb_chat_action, .cli = verb_cli_action, \
+	    .cli_args = "plugin ... | all", \
+	    .usage = "stop a plugin (shutdown, SIGTERM, SIGKILL); all, or "\
+	    "several names, for each") \
+	X(restart, .args = "plugin", \
+	    .flags = CMD_PLUGIN | CMD_CHAT | CMD_MULTI, \
+	    .chat = verb_chat_action, .cli = verb_cli_action, \
+	    .cli_args = "plugin ... | all", \
+	    .usage = "stop and start a plugin (closes the breaker); all, or "\
+	    "several names, for each") \
 	X(signal, .args = "plugin signal", .flags = CMD_PLUGIN | CMD_CHAT, \
 	    .chat = verb_chat_signal, \
 	    .usage = "send a signal (HUP, USR1, TERM, KILL, ... with or "\
@@ -125,6 +135,8 @@ struct verb {
 	    .chat = verb_chat_silence, \
 	    .usage = "keep a plugin's, a rule's or every lifecycle (crash) "\
 	    "alert from chat for a duration (10m, 2h); off lifts it") \
+	X(shutdown, .args = "", .flags = 0, \
+	    .usage = "stop every plugin and exit 0, as SIGTERM does") \
 	X(version, .args = "", .flags = CMD_CHAT | CMD_READ, \
 	    .chat = verb_chat_version, .cli = verb_cli_version, \
 	    .usage = "daemon and protocol version") \
@@ -189,6 +201,7 @@ int	 verb_cli_version(const struct verb *, json_t *);
 int	 verb_cli_reload(const struct verb *, json_t *);
 int	 verb_cli_help(const struct verb *, json_t *);
 int	 verb_cli_alerts(const struct verb *, json_t *);
+int	 verb_cli_action(const struct verb *, json_t *);
 int	 verb_cli_status_exit(json_t *);
 void	 verb_cli_event(json_t *, const char *);
 void	 verb_cli_usage(FILE *, const struct verb *, char mark);
