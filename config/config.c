@@ -28,6 +28,7 @@ config_source_free(struct config_source *src)
 		return;
 	free(src->origin);
 	free(src->text);
+	free(src->base_dir);
 	free(src);
 }
 
@@ -357,7 +358,7 @@ config_file_dir(const char *path, char **dir, char **abspath, char **cause)
 /* Parse, then resolve against dir (taken) and plugin_dir. */
 static int
 config_load_text(const char *text, size_t len, const char *origin, char *dir,
-    const char *plugin_dir, struct config **out, char **cause)
+    int from_file, const char *plugin_dir, struct config **out, char **cause)
 {
 	struct config	*cf;
 
@@ -366,6 +367,7 @@ config_load_text(const char *text, size_t len, const char *origin, char *dir,
 		free(dir);
 		return -1;
 	}
+	cf->source->from_file = from_file;
 	if (config_resolve_paths(cf, dir, cause) == -1 ||
 	    config_resolve_execs(cf, plugin_dir, cause) == -1) {
 		config_free(cf);
@@ -391,7 +393,7 @@ config_load_string_raw(const char *text, size_t len, const char *origin,
 		origin = "(string)";
 	if ((dir = config_base_dir(origin, basedir, cause)) == NULL)
 		return -1;
-	return config_load_text(text, len, origin, dir, plugin_dir, out,
+	return config_load_text(text, len, origin, dir, 0, plugin_dir, out,
 	    cause);
 }
 
@@ -412,7 +414,7 @@ config_load_file_raw(const char *path, const char *plugin_dir,
 		free(text);
 		return -1;
 	}
-	rc = config_load_text(text, len, path, dir, plugin_dir, out, cause);
+	rc = config_load_text(text, len, path, dir, 1, plugin_dir, out, cause);
 	free(text);
 	if (rc == 0) {
 		/* Absolute, so a reload still finds it after a chdir. */
@@ -446,6 +448,7 @@ config_load_socket_raw(const char *path, char **socket_path, char **cause)
 		free(dir);
 		return -1;
 	}
+	cf->source->from_file = 1;
 	if (config_resolve_paths(cf, dir, cause) == 0) {
 		*socket_path = cf->socket_path;
 		cf->socket_path = NULL;

@@ -89,6 +89,7 @@ static const char *const config_unknown_names[] = {
 
 static const struct config_field config_top_fields[] = {
 	{ "socket", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "base_dir", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "control", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "chat", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "metrics", CT_CUSTOM, 0, 0, 0, NULL },
@@ -790,6 +791,18 @@ config_parse_socket(struct config_ctx *ctx, json_t *root)
 		ctx->cf->source->socket_given = 1;
 	}
 	ctx->cf->socket_path = xstrdup(s);
+	/* Read with the socket: supervisorctl -c resolves it alike. */
+	if ((v = json_object_get(root, "base_dir")) != NULL) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    config_has_control(json_string_value(v), 0)) {
+			config_push_key(ctx, "base_dir");
+			config_wrong(ctx, v, "a non-empty path without control "
+			    "characters");
+			config_pop(ctx);
+			return -1;
+		}
+		ctx->cf->source->base_dir = xstrdup(json_string_value(v));
+	}
 	return 0;
 }
 

@@ -367,10 +367,35 @@ config_resolve_paths(struct config *cf, char *dir, char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct config_ctx	 ctx;
-	char			*path, quoted[CONFIG_QUOTE_SIZE];
+	char			*path, *base, quoted[CONFIG_QUOTE_SIZE];
 	size_t			 len;
 
 	config_resolve_ctx(&ctx, cf);
+	/*
+	 * base_dir moves what relative paths resolve against, from the file's
+	 * directory (config/default.json: "..", the source tree, where the
+	 * daemon with its built-in copy of that file runs). The built-in
+	 * config resolves against the current directory, so it is not applied
+	 * to a config that is no file.
+	 */
+	if (cf->source->base_dir != NULL && cf->source->from_file) {
+		path = config_join(dir, cf->source->base_dir);
+		if ((base = realpath(path, NULL)) == NULL) {
+			config_quote(cf->source->base_dir, quoted,
+			    sizeof quoted);
+			config_push_key(&ctx, "base_dir");
+			config_error(&ctx, AT_VALUE, "cannot resolve directory "
+			    "%s (in %s): %s", quoted, dir, strerror(errno));
+			config_pop(&ctx);
+			free(path);
+			free(dir);
+			*cause = ctx.cause;
+			return -1;
+		}
+		free(path);
+		free(dir);
+		dir = base;
+	}
 	free(cf->dir);
 	cf->dir = dir;
 	path = config_join(dir, cf->state_dir);

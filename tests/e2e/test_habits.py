@@ -83,3 +83,37 @@ def test_shutdown_verb(daemon):
     assert not any(pid_alive(p) for p in pids)
     assert "shutdown asked by the control socket" in daemon.read_log()
     # Not an !admin verb: nobody in chat could start the daemon again.
+
+
+def test_ctl_c_default_config_finds_the_make_run_daemon(tmp_path):
+    """make run starts the built-in config/default.json; supervisorctl -c
+    config/default.json reaches it: base_dir ".." resolves the file's paths
+    against the source tree, where the built-in copy resolves them."""
+    from test_control import BuiltinDaemon
+    from conftest import ROOT
+    os.mkdir(tmp_path / "config")
+    with open(os.path.join(ROOT, "config", "default.json")) as f:
+        (tmp_path / "config" / "default.json").write_text(f.read())
+    d = BuiltinDaemon(tmp_path)
+    try:
+        d.start_builtin()
+        r = ctl("-c", "config/default.json", "status", cwd=str(tmp_path))
+        assert r.returncode == 0, r.stderr
+        assert re.search(r"^dice-roller\s+RUNNING", r.stdout, re.M), r.stdout
+        # From elsewhere, with an absolute path, too.
+        r = ctl("-c", str(tmp_path / "config" / "default.json"), "version")
+        assert r.returncode == 0, r.stderr
+    finally:
+        if d.proc is not None:
+            d.close()
+
+
+def test_base_dir_must_exist(tmp_path):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"base_dir": "nowhere", "plugins": []}))
+    r = subprocess.run([SUPERVISOR, "-n", "-c", str(cfg)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert re.search(r"c\.json:1:\d+: base_dir: cannot resolve directory \"nowhere\" \(in /.*\): "
+                     r"No such file or directory", r.stderr), r.stderr
+    r = ctl("-c", str(cfg), "status")
+    assert r.returncode != 0 and "base_dir: cannot resolve directory" in r.stderr
