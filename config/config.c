@@ -159,6 +159,28 @@ config_output_equal(const struct plugin_config *a,
 	    x->summary_interval == y->summary_interval;
 }
 
+/* 1 if two plugins would run in the same directory, as the same user. */
+static int
+config_identity_equal(const struct plugin_identity *a,
+    const struct plugin_identity *b)
+{
+	size_t	i;
+
+	if ((a->directory == NULL) != (b->directory == NULL) ||
+	    (a->directory != NULL && strcmp(a->directory, b->directory) != 0))
+		return 0;
+	if (a->set_uid != b->set_uid || a->set_gid != b->set_gid ||
+	    a->uid != b->uid || a->gid != b->gid || a->ngroups != b->ngroups ||
+	    a->umask != b->umask || a->set_nice != b->set_nice ||
+	    a->nice != b->nice)
+		return 0;
+	for (i = 0; i < a->ngroups; i++) {
+		if (a->groups[i] != b->groups[i])
+			return 0;
+	}
+	return 1;
+}
+
 /* 1 if two plugin configs would run the same plugin the same way. */
 int
 config_plugin_equal(const struct plugin_config *a,
@@ -175,7 +197,8 @@ config_plugin_equal(const struct plugin_config *a,
 	    a->limits.violations == b->limits.violations &&
 	    a->limits.cpu_percent == b->limits.cpu_percent &&
 	    a->limits.cpu_seconds == b->limits.cpu_seconds &&
-	    config_output_equal(a, b);
+	    config_output_equal(a, b) &&
+	    config_identity_equal(&a->identity, &b->identity);
 }
 
 /* 1 if two alert rules are the same rule (a reload keeps its alerts). */
@@ -206,6 +229,10 @@ config_free(struct config *cf)
 		config_free_vector(p->env);
 		json_decref(p->config);
 		free(p->log_file.path);
+		free(p->identity.directory);
+		free(p->identity.user);
+		free(p->identity.group);
+		free(p->identity.groups);
 	}
 	free(cf->plugins);
 	for (i = 0; i < cf->alerts.ntargets; i++) {

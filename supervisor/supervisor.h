@@ -322,6 +322,9 @@ pid_t	 proc_spawn(struct plugin *, int *sock, int *out_fd, int *err_fd,
 void	 proc_signal(const struct plugin *, pid_t, int);
 const char *proc_describe_status(int status, char *, size_t);
 
+/* identity.c: a plugin's directory, umask, nice, groups and user. */
+int	 identity_apply(const struct plugin_identity *);
+
 /* contain.c: nothing a plugin starts outlives it (cgroup or subreaper). */
 void	 contain_init(void);
 void	 contain_start(void);

@@ -117,3 +117,80 @@ def test_base_dir_must_exist(tmp_path):
                      r"No such file or directory", r.stderr), r.stderr
     r = ctl("-c", str(cfg), "status")
     assert r.returncode != 0 and "base_dir: cannot resolve directory" in r.stderr
+
+
+def proc_status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def test_plugin_directory_user_group_umask_nice(daemon):
+    import tempfile
+    work = tempfile.mkdtemp(prefix="habits-dir-")
+    try:
+        os.chmod(work, 0o755)
+        dice = dict(DICE, directory=work, user="nobody", group="nogroup", umask="027", nice=5)
+        daemon.start([CONSOLE, dice])
+        pid = daemon.status("dice-roller")["pid"]
+        st = proc_status(pid)
+        assert st["Uid"].split() == ["65534"] * 4
+        assert st["Gid"].split() == ["65534"] * 4
+        assert st["Groups"].split() == ["65534"]
+        assert st["Umask"] == "0027"
+        assert os.readlink("/proc/%d/cwd" % pid) == work
+        with open("/proc/%d/stat" % pid) as f:
+            assert int(f.read().rsplit(")", 1)[1].split()[16]) == 5
+        # It still works as a plugin, and the console (no identity) is root.
+        assert re.fullmatch(r"🎲 .*", daemon.ask("!roll 1d6"))
+        assert proc_status(daemon.status("console")["pid"])["Uid"].split()[0] == "0"
+    finally:
+        os.rmdir(work)
+
+
+def check_config(tmp_path, plugin_extra, as_nobody=False):
+    import tempfile
+    d = tempfile.mkdtemp(prefix="habits-cfg-")
+    os.chmod(d, 0o755)
+    path = os.path.join(d, "c.json")
+    with open(path, "w") as f:
+        json.dump({"socket": os.path.join(d, "s.sock"),
+                   "plugins": [dict(DICE, **plugin_extra)]}, f)
+    os.chmod(path, 0o644)
+    cmd = [SUPERVISOR, "-n", "-c", path]
+    if as_nobody:
+        cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + cmd
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True)
+    finally:
+        os.unlink(path)
+        os.rmdir(d)
+
+
+def test_plugin_identity_errors(tmp_path):
+    r = check_config(tmp_path, {"user": "no-such-user"})
+    assert r.returncode == 2
+    assert 'plugins[0].user: no user named "no-such-user" on this machine' in r.stderr
+    r = check_config(tmp_path, {"group": "no-such-group"})
+    assert 'plugins[0].group: no group named "no-such-group" on this machine' in r.stderr
+    r = check_config(tmp_path, {"directory": "/nonexistent/x"})
+    assert 'plugins[0].directory: "/nonexistent/x" (/nonexistent/x): No such file or directory' \
+        in r.stderr
+    r = check_config(tmp_path, {"directory": "/etc/passwd"})
+    assert "plugins[0].directory: \"/etc/passwd\" (/etc/passwd): not a directory" in r.stderr
+    r = check_config(tmp_path, {"umask": "089"})
+    assert 'plugins[0].umask: must be octal digits as a string, like "022"' in r.stderr
+    r = check_config(tmp_path, {"umask": 18})
+    assert "plugins[0].umask: must be octal digits" in r.stderr
+    r = check_config(tmp_path, {"nice": 20})
+    assert "plugins[0].nice: must be an integer between -20 and 19" in r.stderr
+    r = check_config(tmp_path, {"user": "a:b"})
+    assert "plugins[0].user: must be a name without spaces" in r.stderr
+    # Not root: switching user is refused, its own user is fine.
+    r = check_config(tmp_path, {"user": "root"}, as_nobody=True)
+    assert r.returncode == 2, r.stdout
+    assert ("plugins[0].user: the daemon runs as uid 65534, not root: it cannot run a "
+            'plugin as user "root"') in r.stderr
+    r = check_config(tmp_path, {"group": "root"}, as_nobody=True)
+    assert "plugins[0].group: the daemon runs as gid 65534, not root" in r.stderr
+    r = check_config(tmp_path, {"user": "nobody", "group": "nogroup"}, as_nobody=True)
+    assert r.returncode == 0, r.stderr
