@@ -89,7 +89,6 @@ static const char *const config_unknown_names[] = {
 
 static const struct config_field config_top_fields[] = {
 	{ "socket", CT_CUSTOM, 0, 0, 0, NULL },
-	{ "base_dir", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "control", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "chat", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "metrics", CT_CUSTOM, 0, 0, 0, NULL },
@@ -99,6 +98,7 @@ static const struct config_field config_top_fields[] = {
 	{ "plugins", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "alerts", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "http", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "base_dir", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
 static const struct config_field config_state_fields[] = {
