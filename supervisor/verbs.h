@@ -144,9 +144,10 @@ struct verb {
 	    .chat = verb_chat_help, .cli = verb_cli_help, \
 	    .usage = "the verbs") \
 	X(subscribe, .args = "[topics]", .flags = CMD_STREAM, \
-	    .cli_name = "watch", .cli_args = "[topic ...]", \
-	    .usage = "stream events as JSON lines: state, crash, "\
-	    "sample, alert (the default), log (plugin output); plugin: only one's")
+	    .cli_name = "watch", .cli_args = "[topic ...] [--samples]", \
+	    .usage = "stream events: state, crash, sample, alert, log "\
+	    "(plugin output); plugin: only one's. watch without topics: "\
+	    "state, crash and alert; --samples adds the samples")
 
 /* VERB_status, VERB_metrics, ...: a verb's index in verb_table. */
 enum verb_index {
@@ -168,6 +169,7 @@ const char	*verb_str(json_t *, const char *, const char *);
 double		 verb_num(json_t *, const char *, double);
 long long	 verb_int(json_t *, const char *, long long);
 const char	*verb_alert_marker(const char *);
+const char	*verb_plural(long long, const char *, const char *);
 void		 verb_text_init(struct verb_text *, char *, size_t);
 void		 verb_text_add(struct verb_text *, const char *, ...)
 		     printflike(2, 3);

@@ -926,7 +926,7 @@ def test_ctl_status_table_and_its_exit_status(daemon):
     assert kv["name"] == "dice-roller" and kv["role"] == "plugin"
     assert kv["state"].startswith("RUNNING since ")
     assert kv["pid"] == str(pids["dice-roller"]) and kv["version"] == "1.0.0"
-    assert kv["commands"] == "roll, flip" and kv["restarts"] == "0 (1 starts)"
+    assert kv["commands"] == "roll, flip" and kv["restarts"] == "0 (1 start)"
     assert kv["crashes"] == "0" and kv["breaker"] == "closed" and kv["queued"] == "0"
     assert kv["events"] == "0 routed, 0 replies, 0 dropped, 0 protocol errors"
     assert kv["in flight"] == "0" and kv["dropped by"] == "-"
@@ -1345,7 +1345,7 @@ def watch(daemon, *args):
 def test_ctl_watch_prints_a_restart_and_exits_0_on_sigint(daemon):
     start(daemon, [DICE])
     old = daemon.status("dice-roller")["pid"]
-    p, out, errs = watch(daemon)
+    p, out, errs = watch(daemon, "--samples")
     try:
         assert errs.wait(lambda x: True) == \
             "watching state, crash, sample, alert events on %s (interrupt to stop)" % daemon.sock
@@ -1508,7 +1508,7 @@ def test_admin_status_metrics_crashes_help_and_errors(daemon):
     daemon.say("!admin status")
     lines = [daemon.reply() for _ in range(3)]
     assert re.fullmatch(r"up \S+( \S+)? · 2 plugins, 2 running, 0 crashed · 0 events · plugins "
-                        r"[\d.]+ MB · daemon cpu (-|[\d.]+%) mem [\d.]+ MB", lines[0]), lines[0]
+                        r"[\d.]+ MB · daemon cpu (n/a|[\d.]+%) mem [\d.]+ MB", lines[0]), lines[0]
     assert re.fullmatch(r"console RUNNING pid %d up \S+ · (cpu [\d.]+%% · )?mem [\d.]+ MB · "
                         r"0 events · 0 crashes" % cpid, lines[1]), lines[1]
     assert re.fullmatch(r"dice-roller RUNNING pid %d up \S+ · (cpu [\d.]+%% · )?mem [\d.]+ MB · "

@@ -194,3 +194,62 @@ def test_plugin_identity_errors(tmp_path):
     assert "plugins[0].group: the daemon runs as gid 65534, not root" in r.stderr
     r = check_config(tmp_path, {"user": "nobody", "group": "nogroup"}, as_nobody=True)
     assert r.returncode == 0, r.stderr
+
+
+FAST = {"poll_interval": 0.1, "history_duration": 30}
+
+
+def test_watch_default_is_state_and_crash_samples_on_request(daemon):
+    from test_control import watch
+    import signal
+    daemon.start(config=daemon.config([DICE], metrics=FAST))
+    p, out, errs = watch(daemon)
+    p2, out2, errs2 = watch(daemon, "--samples")
+    try:
+        assert errs.wait(lambda x: True) == \
+            "watching state, crash, alert events on %s (interrupt to stop)" % daemon.sock
+        assert errs2.wait(lambda x: True) == \
+            "watching state, crash, sample, alert events on %s (interrupt to stop)" % daemon.sock
+        # --samples: a sample line per plugin per tick (0.1 s here).
+        out2.wait(lambda x: " sample " in x, what="a sample line")
+        daemon.result("restart", plugin="dice-roller")
+        out.wait(lambda x: "STARTING -> RUNNING" in x, what="STARTING -> RUNNING")
+        out2.wait(lambda x: "STARTING -> RUNNING" in x, what="STARTING -> RUNNING")
+        # Several ticks passed: the plain watch printed state lines only.
+        assert out.all and not any(" sample " in x for x in out.all), out.all
+        for proc in (p, p2):
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(5 * SLOW) == 0
+        r = daemon.ctl("status", "--samples", check=2)
+        assert "--samples is for watch only" in r.stderr
+    finally:
+        for proc in (p, p2):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_output_wording(daemon):
+    daemon.start(config=daemon.config([CONSOLE, DICE], metrics={"poll_interval": 30}))
+    # tail with nothing kept says so.
+    r = daemon.ctl("tail", "dice-roller", check=0)
+    assert r.stdout == "(no output from dice-roller kept yet)\n"
+    # Counts read as English: 1 unknown command, 1 start, 1 event.
+    daemon.say("!nosuchcommand")
+    wait_for(lambda: daemon.result("system")["unknown_commands"] == 1, what="1 unknown command")
+    r = daemon.ctl("system", check=0)
+    assert re.search(r"^events:\s+0 routed, 1 chat line, 1 unknown command$", r.stdout, re.M), \
+        r.stdout
+    # Before the first CPU delta (poll_interval 30 s): n/a, never "-%".
+    assert re.search(r"^daemon cpu:\s+n/a \(no sample yet\)$", r.stdout, re.M), r.stdout
+    r = daemon.ctl("status", check=0)
+    assert re.search(r"^system: up .*, 2 plugins \(2 running, 0 crashed\), 0 events, plugins "
+                     r"[\d.]+ MB, daemon pid \d+ cpu n/a mem [\d.]+ MB$", r.stdout, re.M), r.stdout
+    assert "-%" not in r.stdout
+    r = daemon.ctl("status", "dice-roller", check=0)
+    assert re.search(r"^restarts:\s+0 \(1 start\)$", r.stdout, re.M), r.stdout
+    assert re.search(r"^events:\s+0 routed, 0 replies, 0 dropped, 0 protocol errors$",
+                     r.stdout, re.M), r.stdout
+    assert daemon.ask("!roll 1d6").startswith("🎲")
+    r = daemon.ctl("status", "dice-roller", check=0)
+    assert re.search(r"^events:\s+1 routed, 1 reply, 0 dropped", r.stdout, re.M), r.stdout
