@@ -165,7 +165,7 @@ admin_command(struct plugin *c, const char *platform, const char *channel,
 {
 	const struct verb	*v;
 	char			 identity[300], words[IPC_MAX_TEXT];
-	char			 logged[256], out[IPC_MAX_TEXT];
+	char			 logged[IPC_MAX_TEXT], out[IPC_MAX_TEXT];
 	json_t			*req, *reply, *err;
 	struct jsonw		 text;
 	double			 wait;
@@ -187,6 +187,10 @@ admin_command(struct plugin *c, const char *platform, const char *channel,
 	strlcpy_(words, args, sizeof words);
 	if ((req = admin_request(words, &v, logged, sizeof logged, out,
 	    sizeof out)) == NULL) {
+		/* The audit trail has what was typed, refused or not. */
+		strlcpy_(words, args, sizeof words);
+		utf8_sanitize(words);
+		log_info("admin: %s: refused \"%s\": %s", identity, words, out);
 		router_send_say(c, platform, channel, user, out);
 		return;
 	}

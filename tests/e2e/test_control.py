@@ -49,7 +49,8 @@ SAMPLE_KEYS = {"time", "state", "pid", "rss_bytes", "events", "threads", "restar
 CRASH_KEYS = {"time", "time_iso", "pid", "reason", "core_dumped", "uptime_seconds", "stderr",
               "exit_code", "signal", "signal_name", "detail"}
 VERBS = ["status", "metrics", "history", "crashes", "start", "stop", "restart", "signal",
-         "reload", "tail", "forget", "system", "alerts", "silence", "version", "help",
+         "reload", "tail", "forget", "system", "alerts", "silence", "shutdown", "version",
+         "help",
          "subscribe"]
 CHAT_VERBS = {"status", "metrics", "crashes", "start", "stop", "restart", "signal", "reload",
               "system", "alerts", "silence", "version", "help"}

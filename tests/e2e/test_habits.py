@@ -253,3 +253,15 @@ def test_output_wording(daemon):
     assert daemon.ask("!roll 1d6").startswith("🎲")
     r = daemon.ctl("status", "dice-roller", check=0)
     assert re.search(r"^events:\s+1 routed, 1 reply, 0 dropped", r.stdout, re.M), r.stdout
+
+
+def test_admin_audit_log_has_the_whole_command(daemon):
+    daemon.start(config=daemon.config([CONSOLE, DICE], chat=ADMINS))
+    line = daemon.ask("!admin metrics dice-roller 5m")
+    assert line.startswith("dice-roller RUNNING"), line
+    daemon.wait_log(r'admin: console:console runs "metrics dice-roller 5m"$|'
+                    r'admin: console:console runs "metrics dice-roller 5m"\n')
+    # A refused one is logged as typed, too.
+    daemon.ask("!admin metrics dice-roller 5m extra")
+    daemon.wait_log(r'admin: console:console: refused "metrics dice-roller 5m extra": '
+                    r'too many arguments')
