@@ -54,6 +54,12 @@ void	 sdk_init(const char *name, const char *version);
  * plugin exits with the reason. At most 32 commands.
  */
 void	 sdk_command(const char *name, sdk_event_cb, void *);
+/*
+ * How to use a command, one line that !help NAME shows after the prefix
+ * and the command word (at most 200 bytes): "[NdM[+K]] — roll dice" reads
+ * as "!roll [NdM[+K]] — roll dice". Call after sdk_command.
+ */
+void	 sdk_usage(const char *name, const char *usage);
 /* Also receive every chat line that is not a command. */
 void	 sdk_on_chat(sdk_event_cb, void *);
 /* Connectors: receive the lines to deliver to the chat platform. */

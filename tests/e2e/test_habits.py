@@ -265,3 +265,68 @@ def test_admin_audit_log_has_the_whole_command(daemon):
     daemon.ask("!admin metrics dice-roller 5m extra")
     daemon.wait_log(r'admin: console:console: refused "metrics dice-roller 5m extra": '
                     r'too many arguments')
+
+
+BOT = [CONSOLE, DICE, EIGHTBALL, PICK]
+
+
+def test_help_lists_every_command_and_admin_for_admins(daemon):
+    daemon.start(config=daemon.config(BOT, chat=ADMINS))
+    assert daemon.ask("!help") == \
+        "commands: !8ball !admin !flip !help !pick !roll (!help COMMAND: how to use one)"
+    # Usage lines the plugins declared in ready: C SDK and Python alike.
+    assert daemon.ask("!help roll") == \
+        "!roll [NdM[+K]] — roll N dice of M sides (1d6 if not given; at most 20d1000, " \
+        "+/-100), e.g. !roll 2d6+1"
+    assert daemon.ask("!help !flip") == "!flip — toss a coin: heads or tails"
+    assert daemon.ask("!help 8ball") == \
+        "!8ball QUESTION — ask a yes-or-no question, get the magic 8-ball's answer"
+    assert daemon.ask("!help pick") == \
+        '!pick A, B[, C ...] — pick one of the options (commas or "or" between them)'
+    assert daemon.ask("!help help") == "!help [COMMAND] — list the commands, or show how to use one"
+    assert daemon.ask("!help admin") == \
+        "!admin VERB [ARGS] — run a supervisor verb (!admin help lists them)"
+    assert daemon.ask("!help rol") == "no command !rol — did you mean !roll?"
+    assert daemon.ask("!help zzzzzz") == "no command !zzzzzz; !help lists them"
+
+
+def test_help_hides_admin_from_others(daemon):
+    daemon.start(config=daemon.config(BOT, chat={"admins": ["irc:*"]}))
+    assert daemon.ask("!help") == \
+        "commands: !8ball !flip !help !pick !roll (!help COMMAND: how to use one)"
+    assert daemon.ask("!help admin") == "!admin is for the bot's admins"
+
+
+def test_unknown_command_did_you_mean(daemon):
+    daemon.start(config=daemon.config(BOT, chat={"unknown_command": "reply"}))
+    assert daemon.ask("!rol 2d6") == "unknown command !rol — did you mean !roll?"
+    assert daemon.ask("!8bal will it?") == "unknown command !8bal — did you mean !8ball?"
+    assert daemon.ask("!pikc a, b") == "unknown command !pikc — did you mean !pick?"
+    assert daemon.ask("!hlep") == "unknown command !hlep — did you mean !help?"
+    # Nothing close: the old answer. !admin is suggested to admins only.
+    assert daemon.ask("!weather") == "unknown command !weather; try !help"
+    assert daemon.ask("!admn") == "unknown command !admn; try !help"
+    assert daemon.result("system")["unknown_commands"] == 6
+
+
+def test_overlong_command_line_answered_once_per_user(daemon):
+    daemon.start(config=daemon.config(BOT, chat={"max_line": 64}))
+    daemon.say("!pick " + "a, " * 40)
+    assert daemon.reply() == "your line was too long (126 bytes, at most 64): not read"
+    # Again at once: rate-limited per user (30 s), only logged and counted.
+    daemon.say("!pick " + "b, " * 40)
+    daemon.say("just a long plain line " + "x" * 80)
+    assert daemon.ask("!flip") in ("🪙 heads", "🪙 tails")
+    assert daemon.status("console")["chat_lines_dropped"] == 3
+
+
+def test_usage_in_ready_is_checked(daemon):
+    from conftest import plugin
+    bad = plugin("bad", "echo", config={"commands": ["hi"], "usage": ["a", "b"]},
+                 restart={"autorestart": "never"})
+    good = plugin("good", "echo", config={"commands": ["hi2"], "usage": ["WORDS \x01— echo"]})
+    daemon.start([CONSOLE, DICE, bad, good], wait_running=False)
+    daemon.wait_log(r"ready usage has 2 entries for 1 commands: one per command")
+    daemon.wait_state("good", "RUNNING")
+    # A control character in a usage line becomes a space.
+    assert daemon.ask("!help hi2") == "!hi2 WORDS  — echo"

@@ -1966,13 +1966,14 @@ static const struct fspec event_fields[] = {
 };
 static const struct fspec reply_fields[] = {
 	{ "id", F_UINT, NULL, 42, 0, 0, 0 },
-	{ "text", F_STR, "[3, 4] = 7", 0, 0, IPC_MAX_TEXT, 0 },
+	/* Over IPC_MAX_TEXT is read, and cut by the router. */
+	{ "text", F_STR, "[3, 4] = 7", 0, 0, IPC_MAX_LONG_TEXT, 0 },
 };
 static const struct fspec say_fields[] = {
 	{ "platform", F_STR, "console", 0, 0, IPC_MAX_PLATFORM, 0 },
 	{ "channel", F_STR, "console", 0, 0, IPC_MAX_CHANNEL, 0 },
 	{ "user", F_STR, "console", 0, 1, IPC_MAX_USER, 0 },
-	{ "text", F_STR, "tick", 0, 0, IPC_MAX_TEXT, 0 },
+	{ "text", F_STR, "tick", 0, 0, IPC_MAX_LONG_TEXT, 0 },
 };
 static const struct fspec ping_fields[] = {
 	{ "seq", F_UINT, NULL, 7, 0, 0, 0 },
@@ -2219,7 +2220,7 @@ test_read_causes_exact(void **state)
 		{ MSG_REPLY, reply_fields, 2, 0, BAD_OMIT,
 		    "reply needs an integer id" },
 		{ MSG_REPLY, reply_fields, 2, 1, BAD_LONG,
-		    "reply text of 2049 bytes is over the 2048-byte limit" },
+		    "reply text of 61441 bytes is over the 61440-byte limit" },
 		{ MSG_REPLY, reply_fields, 2, 1, BAD_NUL,
 		    "reply text contains a NUL byte" },
 		{ MSG_CHAT, chat_fields, 4, 0, BAD_OMIT,
