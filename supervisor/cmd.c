@@ -1074,31 +1074,20 @@ cmd_system(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	return 0;
 }
 
-/* After the reply to shutdown has been queued: stop, as SIGTERM does. */
-static void
-cmd_shutdown_cb(evutil_socket_t fd, short what, void *arg)
-{
-	server_shutdown("shutdown verb");
-}
-
 /*
- * shutdown: every plugin stops (connectors first) and the daemon exits 0.
- * The stop begins on the next turn of the loop, so the reply is queued
- * first; the socket stays open until the daemon exits.
+ * shutdown: every plugin stops (connectors first) and the daemon exits 0,
+ * as on SIGTERM. The stop begins on the next turn of the loop, so the
+ * reply is queued first; the socket stays open until the daemon exits.
  */
 static int
 cmd_shutdown(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 {
-	struct timeval	tv = { 0, 0 };
-
 	if (server->shutting_down)
 		return cmd_fail(err, "shutting-down", "the daemon is already "
 		    "stopping");
 	log_info("shutdown asked by %s", ctx->identity != NULL ?
 	    ctx->identity : "the control socket");
-	if (event_base_once(server->base, -1, EV_TIMEOUT, cmd_shutdown_cb,
-	    NULL, &tv) == -1)
-		server_shutdown("shutdown verb");
+	server_shutdown_soon("shutdown verb");
 	*res = json_pack("{s:b, s:I}", "stopping", 1, "plugins",
 	    (json_int_t)hmap_count(server->by_name));
 	return 0;

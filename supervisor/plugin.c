@@ -742,6 +742,19 @@ plugin_dispatch(struct plugin *p, const struct msg *m)
 	case MSG_LOG:
 		plugin_handle_log(p, m);
 		break;
+	case MSG_SHUTDOWN:
+		/*
+		 * From the connector that has the terminal: its user ended
+		 * the session (Ctrl-D), and the daemon stops as on SIGTERM.
+		 */
+		if (p->conf->role != ROLE_CONNECTOR || !p->conf->terminal) {
+			plugin_protocol_error(p, "shutdown from a plugin that "
+			    "does not have the terminal");
+			break;
+		}
+		log_info("plugin %s: end of input on the terminal", p->name);
+		server_shutdown_soon("end of input on the console");
+		break;
 	default:
 		plugin_protocol_error(p, "%s is not a message a plugin sends",
 		    msg_type_name(m->type));

@@ -250,6 +250,7 @@ void	 server_transition(const struct transition *);
 void	 server_sample(void);
 int	 server_run(void);
 void	 server_shutdown(const char *why);
+void	 server_shutdown_soon(const char *why);
 void	 server_maybe_exit(void);
 void	 server_free(void);
 json_t	*server_reload(char **cause);

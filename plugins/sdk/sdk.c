@@ -343,6 +343,14 @@ sdk_chat(const char *platform, const char *channel, const char *user,
 	sdk_send();
 }
 
+/* The connector with the terminal: its user ended the session. */
+void
+sdk_request_shutdown(void)
+{
+	msg_begin(sdk.builder, MSG_SHUTDOWN);
+	sdk_send();
+}
+
 void
 sdk_log(const char *level, const char *fmt, ...)
 {

@@ -75,6 +75,12 @@ void	 sdk_say(const char *platform, const char *channel, const char *, ...)
 /* Connectors: hand a chat line to the daemon. */
 void	 sdk_chat(const char *platform, const char *channel, const char *user,
 	     const char *text);
+/*
+ * The connector that has the terminal ("terminal": true): ask the daemon to
+ * stop, as the user at the terminal ended the session (Ctrl-D). From any
+ * other plugin the daemon counts it as a protocol error.
+ */
+void	 sdk_request_shutdown(void);
 /* Send a log line to the daemon's log (level "debug", "info" or "warn"). */
 void	 sdk_log(const char *level, const char *, ...) printflike(2, 3);
 

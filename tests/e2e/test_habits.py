@@ -330,3 +330,87 @@ def test_usage_in_ready_is_checked(daemon):
     daemon.wait_state("good", "RUNNING")
     # A control character in a usage line becomes a space.
     assert daemon.ask("!help hi2") == "!hi2 WORDS  — echo"
+
+
+def pty_read_until(fd, pattern, timeout, seen):
+    """Read the pty master into seen (a list) until pattern matches."""
+    import select
+    rx = re.compile(pattern)
+    deadline = __import__("time").monotonic() + timeout * SLOW
+    while not rx.search("".join(seen)):
+        left = deadline - __import__("time").monotonic()
+        if left <= 0:
+            raise AssertionError("no /%s/ on the terminal; got:\n%s" % (pattern, "".join(seen)))
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                raise AssertionError("terminal closed before /%s/; got:\n%s"
+                                     % (pattern, "".join(seen)))
+            seen.append(data.decode("utf-8", "replace"))
+
+
+def test_ctrl_d_on_a_terminal_stops_make_run(tmp_path):
+    """make run in a terminal: one line on how to stop and where things are;
+    Ctrl-D ends the session and the daemon exits 0 with its plugins."""
+    import pty
+    import time
+    from conftest import ROOT
+    sock = str(tmp_path / "s.sock")
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"socket": sock, "plugins": [CONSOLE, DICE]}))
+    master, slave = pty.openpty()
+    env = dict(os.environ, SUPERVISOR_CONFIG=str(cfg))
+    proc = subprocess.Popen(["make", "-s", "--no-print-directory", "run"], cwd=ROOT,
+                            stdin=slave, stdout=slave, stderr=slave, env=env,
+                            start_new_session=True)
+    os.close(slave)
+    seen = []
+    try:
+        pty_read_until(master, r"Ctrl-D or Ctrl-C stops it; socket: run/supervisor\.sock "
+                       r"\(supervisorctl -c config/default\.json status\); "
+                       r"dashboard: http://127\.0\.0\.1:8421/", 120, seen)
+        wait_for(lambda: ctl("-s", sock, "status", "dice-roller").returncode == 0,
+                 timeout=10, what="dice-roller RUNNING")
+        pids = [json.loads(ctl("-s", sock, "status", n, "--json").stdout)["pid"]
+                for n in ("console", "dice-roller")]
+        os.write(master, b"!flip\n")
+        pty_read_until(master, r"🪙 (heads|tails)", 10, seen)
+        os.write(master, b"\x04")  # Ctrl-D at the start of a line
+        assert proc.wait(20 * SLOW) == 0, "".join(seen)
+        # What it wrote before it exited: the pty ends with EIO once read.
+        pty_read_until(master, r"supervisor: exiting|stopped every plugin|"
+                       r"end of input on the console: stopping 2 plugins[^\n]*\n(.|\n)*$",
+                       5, seen)
+        text = "".join(seen)
+        assert "end of input on the terminal: stopping the daemon" in text
+        assert "end of input on the console: stopping 2 plugins" in text
+        assert not any(pid_alive(p) for p in pids)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+        os.close(master)
+
+
+def test_end_of_a_pipe_keeps_the_daemon_running(daemon):
+    daemon.start([CONSOLE, DICE])
+    daemon.proc.stdin.close()
+    daemon.wait_log(r"console\[\d+\] .*end of input$|end of input\n")
+    assert daemon.proc.poll() is None
+    assert daemon.state("dice-roller") == "RUNNING"
+    assert "stopping the daemon" not in daemon.read_log()
+
+
+def test_shutdown_message_only_from_the_terminal_console(daemon):
+    from test_bad_plugins import garbage
+    daemon.start([CONSOLE, DICE, garbage("stop-daemon", on_command=True)])
+    daemon.say("!go")
+    daemon.wait_log(r"plugin garbage: protocol error, message dropped: shutdown from a plugin "
+                    r"that does not have the terminal")
+    assert daemon.status("garbage")["events"]["protocol_errors"] == 1
+    assert daemon.proc.poll() is None
+    assert daemon.ask("!flip") in ("🪙 heads", "🪙 tails")
