@@ -73,6 +73,33 @@ config_dup_vector(char *const *v, size_t n)
 }
 
 /* A deep copy of one plugin's config, owned by the caller. */
+/* dst, a struct copy of src, made to own copies of src's strings. */
+static void
+config_identity_dup(struct plugin_identity *dst,
+    const struct plugin_identity *src)
+{
+	dst->directory = src->directory != NULL ? xstrdup(src->directory) :
+	    NULL;
+	dst->user = src->user != NULL ? xstrdup(src->user) : NULL;
+	dst->group = src->group != NULL ? xstrdup(src->group) : NULL;
+	dst->groups = NULL;
+	if (src->ngroups > 0) {
+		dst->groups = xreallocarray(NULL, src->ngroups,
+		    sizeof *dst->groups);
+		memcpy(dst->groups, src->groups, src->ngroups *
+		    sizeof *dst->groups);
+	}
+}
+
+static void
+config_identity_free(struct plugin_identity *id)
+{
+	free(id->directory);
+	free(id->user);
+	free(id->group);
+	free(id->groups);
+}
+
 struct plugin_config *
 config_plugin_dup(const struct plugin_config *pc)
 {
@@ -86,6 +113,7 @@ config_plugin_dup(const struct plugin_config *pc)
 	copy->config = json_deep_copy(pc->config);
 	copy->log_file.path = pc->log_file.path != NULL ?
 	    xstrdup(pc->log_file.path) : NULL;
+	config_identity_dup(&copy->identity, &pc->identity);
 	return copy;
 }
 
@@ -100,6 +128,7 @@ config_plugin_free(struct plugin_config *pc)
 	config_free_vector(pc->env);
 	json_decref(pc->config);
 	free(pc->log_file.path);
+	config_identity_free(&pc->identity);
 	free(pc);
 }
 
@@ -229,10 +258,7 @@ config_free(struct config *cf)
 		config_free_vector(p->env);
 		json_decref(p->config);
 		free(p->log_file.path);
-		free(p->identity.directory);
-		free(p->identity.user);
-		free(p->identity.group);
-		free(p->identity.groups);
+		config_identity_free(&p->identity);
 	}
 	free(cf->plugins);
 	for (i = 0; i < cf->alerts.ntargets; i++) {

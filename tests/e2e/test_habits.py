@@ -414,3 +414,21 @@ def test_shutdown_message_only_from_the_terminal_console(daemon):
     assert daemon.status("garbage")["events"]["protocol_errors"] == 1
     assert daemon.proc.poll() is None
     assert daemon.ask("!flip") in ("🪙 heads", "🪙 tails")
+
+
+def test_plugin_directory_gone_is_a_spawn_failure(daemon, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    dice = dict(DICE, directory=str(work), restart={"autorestart": "never"})
+    daemon.start([CONSOLE, dice])
+    assert os.readlink("/proc/%d/cwd" % daemon.status("dice-roller")["pid"]) == str(work)
+    work.rmdir()
+    r = daemon.request({"cmd": "restart", "plugin": "dice-roller"})
+    if r["ok"]:  # the stop comes first: the spawn fails once it has exited
+        wait_for(lambda: daemon.result("crashes", plugin="dice-roller")["crashes"],
+                 what="the failed spawn's crash record")
+        detail = daemon.result("crashes", plugin="dice-roller")["crashes"][-1]["detail"]
+    else:
+        detail = r["error"]["message"]
+    assert re.search(r"exec \S+/dice-roller: taking its directory, nice value, group or user: "
+                     r"No such file or directory", detail), detail
