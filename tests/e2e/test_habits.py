@@ -64,6 +64,9 @@ def test_admin_restart_list_in_chat(daemon):
     st = daemon.wait_state("8ball", "RUNNING")
     assert st["pid"] != pid
     daemon.wait_log(r'admin: console:console runs "restart dice-roller 8ball"')
+    # shutdown is no chat verb: nobody in chat could start the daemon again.
+    assert daemon.ask("!admin shutdown") == 'unknown admin verb "shutdown"; try !admin help'
+    assert daemon.proc.poll() is None
 
 
 def test_plugin_named_all_is_refused(tmp_path):
@@ -271,7 +274,9 @@ BOT = [CONSOLE, DICE, EIGHTBALL, PICK]
 
 
 def test_help_lists_every_command_and_admin_for_admins(daemon):
-    daemon.start(config=daemon.config(BOT, chat=ADMINS))
+    daemon.start(config=daemon.config(BOT, chat=dict(ADMINS, unknown_command="reply")))
+    # Admins are offered !admin too.
+    assert daemon.ask("!admn") == "unknown command !admn — did you mean !admin?"
     assert daemon.ask("!help") == \
         "commands: !8ball !admin !flip !help !pick !roll (!help COMMAND: how to use one)"
     # Usage lines the plugins declared in ready: C SDK and Python alike.
