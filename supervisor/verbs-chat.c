@@ -157,9 +157,19 @@ verb_chat_action(const struct verb *v, json_t *res, struct verb_text *t)
 	size_t		 i;
 	const char	*result;
 
-	/* all, or a list: one line per plugin, then the counts. */
+	/*
+	 * all, or a list: one line per plugin, then the counts; at most
+	 * VERB_CHAT_MAX_LINES in all, so restart all of a thousand plugins
+	 * still ends with its counts.
+	 */
 	if ((list = json_object_get(res, "plugins")) != NULL) {
 		json_array_foreach(list, i, item) {
+			if (i + 2 >= VERB_CHAT_MAX_LINES &&
+			    json_array_size(list) > VERB_CHAT_MAX_LINES - 1) {
+				verb_text_add(t, "… and %zu more\n",
+				    json_array_size(list) - i);
+				break;
+			}
 			result = verb_str(item, "result", "done");
 			if (strcmp(result, "done") == 0)
 				verb_text_add(t, "%s: %s asked, now %s\n",

@@ -437,3 +437,16 @@ def test_plugin_directory_gone_is_a_spawn_failure(daemon, tmp_path):
         detail = r["error"]["message"]
     assert re.search(r"exec \S+/dice-roller: taking its directory, nice value, group or user: "
                      r"No such file or directory", detail), detail
+
+
+def test_chat_stop_of_many_stays_chat_sized(daemon):
+    from conftest import plugin
+    many = [plugin("d%02d" % i, "echo", config={"commands": ["c%02d" % i]}) for i in range(14)]
+    daemon.start(config=daemon.config([CONSOLE] + many, chat=ADMINS))
+    # (stop all would stop the console too, before it could print this.)
+    daemon.say("!admin stop " + " ".join("d%02d" % i for i in range(14)))
+    lines = [daemon.reply() for _ in range(12)]
+    assert lines[:10] == ["d%02d: stop asked, now STOPPING" % i for i in range(10)], lines
+    assert lines[10] == "… and 4 more"
+    assert lines[11] == "stop: 14 done, 0 skipped, 0 failed"
+    daemon.no_reply(0.3)
