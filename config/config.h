@@ -88,9 +88,9 @@ struct log_file_config {
  * absolute), applied in the child with plain system calls only.
  */
 struct plugin_identity {
-	char		 *directory;	/* absolute once resolved; NULL: the daemon's */
+	char		 *directory;	/* absolute once resolved; NULL: daemon's */
 	char		 *user;		/* as written; NULL: the daemon's */
-	char		 *group;	/* as written; NULL: the user's, or the daemon's */
+	char		 *group;	/* as written; NULL: user's, or daemon's */
 	int		  set_uid;	/* uid, gid and groups apply */
 	int		  set_gid;
 	uid_t		  uid;

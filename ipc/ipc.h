@@ -29,7 +29,7 @@
  * readers below enforce them; the builders' callers keep to them.
  */
 #define IPC_MAX_TEXT		2048	/* text of chat, event, reply, say, log */
-/* reply and say: longer text is taken, and cut to IPC_MAX_TEXT by the daemon. */
+/* reply and say: longer text is read, and cut to IPC_MAX_TEXT by the router. */
 #define IPC_MAX_LONG_TEXT	(60 * 1024)
 #define IPC_MAX_NAME		64	/* hello: the plugin's name */
 #define IPC_MAX_VERSION		64	/* ready: the plugin's version */
