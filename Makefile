@@ -96,7 +96,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@echo "dashboard: http://127.0.0.1:8421/ (Prometheus: /metrics)"
+	@echo "Ctrl-D or Ctrl-C stops it; socket: run/supervisor.sock (supervisorctl -c config/default.json status); dashboard: http://127.0.0.1:8421/"
 	$(BUILD)/bin/supervisor
 
 # Every test, in the normal build and in the sanitizer build; one summary line.

@@ -33,6 +33,8 @@ struct config_source {
 	char		*text;		/* a copy, for error positions */
 	size_t		 len;
 	int		 socket_given;	/* the text has a "socket" key */
+	char		*base_dir;	/* as written, or NULL */
+	int		 from_file;	/* a file's: base_dir applies */
 };
 
 /* What a parse reads: the whole document, or only what names the socket. */

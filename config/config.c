@@ -28,6 +28,7 @@ config_source_free(struct config_source *src)
 		return;
 	free(src->origin);
 	free(src->text);
+	free(src->base_dir);
 	free(src);
 }
 
@@ -72,6 +73,33 @@ config_dup_vector(char *const *v, size_t n)
 }
 
 /* A deep copy of one plugin's config, owned by the caller. */
+/* dst, a struct copy of src, made to own copies of src's strings. */
+static void
+config_identity_dup(struct plugin_identity *dst,
+    const struct plugin_identity *src)
+{
+	dst->directory = src->directory != NULL ? xstrdup(src->directory) :
+	    NULL;
+	dst->user = src->user != NULL ? xstrdup(src->user) : NULL;
+	dst->group = src->group != NULL ? xstrdup(src->group) : NULL;
+	dst->groups = NULL;
+	if (src->ngroups > 0) {
+		dst->groups = xreallocarray(NULL, src->ngroups,
+		    sizeof *dst->groups);
+		memcpy(dst->groups, src->groups, src->ngroups *
+		    sizeof *dst->groups);
+	}
+}
+
+static void
+config_identity_free(struct plugin_identity *id)
+{
+	free(id->directory);
+	free(id->user);
+	free(id->group);
+	free(id->groups);
+}
+
 struct plugin_config *
 config_plugin_dup(const struct plugin_config *pc)
 {
@@ -85,6 +113,7 @@ config_plugin_dup(const struct plugin_config *pc)
 	copy->config = json_deep_copy(pc->config);
 	copy->log_file.path = pc->log_file.path != NULL ?
 	    xstrdup(pc->log_file.path) : NULL;
+	config_identity_dup(&copy->identity, &pc->identity);
 	return copy;
 }
 
@@ -99,6 +128,7 @@ config_plugin_free(struct plugin_config *pc)
 	config_free_vector(pc->env);
 	json_decref(pc->config);
 	free(pc->log_file.path);
+	config_identity_free(&pc->identity);
 	free(pc);
 }
 
@@ -158,6 +188,28 @@ config_output_equal(const struct plugin_config *a,
 	    x->summary_interval == y->summary_interval;
 }
 
+/* 1 if two plugins would run in the same directory, as the same user. */
+static int
+config_identity_equal(const struct plugin_identity *a,
+    const struct plugin_identity *b)
+{
+	size_t	i;
+
+	if ((a->directory == NULL) != (b->directory == NULL) ||
+	    (a->directory != NULL && strcmp(a->directory, b->directory) != 0))
+		return 0;
+	if (a->set_uid != b->set_uid || a->set_gid != b->set_gid ||
+	    a->uid != b->uid || a->gid != b->gid || a->ngroups != b->ngroups ||
+	    a->umask != b->umask || a->set_nice != b->set_nice ||
+	    a->nice != b->nice)
+		return 0;
+	for (i = 0; i < a->ngroups; i++) {
+		if (a->groups[i] != b->groups[i])
+			return 0;
+	}
+	return 1;
+}
+
 /* 1 if two plugin configs would run the same plugin the same way. */
 int
 config_plugin_equal(const struct plugin_config *a,
@@ -174,7 +226,8 @@ config_plugin_equal(const struct plugin_config *a,
 	    a->limits.violations == b->limits.violations &&
 	    a->limits.cpu_percent == b->limits.cpu_percent &&
 	    a->limits.cpu_seconds == b->limits.cpu_seconds &&
-	    config_output_equal(a, b);
+	    config_output_equal(a, b) &&
+	    config_identity_equal(&a->identity, &b->identity);
 }
 
 /* 1 if two alert rules are the same rule (a reload keeps its alerts). */
@@ -205,6 +258,7 @@ config_free(struct config *cf)
 		config_free_vector(p->env);
 		json_decref(p->config);
 		free(p->log_file.path);
+		config_identity_free(&p->identity);
 	}
 	free(cf->plugins);
 	for (i = 0; i < cf->alerts.ntargets; i++) {
@@ -357,7 +411,7 @@ config_file_dir(const char *path, char **dir, char **abspath, char **cause)
 /* Parse, then resolve against dir (taken) and plugin_dir. */
 static int
 config_load_text(const char *text, size_t len, const char *origin, char *dir,
-    const char *plugin_dir, struct config **out, char **cause)
+    int from_file, const char *plugin_dir, struct config **out, char **cause)
 {
 	struct config	*cf;
 
@@ -366,6 +420,7 @@ config_load_text(const char *text, size_t len, const char *origin, char *dir,
 		free(dir);
 		return -1;
 	}
+	cf->source->from_file = from_file;
 	if (config_resolve_paths(cf, dir, cause) == -1 ||
 	    config_resolve_execs(cf, plugin_dir, cause) == -1) {
 		config_free(cf);
@@ -391,7 +446,7 @@ config_load_string_raw(const char *text, size_t len, const char *origin,
 		origin = "(string)";
 	if ((dir = config_base_dir(origin, basedir, cause)) == NULL)
 		return -1;
-	return config_load_text(text, len, origin, dir, plugin_dir, out,
+	return config_load_text(text, len, origin, dir, 0, plugin_dir, out,
 	    cause);
 }
 
@@ -412,7 +467,7 @@ config_load_file_raw(const char *path, const char *plugin_dir,
 		free(text);
 		return -1;
 	}
-	rc = config_load_text(text, len, path, dir, plugin_dir, out, cause);
+	rc = config_load_text(text, len, path, dir, 1, plugin_dir, out, cause);
 	free(text);
 	if (rc == 0) {
 		/* Absolute, so a reload still finds it after a chdir. */
@@ -446,6 +501,7 @@ config_load_socket_raw(const char *path, char **socket_path, char **cause)
 		free(dir);
 		return -1;
 	}
+	cf->source->from_file = 1;
 	if (config_resolve_paths(cf, dir, cause) == 0) {
 		*socket_path = cf->socket_path;
 		cf->socket_path = NULL;

@@ -82,6 +82,26 @@ struct log_file_config {
 	int		 backups;	/* old files kept, 5 */
 };
 
+/*
+ * Where and as whom a plugin runs (docs/config.md): resolved at load, in
+ * the daemon (names to ids, supplementary groups, the directory made
+ * absolute), applied in the child with plain system calls only.
+ */
+struct plugin_identity {
+	char		 *directory;	/* absolute once resolved; NULL: daemon's */
+	char		 *user;		/* as written; NULL: the daemon's */
+	char		 *group;	/* as written; NULL: user's, or daemon's */
+	int		  set_uid;	/* uid, gid and groups apply */
+	int		  set_gid;
+	uid_t		  uid;
+	gid_t		  gid;
+	gid_t		 *groups;	/* supplementary groups of user */
+	size_t		  ngroups;
+	int		  umask;	/* 0-0777, or -1: the daemon's */
+	int		  set_nice;
+	int		  nice;		/* -20 to 19 */
+};
+
 struct plugin_config {
 	char		 *name;		/* [a-z0-9][a-z0-9_-]{0,31} */
 	enum plugin_role  role;
@@ -99,6 +119,7 @@ struct plugin_config {
 	struct plugin_limits  limits;
 	struct output_policy  output;
 	struct log_file_config log_file;
+	struct plugin_identity identity;
 };
 
 /* One rollup tier: buckets of resolution seconds kept for duration. */

@@ -98,6 +98,7 @@ static const struct config_field config_top_fields[] = {
 	{ "plugins", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "alerts", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "http", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "base_dir", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
 static const struct config_field config_state_fields[] = {
@@ -179,6 +180,11 @@ static const struct config_field config_plugin_fields[] = {
 	{ "limits", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "output", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "log_file", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "directory", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "user", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "group", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "umask", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "nice", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
 static const struct config_field config_limits_fields[] = {
@@ -790,6 +796,18 @@ config_parse_socket(struct config_ctx *ctx, json_t *root)
 		ctx->cf->source->socket_given = 1;
 	}
 	ctx->cf->socket_path = xstrdup(s);
+	/* Read with the socket: supervisorctl -c resolves it alike. */
+	if ((v = json_object_get(root, "base_dir")) != NULL) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    config_has_control(json_string_value(v), 0)) {
+			config_push_key(ctx, "base_dir");
+			config_wrong(ctx, v, "a non-empty path without control "
+			    "characters");
+			config_pop(ctx);
+			return -1;
+		}
+		ctx->cf->source->base_dir = xstrdup(json_string_value(v));
+	}
 	return 0;
 }
 
@@ -1307,6 +1325,11 @@ config_parse_name(struct config_ctx *ctx, json_t *v, size_t idx)
 		return config_error(ctx, AT_VALUE, "invalid plugin name %s: "
 		    "use 1 to %d of a-z, 0-9, '_' and '-', starting with a "
 		    "letter or digit", quoted, CONFIG_NAME_MAX);
+	/* supervisorctl restart all means every plugin. */
+	if (strcmp(s, "all") == 0)
+		return config_error(ctx, AT_VALUE, "plugin name \"all\" is "
+		    "reserved: start, stop and restart take it for every "
+		    "plugin");
 	for (i = 0; i < idx; i++) {
 		if (strcmp(cf->plugins[i].name, s) == 0)
 			return config_error(ctx, AT_VALUE, "duplicate plugin "
@@ -1349,6 +1372,82 @@ config_parse_platform(struct config_ctx *ctx, json_t *v,
 		    "platform (this plugin's role is \"%s\")",
 		    config_role_name(p->role));
 	p->platform = xstrdup(s);
+	return 0;
+}
+
+/* Longest user or group name taken: useradd's limit is 32. */
+#define CONFIG_ACCOUNT_MAX	64
+
+/* "directory": where the plugin runs; resolve.c checks that it is one. */
+static int
+config_parse_directory(struct config_ctx *ctx, json_t *v,
+    struct plugin_config *p)
+{
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) >= 4096 ||
+	    config_has_control(json_string_value(v), 0))
+		return config_wrong(ctx, v, "a non-empty path without control "
+		    "characters, shorter than 4096 bytes");
+	p->identity.directory = xstrdup(json_string_value(v));
+	return 0;
+}
+
+/* "user" or "group": a name, or a number; resolve.c looks it up. */
+static int
+config_parse_account(struct config_ctx *ctx, json_t *v, char **dst)
+{
+	const char	*s;
+	size_t		 i;
+
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > CONFIG_ACCOUNT_MAX)
+		return config_wrong(ctx, v, "a name or number of 1 to 64 "
+		    "characters");
+	s = json_string_value(v);
+	for (i = 0; s[i] != '\0'; i++) {
+		if ((unsigned char)s[i] <= ' ' || s[i] == ':' || s[i] == '/' ||
+		    (unsigned char)s[i] == 0x7f)
+			return config_wrong(ctx, v, "a name without spaces, "
+			    "control characters, ':' or '/'");
+	}
+	*dst = xstrdup(s);
+	return 0;
+}
+
+/* "umask": octal digits as a string, as umask(1) takes them ("022"). */
+static int
+config_parse_umask(struct config_ctx *ctx, json_t *v, struct plugin_config *p)
+{
+	const char	*s;
+	size_t		 i;
+	int		 m = 0;
+
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > 4)
+		return config_wrong(ctx, v, "octal digits as a string, like "
+		    "\"022\"");
+	s = json_string_value(v);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '7')
+			return config_wrong(ctx, v, "octal digits as a string, "
+			    "like \"022\"");
+		m = m * 8 + (s[i] - '0');
+	}
+	if (m > 0777)
+		return config_wrong(ctx, v, "at most \"777\"");
+	p->identity.umask = m;
+	return 0;
+}
+
+/* "nice": the plugin's scheduling priority, as nice(1) sets it. */
+static int
+config_parse_nice(struct config_ctx *ctx, json_t *v, struct plugin_config *p)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < -20 ||
+	    json_integer_value(v) > 19)
+		return config_wrong(ctx, v, "an integer between -20 and 19");
+	p->identity.nice = (int)json_integer_value(v);
+	p->identity.set_nice = 1;
 	return 0;
 }
 
@@ -1472,6 +1571,7 @@ config_parse_plugin(struct config_ctx *ctx, json_t *obj, size_t idx,
 	p->log_file.path = NULL;
 	p->log_file.max_bytes = 10485760;
 	p->log_file.backups = 5;
+	p->identity.umask = -1;
 	if (config_want_object(ctx, obj) == -1)
 		return -1;
 	if (config_read_fields(ctx, obj, config_plugin_fields,
@@ -1489,6 +1589,14 @@ config_parse_plugin(struct config_ctx *ctx, json_t *obj, size_t idx,
 	CONFIG_CUSTOM(ctx, obj, "exec", config_parse_exec(ctx, v_, p));
 	CONFIG_CUSTOM(ctx, obj, "env", config_parse_env(ctx, v_, p));
 	CONFIG_CUSTOM(ctx, obj, "platform", config_parse_platform(ctx, v_, p));
+	CONFIG_CUSTOM(ctx, obj, "directory",
+	    config_parse_directory(ctx, v_, p));
+	CONFIG_CUSTOM(ctx, obj, "user",
+	    config_parse_account(ctx, v_, &p->identity.user));
+	CONFIG_CUSTOM(ctx, obj, "group",
+	    config_parse_account(ctx, v_, &p->identity.group));
+	CONFIG_CUSTOM(ctx, obj, "umask", config_parse_umask(ctx, v_, p));
+	CONFIG_CUSTOM(ctx, obj, "nice", config_parse_nice(ctx, v_, p));
 	if (p->role == ROLE_CONNECTOR) {
 		/* Two connectors of one platform would share its identities. */
 		for (i = 0; i < idx; i++) {

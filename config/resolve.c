@@ -12,7 +12,9 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,10 +369,35 @@ config_resolve_paths(struct config *cf, char *dir, char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct config_ctx	 ctx;
-	char			*path, quoted[CONFIG_QUOTE_SIZE];
+	char			*path, *base, quoted[CONFIG_QUOTE_SIZE];
 	size_t			 len;
 
 	config_resolve_ctx(&ctx, cf);
+	/*
+	 * base_dir moves what relative paths resolve against, from the file's
+	 * directory (config/default.json: "..", the source tree, where the
+	 * daemon with its built-in copy of that file runs). The built-in
+	 * config resolves against the current directory, so it is not applied
+	 * to a config that is no file.
+	 */
+	if (cf->source->base_dir != NULL && cf->source->from_file) {
+		path = config_join(dir, cf->source->base_dir);
+		if ((base = realpath(path, NULL)) == NULL) {
+			config_quote(cf->source->base_dir, quoted,
+			    sizeof quoted);
+			config_push_key(&ctx, "base_dir");
+			config_error(&ctx, AT_VALUE, "cannot resolve directory "
+			    "%s (in %s): %s", quoted, dir, strerror(errno));
+			config_pop(&ctx);
+			free(path);
+			free(dir);
+			*cause = ctx.cause;
+			return -1;
+		}
+		free(path);
+		free(dir);
+		dir = base;
+	}
 	free(cf->dir);
 	cf->dir = dir;
 	path = config_join(dir, cf->state_dir);
@@ -396,6 +423,125 @@ config_resolve_paths(struct config *cf, char *dir, char **cause)
 	return config_check_socket(&ctx, path, cause);
 }
 
+/* A decimal id ("1000") as written in user or group, or -1. */
+static long
+config_numeric_id(const char *s)
+{
+	char	*end;
+	long	 n;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (*end != '\0' || errno != 0 || n < 0 || n >= 0x7fffffffL)
+		return -1;
+	return n;
+}
+
+/*
+ * The supplementary groups of user with primary group gid, as login gives
+ * them; at most NGROUPS_MAX, the kernel's bound.
+ */
+static void
+config_user_groups(struct plugin_identity *id, const char *user, gid_t gid)
+{
+	int	n = 32;
+
+	for (;;) {
+		id->groups = xreallocarray(id->groups, (size_t)n,
+		    sizeof *id->groups);
+		if (getgrouplist(user, gid, id->groups, &n) != -1)
+			break;
+		if (n > NGROUPS_MAX)
+			n = NGROUPS_MAX;
+		else if (n <= 32)
+			n = 64;
+	}
+	id->ngroups = (size_t)n;
+}
+
+/*
+ * A plugin's directory, user and group, looked up here in the daemon so the
+ * child only makes system calls. Switching user or group takes root: a
+ * daemon that is not root may only name its own.
+ */
+static int
+config_resolve_identity(struct config_ctx *ctx, struct plugin_config *p)
+{
+	struct plugin_identity	*id = &p->identity;
+	struct passwd		*pw = NULL;
+	struct group		*gr = NULL;
+	struct stat		 sb;
+	char			*path, quoted[CONFIG_QUOTE_SIZE];
+	long			 n;
+
+	if (id->directory != NULL) {
+		config_push_key(ctx, "directory");
+		config_quote(id->directory, quoted, sizeof quoted);
+		path = config_join(ctx->cf->dir, id->directory);
+		if (stat(path, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+			config_error(ctx, AT_VALUE, "%s (%s): %s", quoted, path,
+			    access(path, F_OK) == 0 ? "not a directory" :
+			    strerror(errno));
+			free(path);
+			return -1;
+		}
+		free(id->directory);
+		id->directory = path;
+		config_pop(ctx);
+	}
+	if (id->user != NULL) {
+		config_push_key(ctx, "user");
+		config_quote(id->user, quoted, sizeof quoted);
+		n = config_numeric_id(id->user);
+		if ((pw = n == -1 ? getpwnam(id->user) : getpwuid((uid_t)n)) ==
+		    NULL && (n == -1 || id->group == NULL))
+			return config_error(ctx, AT_VALUE, n == -1 ?
+			    "no user named %s on this machine" : "uid %s has "
+			    "no passwd entry: give its group too", quoted);
+		id->uid = pw != NULL ? pw->pw_uid : (uid_t)n;
+		id->gid = pw != NULL ? pw->pw_gid : 0;
+		id->set_uid = id->set_gid = 1;
+		if (geteuid() != 0 && id->uid != geteuid())
+			return config_error(ctx, AT_VALUE, "the daemon runs as "
+			    "uid %u, not root: it cannot run a plugin as user %s "
+			    "(leave user out, or start the daemon as root)",
+			    (unsigned)geteuid(), quoted);
+		config_pop(ctx);
+	}
+	if (id->group != NULL) {
+		config_push_key(ctx, "group");
+		config_quote(id->group, quoted, sizeof quoted);
+		n = config_numeric_id(id->group);
+		if ((gr = n == -1 ? getgrnam(id->group) : getgrgid((gid_t)n)) ==
+		    NULL && n == -1)
+			return config_error(ctx, AT_VALUE, "no group named %s "
+			    "on this machine", quoted);
+		id->gid = gr != NULL ? gr->gr_gid : (gid_t)n;
+		id->set_gid = 1;
+		if (geteuid() != 0 && id->gid != getegid())
+			return config_error(ctx, AT_VALUE, "the daemon runs as "
+			    "gid %u, not root: it cannot run a plugin in group "
+			    "%s (leave group out, or start the daemon as root)",
+			    (unsigned)getegid(), quoted);
+		config_pop(ctx);
+	}
+	/* Not root, its own user or group: nothing to change (nor allowed). */
+	if (geteuid() != 0) {
+		id->set_uid = id->set_gid = 0;
+		return 0;
+	}
+	if (id->set_uid && pw != NULL)
+		config_user_groups(id, pw->pw_name, id->gid);
+	else if (id->set_gid) {
+		id->groups = xreallocarray(id->groups, 1, sizeof *id->groups);
+		id->groups[0] = id->gid;
+		id->ngroups = 1;
+	}
+	return 0;
+}
+
 /*
  * Resolve every plugin's executable: the last pass, after the paths (a
  * relative exec with a slash resolves against cf->dir).
@@ -416,6 +562,8 @@ config_resolve_execs(struct config *cf, const char *plugin_dir, char **cause)
 	config_push_key(&ctx, "plugins");
 	for (i = 0; i < cf->nplugins && rc == 0; i++) {
 		config_push_index(&ctx, i);
+		if ((rc = config_resolve_identity(&ctx, &cf->plugins[i])) == -1)
+			break;
 		config_push_key(&ctx, "exec");
 		config_push_index(&ctx, 0);
 		rc = config_resolve_exec(&ctx, &cf->plugins[i], plugin_dir,

@@ -99,6 +99,7 @@ _bot_supervisorctl()
 		tail) opts+=" -f --follow" ;;
 		history) opts+=" --last --since" ;;
 		status) opts+=" --fields" ;;
+		watch) opts+=" --samples" ;;
 		esac
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 		return
@@ -109,9 +110,13 @@ _bot_supervisorctl()
 	fi
 
 	case $verb:$nargs in
-	status:0 | metrics:0 | history:0 | crashes:0 | start:0 | stop:0 | \
-	    restart:0 | signal:0 | tail:0)
+	status:0 | metrics:0 | history:0 | crashes:0 | signal:0 | tail:0)
 		COMPREPLY=($(compgen -W "$(_bot_supervisorctl_plugins "$ctl" \
+		    "${target[@]}")" -- "$cur"))
+		;;
+	start:* | stop:* | restart:*)
+		# Several names, or all.
+		COMPREPLY=($(compgen -W "all $(_bot_supervisorctl_plugins "$ctl" \
 		    "${target[@]}")" -- "$cur"))
 		;;
 	forget:0)

@@ -29,10 +29,13 @@
  * readers below enforce them; the builders' callers keep to them.
  */
 #define IPC_MAX_TEXT		2048	/* text of chat, event, reply, say, log */
+/* reply and say: longer text is read, and cut to IPC_MAX_TEXT by the router. */
+#define IPC_MAX_LONG_TEXT	(60 * 1024)
 #define IPC_MAX_NAME		64	/* hello: the plugin's name */
 #define IPC_MAX_VERSION		64	/* ready: the plugin's version */
 #define IPC_MAX_COMMANDS	32	/* ready: command words per plugin */
 #define IPC_MAX_COMMAND		32	/* one command word: [a-z0-9_-] */
+#define IPC_MAX_USAGE		200	/* ready: one command's usage line */
 #define IPC_MAX_PLATFORM	32	/* chat, event, say: "console", "irc" */
 #define IPC_MAX_CHANNEL		256	/* chat, event, say */
 #define IPC_MAX_USER		256	/* chat, event, say */
@@ -124,6 +127,8 @@ struct ipc_ready {
 	char		 version[IPC_MAX_VERSION + 1];	/* "" if absent */
 	size_t		 ncommands;
 	char		 commands[IPC_MAX_COMMANDS][IPC_MAX_COMMAND + 1];
+	/* usage[i]: how to use commands[i], one line; "" if not given. */
+	char		 usage[IPC_MAX_COMMANDS][IPC_MAX_USAGE + 1];
 	int		 chat;			/* 0 if absent */
 };
 

@@ -289,6 +289,48 @@ ipc_read_ready(const struct msg *m, struct ipc_ready *r, char **cause)
 		}
 		r->ncommands = o->via.array.size;
 	}
+	/* usage: one line per command, in the order of commands. */
+	if ((o = msg_get_object(m, "usage")) != NULL) {
+		if (o->type != MSGPACK_OBJECT_ARRAY) {
+			xasprintf(cause, "ready needs a usage array, not %s",
+			    ipc_type_phrase(o));
+			return -1;
+		}
+		if (o->via.array.size != r->ncommands) {
+			xasprintf(cause, "ready usage has %u entries for %zu "
+			    "commands: one per command, \"\" for none",
+			    (unsigned)o->via.array.size, r->ncommands);
+			return -1;
+		}
+		for (i = 0; i < o->via.array.size; i++) {
+			e = &o->via.array.ptr[i];
+			if (e->type != MSGPACK_OBJECT_STR) {
+				xasprintf(cause, "ready usage entry %u is %s, "
+				    "not a string", (unsigned)i,
+				    ipc_type_phrase(e));
+				return -1;
+			}
+			if (e->via.str.size > IPC_MAX_USAGE) {
+				xasprintf(cause, "ready usage of \"%s\" is %u "
+				    "bytes, over the %d-byte limit",
+				    r->commands[i], (unsigned)e->via.str.size,
+				    IPC_MAX_USAGE);
+				return -1;
+			}
+			if (e->via.str.size > 0) {
+				if (memchr(e->via.str.ptr, '\0',
+				    e->via.str.size) != NULL) {
+					xasprintf(cause, "ready usage of \"%s\" "
+					    "contains a NUL byte",
+					    r->commands[i]);
+					return -1;
+				}
+				memcpy(r->usage[i], e->via.str.ptr,
+				    e->via.str.size);
+			}
+			r->usage[i][e->via.str.size] = '\0';
+		}
+	}
 	return ipc_opt_bool(m, "chat", &r->chat, cause);
 }
 
@@ -337,9 +379,10 @@ int
 ipc_read_reply(const struct msg *m, struct ipc_reply *r, char **cause)
 {
 	memset(r, 0, sizeof *r);
+	/* Longer than a chat line is the daemon's to cut, not to drop. */
 	if (ipc_check_type(m, MSG_REPLY, cause) != 0 ||
 	    ipc_need_uint(m, "id", &r->id, cause) != 0 ||
-	    ipc_need_str(m, "text", IPC_MAX_TEXT, 0, &r->text, &r->text_len,
+	    ipc_need_str(m, "text", IPC_MAX_LONG_TEXT, 0, &r->text, &r->text_len,
 	    cause) != 0)
 		return -1;
 	return 0;
@@ -356,7 +399,7 @@ ipc_read_say(const struct msg *m, struct ipc_say *s, char **cause)
 	    cause) != 0 ||
 	    ipc_copy_str(m, "user", s->user, sizeof s->user, IPC_STR_OPTIONAL,
 	    cause) != 0 ||
-	    ipc_need_str(m, "text", IPC_MAX_TEXT, 0, &s->text, &s->text_len,
+	    ipc_need_str(m, "text", IPC_MAX_LONG_TEXT, 0, &s->text, &s->text_len,
 	    cause) != 0)
 		return -1;
 	return 0;

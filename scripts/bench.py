@@ -482,6 +482,8 @@ def bench_http():
     # The built-in config (HTTP on at 8421) against the same without "http".
     with open(os.path.join(ROOT, "config", "default.json")) as f:
         cfg = json.load(f)
+    # Its base_dir ("..", the source tree) would put the copy's state in /tmp.
+    cfg.pop("base_dir", None)
     r["rss_http_idle"], r["rss_http_served"] = default_rss_with(cfg, scrape=True)
     cfg.pop("http")
     r["rss_nohttp_all"] = default_rss_with(cfg, scrape=False)[0]

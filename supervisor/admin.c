@@ -102,7 +102,7 @@ admin_request(char *words, const struct verb **vp, char *logged,
     size_t logsize, char *out, size_t size)
 {
 	const struct verb	*v;
-	json_t			*req, *value;
+	json_t			*req, *value, *names, *list;
 	char			*verb, *word, *last, key[32], quoted[40];
 	size_t			 i, off;
 
@@ -117,6 +117,26 @@ admin_request(char *words, const struct verb **vp, char *logged,
 	req = json_pack("{s:s}", "cmd", v->name);
 	off = (size_t)snprintf(logged, logsize, "%s", v->name);
 	for (i = 0; (word = strtok_r(NULL, " \t", &last)) != NULL; i++) {
+		/* restart a b: a list of plugins, as supervisorctl sends. */
+		if ((v->flags & CMD_MULTI) && i > 0 && (names =
+		    json_object_get(req, "plugin")) != NULL) {
+			if (!json_is_array(names)) {
+				list = json_array();
+				json_array_append(list, names);
+				json_object_set_new(req, "plugin", list);
+				names = list;
+			}
+			if ((value = json_string(word)) == NULL) {
+				snprintf(out, size, "plugin is not valid UTF-8");
+				json_decref(req);
+				return NULL;
+			}
+			json_array_append_new(names, value);
+			if (off < logsize)
+				off += (size_t)snprintf(logged + off,
+				    logsize - off, " %s", word);
+			continue;
+		}
 		if (verb_arg(v, i, key, sizeof key, NULL) != 0) {
 			snprintf(out, size, "too many arguments; usage: "
 			    "%sadmin %s%s%s", server->config->prefix, v->name,
@@ -145,7 +165,7 @@ admin_command(struct plugin *c, const char *platform, const char *channel,
 {
 	const struct verb	*v;
 	char			 identity[300], words[IPC_MAX_TEXT];
-	char			 logged[256], out[IPC_MAX_TEXT];
+	char			 logged[IPC_MAX_TEXT], out[IPC_MAX_TEXT];
 	json_t			*req, *reply, *err;
 	struct jsonw		 text;
 	double			 wait;
@@ -167,6 +187,10 @@ admin_command(struct plugin *c, const char *platform, const char *channel,
 	strlcpy_(words, args, sizeof words);
 	if ((req = admin_request(words, &v, logged, sizeof logged, out,
 	    sizeof out)) == NULL) {
+		/* The audit trail has what was typed, refused or not. */
+		strlcpy_(words, args, sizeof words);
+		utf8_sanitize(words);
+		log_info("admin: %s: refused \"%s\": %s", identity, words, out);
 		router_send_say(c, platform, channel, user, out);
 		return;
 	}

@@ -1074,6 +1074,25 @@ cmd_system(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	return 0;
 }
 
+/*
+ * shutdown: every plugin stops (connectors first) and the daemon exits 0,
+ * as on SIGTERM. The stop begins on the next turn of the loop, so the
+ * reply is queued first; the socket stays open until the daemon exits.
+ */
+static int
+cmd_shutdown(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	if (server->shutting_down)
+		return cmd_fail(err, "shutting-down", "the daemon is already "
+		    "stopping");
+	log_info("shutdown asked by %s", ctx->identity != NULL ?
+	    ctx->identity : "the control socket");
+	server_shutdown_soon("shutdown verb");
+	*res = json_pack("{s:b, s:I}", "stopping", 1, "plugins",
+	    (json_int_t)hmap_count(server->by_name));
+	return 0;
+}
+
 static int
 cmd_version(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 {
@@ -1211,6 +1230,108 @@ cmd_subscribe(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	return 0;
 }
 
+/* The most names one start/stop/restart request may list. */
+#define CMD_MULTI_MAX		4096
+
+/* 1 if p is among the first n plugins of list. */
+static int
+cmd_multi_seen(struct plugin **list, size_t n, const struct plugin *p)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (list[i] == p)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * start, stop or restart of "all" or of a list of names: every name is
+ * checked before anything is done (an unknown one refuses the request), then
+ * the verb runs for each plugin in turn and the result says what happened to
+ * each: done (with its state now), skipped (for all: already in the state
+ * asked for) or failed (with the reason). A plain name keeps the one-plugin
+ * result.
+ */
+static int
+cmd_execute_multi(const struct verb *ce, struct cmd_ctx *ctx, json_t *names,
+    json_t **res, struct cmd_error *err)
+{
+	struct plugin		**list, *p;
+	struct cmd_error	  e;
+	json_t			 *v, *r, *items;
+	size_t			  n = 0, i, done = 0, skipped = 0, failed = 0;
+	int			  all;
+	char			  quoted[72];
+
+	all = json_is_string(names) && strcmp(json_string_value(names),
+	    "all") == 0;
+	if (!all && json_array_size(names) == 0)
+		return cmd_fail(err, "bad-argument", "plugin must be a name, "
+		    "\"all\" or a non-empty list of names");
+	if (json_array_size(names) > CMD_MULTI_MAX)
+		return cmd_fail(err, "bad-argument", "at most %d names in one "
+		    "request", CMD_MULTI_MAX);
+	list = xcalloc(all ? hmap_count(server->by_name) + 1 :
+	    json_array_size(names), sizeof *list);
+	if (all) {
+		TAILQ_FOREACH(p, &server->plugins, entry)
+			list[n++] = p;
+	} else {
+		json_array_foreach(names, i, v) {
+			if (!json_is_string(v)) {
+				free(list);
+				return cmd_fail(err, "bad-argument", "plugin "
+				    "names must be strings");
+			}
+			if ((p = server_find_plugin(json_string_value(v))) ==
+			    NULL) {
+				free(list);
+				return cmd_fail(err, "unknown-plugin", "no "
+				    "plugin named \"%s\"; nothing was done",
+				    utf8_quote(json_string_value(v), quoted,
+				    sizeof quoted));
+			}
+			/* A name given twice is done once. */
+			if (!cmd_multi_seen(list, n, p))
+				list[n++] = p;
+		}
+	}
+	items = json_array();
+	for (i = 0; i < n; i++) {
+		ctx->plugin = list[i];
+		memset(&e, 0, sizeof e);
+		r = NULL;
+		if (cmd_exec[ce - verb_table](ctx, &r, &e) == 0) {
+			json_object_set_new(r, "result", json_string("done"));
+			done++;
+		} else {
+			json_decref(r);
+			r = json_pack("{s:s, s:s, s:s, s:s, s:s}", "plugin",
+			    list[i]->name, "action", ce->name, "state",
+			    plugin_state_name(list[i]->state), "error", e.code,
+			    "message", e.message);
+			/* all: one already as asked is no failure. */
+			if (all && strcmp(e.code, "invalid-state") == 0) {
+				json_object_set_new(r, "result",
+				    json_string("skipped"));
+				skipped++;
+			} else {
+				json_object_set_new(r, "result",
+				    json_string("failed"));
+				failed++;
+			}
+		}
+		json_array_append_new(items, r);
+	}
+	free(list);
+	*res = json_pack("{s:s, s:o, s:I, s:I, s:I}", "action", ce->name,
+	    "plugins", items, "done", (json_int_t)done, "skipped",
+	    (json_int_t)skipped, "failed", (json_int_t)failed);
+	return 0;
+}
+
 /*
  * Run one request object and write the reply object to w (no newline).
  * Request fields are checked here once: cmd a known verb, plugin a known
@@ -1254,8 +1375,21 @@ cmd_execute(json_t *req, struct control_client *client, const char *identity,
 	ctx.out = w;
 	ctx.client = client;
 	ctx.identity = identity;
+	v = json_object_get(req, "plugin");
+	if ((ce->flags & CMD_MULTI) && (json_is_array(v) || (json_is_string(v)
+	    && strcmp(json_string_value(v), "all") == 0))) {
+		memset(&err, 0, sizeof err);
+		if (cmd_execute_multi(ce, &ctx, v, &result, &err) != 0) {
+			cmd_write_error(w, err.code, "%s", err.message);
+			return;
+		}
+		jw_raw(w, ok, sizeof ok - 1);
+		jw_json(w, result);
+		json_decref(result);
+		jw_raw(w, "}", 1);
+		return;
+	}
 	if (ce->flags & CMD_PLUGIN) {
-		v = json_object_get(req, "plugin");
 		if (v == NULL || json_is_null(v)) {
 			cmd_write_error(w, "missing-argument", "%s needs a "
 			    "plugin name: %s %s", ce->name, ce->name, ce->args);

@@ -148,8 +148,11 @@ plugin_clear_ready(struct plugin *p)
 {
 	size_t	i;
 
-	for (i = 0; i < p->ncommands; i++)
+	for (i = 0; i < p->ncommands; i++) {
 		free(p->commands[i]);
+		free(p->usage[i]);
+		p->usage[i] = NULL;
+	}
 	p->ncommands = 0;
 	p->version[0] = '\0';
 }
@@ -613,7 +616,7 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	char		*cause = NULL;
 	char		 detail[IPC_MAX_COMMANDS * (IPC_MAX_COMMAND + 2) + 256];
 	char		 list[IPC_MAX_COMMANDS * (IPC_MAX_COMMAND + 2) + 1];
-	size_t		 i;
+	size_t		 i, j;
 
 	/* A ready the daemon cannot read leaves the plugin unusable: kill it. */
 	if (ipc_read_ready(m, &ready, &cause) != 0) {
@@ -643,6 +646,15 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	list[0] = '\0';
 	for (i = 0; i < ready.ncommands; i++) {
 		p->commands[i] = xstrdup(ready.commands[i]);
+		if (ready.usage[i][0] != '\0') {
+			/* One chat line: control characters become spaces. */
+			p->usage[i] = xstrdup(ready.usage[i]);
+			utf8_sanitize(p->usage[i]);
+			for (j = 0; p->usage[i][j] != '\0'; j++) {
+				if ((unsigned char)p->usage[i][j] < 0x20)
+					p->usage[i][j] = ' ';
+			}
+		}
 		if (i > 0)
 			strcat(list, ", ");
 		strcat(list, ready.commands[i]);
@@ -729,6 +741,19 @@ plugin_dispatch(struct plugin *p, const struct msg *m)
 		break;
 	case MSG_LOG:
 		plugin_handle_log(p, m);
+		break;
+	case MSG_SHUTDOWN:
+		/*
+		 * From the connector that has the terminal: its user ended
+		 * the session (Ctrl-D), and the daemon stops as on SIGTERM.
+		 */
+		if (p->conf->role != ROLE_CONNECTOR || !p->conf->terminal) {
+			plugin_protocol_error(p, "shutdown from a plugin that "
+			    "does not have the terminal");
+			break;
+		}
+		log_info("plugin %s: end of input on the terminal", p->name);
+		server_shutdown_soon("end of input on the console");
 		break;
 	default:
 		plugin_protocol_error(p, "%s is not a message a plugin sends",

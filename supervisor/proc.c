@@ -42,6 +42,7 @@ enum proc_step {
 	PROC_STEP_CGROUP,
 	PROC_STEP_PARENT,
 	PROC_STEP_STDIN,
+	PROC_STEP_IDENTITY,
 	PROC_STEP_EXEC,
 };
 
@@ -50,6 +51,8 @@ static const char *const proc_step_names[] = {
 	[PROC_STEP_CGROUP] = "joining its cgroup",
 	[PROC_STEP_PARENT] = "the daemon was gone",
 	[PROC_STEP_STDIN] = "opening /dev/null",
+	[PROC_STEP_IDENTITY] = "taking its directory, nice value, group or "
+	    "user",
 	[PROC_STEP_EXEC] = "exec",
 };
 
@@ -157,6 +160,9 @@ proc_child(struct plugin *p, int sock, int out, int err, const char *cgroup,
 		if (i != SIGKILL && i != SIGSTOP)
 			signal(i, SIG_DFL);
 	}
+
+	if (identity_apply(&pc->identity) == -1)
+		proc_child_fail(report, PROC_STEP_IDENTITY);
 
 	setenv(IPC_PLUGIN_FD_ENV, "3", 1);
 	setenv("SUPERVISOR_PLUGIN", pc->name, 1);

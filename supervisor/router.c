@@ -10,6 +10,8 @@
  * is counted per plugin. The messages' fields are checked by ipc/'s typed
  * readers; the line's command word is found by ipc_parse_line.
  */
+#include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,17 @@
 
 /* Seconds between two log lines about one connector's refused lines. */
 #define ROUTER_REFUSE_LOG_INTERVAL	10.0
+/* Seconds between two "too long" answers to one user. */
+#define ROUTER_TOOLONG_INTERVAL		30.0
+/* Users remembered for that; a full table starts over (as admin_rate). */
+#define ROUTER_TOOLONG_MAX		4096
+/* Edits a did-you-mean suggestion may be away: 1 for words of 1-4 bytes. */
+#define ROUTER_SUGGEST_EDITS		2
+/* The mark a cut reply ends with: "…", 3 bytes of UTF-8. */
+#define ROUTER_ELLIPSIS			"\xe2\x80\xa6"
+
+/* platform:user → when it was last told its line was too long. */
+static struct hmap	*router_toolong;
 
 /* Command words the daemon answers itself; no plugin may claim them. */
 static const char *router_reserved[] = { "help", "admin" };
@@ -35,6 +48,8 @@ router_free(void)
 {
 	hmap_free(server->commands);
 	hmap_free(server->pending);
+	hmap_free_with(router_toolong, free);
+	router_toolong = NULL;
 }
 
 struct plugin *
@@ -244,32 +259,273 @@ router_send_say(struct plugin *connector, const char *platform,
 	plugin_deliver(connector, data, len, 0);
 }
 
-/* The daemon's own !help: every command word, sorted. */
+/*
+ * Edit distance of two command words (optimal string alignment: an insert,
+ * a delete, a change or a swap of two neighbours is one edit). Words are at
+ * most IPC_MAX_COMMAND bytes, so the table is small and on the stack.
+ */
+static size_t
+router_distance(const char *a, const char *b)
+{
+	size_t	d[IPC_MAX_COMMAND + 1][IPC_MAX_COMMAND + 1];
+	size_t	la = strlen(a), lb = strlen(b), i, j, v;
+
+	if (la > IPC_MAX_COMMAND || lb > IPC_MAX_COMMAND)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* Consider candidate for word: keep it in *best if it is closer. */
 static void
-router_help(struct plugin *connector, const char *platform,
-    const char *channel, const char *user)
+router_suggest_one(const char *word, const char *candidate, const char **best,
+    size_t *best_d)
+{
+	size_t	d, len = strlen(word);
+
+	/* Lengths too far apart cannot be close: skip the table. */
+	if (strlen(candidate) > len + ROUTER_SUGGEST_EDITS ||
+	    strlen(candidate) + ROUTER_SUGGEST_EDITS < len)
+		return;
+	d = router_distance(word, candidate);
+	if (d < *best_d || (d == *best_d && *best != NULL &&
+	    strcmp(candidate, *best) < 0)) {
+		*best = candidate;
+		*best_d = d;
+	}
+}
+
+/*
+ * The known command closest to an unknown word, or NULL if none is close:
+ * at most one edit away for a word of up to 4 bytes, two for a longer one,
+ * and never as many edits as the word has bytes. !admin only for admins.
+ */
+static const char *
+router_suggest(const char *word, int admin)
 {
 	struct plugin	*p;
-	char		 text[IPC_MAX_TEXT];
-	const char	*words[512];
-	size_t		 n = 0, i, j, off;
+	const char	*best = NULL;
+	size_t		 i, best_d = SIZE_MAX, limit;
 
+	limit = strlen(word) <= 4 ? 1 : ROUTER_SUGGEST_EDITS;
 	TAILQ_FOREACH(p, &server->plugins, entry) {
-		for (i = 0; i < p->ncommands && n < nitems(words); i++)
-			words[n++] = p->commands[i];
+		for (i = 0; i < p->ncommands; i++) {
+			if (router_owner(p->commands[i]) == p)
+				router_suggest_one(word, p->commands[i], &best,
+				    &best_d);
+		}
 	}
-	for (i = 1; i < n; i++) {
-		const char	*w = words[i];
+	router_suggest_one(word, "help", &best, &best_d);
+	if (admin)
+		router_suggest_one(word, "admin", &best, &best_d);
+	if (best == NULL || best_d > limit || best_d >= strlen(word))
+		return NULL;
+	return best;
+}
 
+/* 1 if the chat user platform:user is one of chat.admins. */
+static int
+router_is_admin(const char *platform, const char *user)
+{
+	char	identity[IPC_MAX_PLATFORM + IPC_MAX_USER + 2];
+
+	snprintf(identity, sizeof identity, "%s:%s", platform, user);
+	return admin_allowed(identity);
+}
+
+/* Sort command words in place (a few hundred at most: insertion sort). */
+static void
+router_sort_words(const char **words, size_t n)
+{
+	const char	*w;
+	size_t		 i, j;
+
+	for (i = 1; i < n; i++) {
+		w = words[i];
 		for (j = i; j > 0 && strcmp(words[j - 1], w) > 0; j--)
 			words[j] = words[j - 1];
 		words[j] = w;
 	}
+}
+
+/*
+ * !help WORD: how to use one command, as its plugin declared in ready
+ * ("!roll [NdM[+K]] — roll dice"); the daemon's own; or did you mean.
+ */
+static void
+router_help_one(char *text, size_t size, const char *word, int admin)
+{
+	const char	*prefix = server->config->prefix, *near;
+	struct plugin	*p;
+	size_t		 i;
+	char		 quoted[IPC_MAX_COMMAND * 4 + 8];
+
+	if (strcmp(word, "help") == 0) {
+		snprintf(text, size, "%shelp [COMMAND] — list the commands, or "
+		    "show how to use one", prefix);
+		return;
+	}
+	if (strcmp(word, "admin") == 0) {
+		if (admin)
+			snprintf(text, size, "%sadmin VERB [ARGS] — run a "
+			    "supervisor verb (%sadmin help lists them)", prefix,
+			    prefix);
+		else
+			snprintf(text, size, "%sadmin is for the bot's admins",
+			    prefix);
+		return;
+	}
+	if ((p = router_owner(word)) != NULL) {
+		for (i = 0; i < p->ncommands; i++) {
+			if (strcmp(p->commands[i], word) != 0)
+				continue;
+			if (p->usage[i] != NULL)
+				snprintf(text, size, "%s%s %s", prefix, word,
+				    p->usage[i]);
+			else
+				snprintf(text, size, "%s%s — from plugin %s, "
+				    "which gives no usage", prefix, word,
+				    p->name);
+			return;
+		}
+	}
+	utf8_quote(word, quoted, sizeof quoted);
+	if ((near = router_suggest(word, admin)) != NULL)
+		snprintf(text, size, "no command %s%s — did you mean %s%s?",
+		    prefix, quoted, prefix, near);
+	else
+		snprintf(text, size, "no command %s%s; %shelp lists them",
+		    prefix, quoted, prefix);
+}
+
+/*
+ * The daemon's own !help: every command word, sorted, !help among them and
+ * !admin for admins; with a word, that command's usage.
+ */
+static void
+router_help(struct plugin *connector, const char *platform,
+    const char *channel, const char *user, const char *args)
+{
+	struct plugin	*p;
+	char		 text[IPC_MAX_TEXT], word[IPC_MAX_COMMAND + 1];
+	const char	*words[512], *prefix = server->config->prefix;
+	size_t		 n = 0, i, off, len, plen = strlen(prefix);
+	int		 admin = router_is_admin(platform, user);
+
+	/* "!help roll" and "!help !roll" alike; the word lower-cased. */
+	if (strncmp(args, prefix, plen) == 0)
+		args += plen;
+	for (len = 0; args[len] != '\0' && args[len] != ' ' &&
+	    len < sizeof word - 1; len++)
+		word[len] = (char)tolower((unsigned char)args[len]);
+	word[len] = '\0';
+	if (len > 0) {
+		router_help_one(text, sizeof text, word, admin);
+		router_send_say(connector, platform, channel, user, text);
+		return;
+	}
+	/* The bound leaves room for help and admin. */
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		for (i = 0; i < p->ncommands && n < nitems(words) - 2; i++) {
+			if (router_owner(p->commands[i]) == p)
+				words[n++] = p->commands[i];
+		}
+	}
+	words[n++] = "help";
+	if (admin)
+		words[n++] = "admin";
+	router_sort_words(words, n);
 	off = (size_t)snprintf(text, sizeof text, "commands:");
-	for (i = 0; i < n && off < sizeof text; i++)
+	for (i = 0; i < n; i++) {
+		/* Room for the word, the ending and a cut mark. */
+		if (off + strlen(prefix) + strlen(words[i]) + 64 >=
+		    sizeof text) {
+			off += (size_t)snprintf(text + off, sizeof text - off,
+			    " " ROUTER_ELLIPSIS);
+			break;
+		}
 		off += (size_t)snprintf(text + off, sizeof text - off, " %s%s",
-		    server->config->prefix, words[i]);
+		    prefix, words[i]);
+	}
+	snprintf(text + off, sizeof text - off, " (%shelp COMMAND: how to use "
+	    "one)", prefix);
 	router_send_say(connector, platform, channel, user, text);
+}
+
+/*
+ * A line over chat.max_line that would have been a command: tell its user,
+ * at most once per ROUTER_TOOLONG_INTERVAL per user, so a flood of long
+ * lines does not become a flood of answers.
+ */
+static void
+router_too_long(struct plugin *c, const struct ipc_chat *chat)
+{
+	char	 identity[IPC_MAX_PLATFORM + IPC_MAX_USER + 2], msg[160];
+	double	*last, now = clock_mono();
+
+	if (router_toolong == NULL)
+		router_toolong = hmap_new();
+	snprintf(identity, sizeof identity, "%s:%s", chat->platform,
+	    chat->user);
+	if ((last = hmap_sget(router_toolong, identity)) != NULL) {
+		if (now - *last < ROUTER_TOOLONG_INTERVAL)
+			return;
+	} else {
+		if (hmap_count(router_toolong) >= ROUTER_TOOLONG_MAX) {
+			hmap_free_with(router_toolong, free);
+			router_toolong = hmap_new();
+		}
+		last = xmalloc(sizeof *last);
+		hmap_sput(router_toolong, identity, last);
+	}
+	*last = now;
+	snprintf(msg, sizeof msg, "your line was too long (%zu bytes, at most "
+	    "%zu): not read", chat->text_len, server->config->max_line);
+	router_send_say(c, chat->platform, chat->channel, chat->user, msg);
+}
+
+/*
+ * Text for a connector from a plugin: as it is if it fits a chat message,
+ * else cut at a UTF-8 character boundary with an ellipsis (the plugin's
+ * protocol error, logged at most as often as output_warn allows).
+ */
+static void
+router_fit_text(struct plugin *p, const char *what, const char *text,
+    size_t len, char *buf)
+{
+	size_t	cut;
+
+	if (len <= IPC_MAX_TEXT) {
+		memcpy(buf, text, len);
+		buf[len] = '\0';
+		return;
+	}
+	cut = IPC_MAX_TEXT - (sizeof ROUTER_ELLIPSIS - 1);
+	/* Back to the first byte of the character at the cut. */
+	while (cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80)
+		cut--;
+	memcpy(buf, text, cut);
+	memcpy(buf + cut, ROUTER_ELLIPSIS, sizeof ROUTER_ELLIPSIS);
+	p->protocol_errors++;
+	output_warn(p, WARN_PROTOCOL, "plugin %s: %s of %zu bytes is over the "
+	    "%d-byte chat limit: sent cut, with an ellipsis", p->name, what,
+	    len, IPC_MAX_TEXT);
 }
 
 /* Send one event to a plugin, remembering where its reply goes. */
@@ -376,6 +632,9 @@ router_chat(struct plugin *c, const struct msg *m)
 		    "bytes from %s:%s is over chat.max_line (%zu); dropped",
 		    c->name, chat.text_len,
 		    chat.platform, chat.user, server->config->max_line);
+		/* A command was meant for the bot: say why it is silent. */
+		if (strncmp(chat.text, prefix, strlen(prefix)) == 0)
+			router_too_long(c, &chat);
 		return;
 	}
 	/* One line: control characters (CR, LF, NUL, ...) become spaces. */
@@ -404,7 +663,7 @@ router_chat(struct plugin *c, const struct msg *m)
 	args[cl.args_len] = '\0';
 
 	if (strcmp(cl.command, "help") == 0) {
-		router_help(c, chat.platform, chat.channel, chat.user);
+		router_help(c, chat.platform, chat.channel, chat.user, args);
 		return;
 	}
 	if (strcmp(cl.command, "admin") == 0) {
@@ -417,10 +676,19 @@ router_chat(struct plugin *c, const struct msg *m)
 		    chat.platform, chat.user);
 		if (server->config->unknown_command == UNKNOWN_REPLY &&
 		    cl.command_len > 0) {
-			char	msg[128];
+			char		 msg[256];
+			const char	*near;
 
-			snprintf(msg, sizeof msg, "unknown command %s%s; try "
-			    "%shelp", prefix, cl.command, prefix);
+			near = router_suggest(cl.command,
+			    router_is_admin(chat.platform, chat.user));
+			if (near != NULL)
+				snprintf(msg, sizeof msg, "unknown command "
+				    "%s%s — did you mean %s%s?", prefix,
+				    cl.command, prefix, near);
+			else
+				snprintf(msg, sizeof msg, "unknown command "
+				    "%s%s; try %shelp", prefix, cl.command,
+				    prefix);
 			router_send_say(c, chat.platform, chat.channel,
 			    chat.user, msg);
 		}
@@ -452,8 +720,7 @@ router_reply(struct plugin *p, const struct msg *m)
 		return;
 	}
 	p->replies++;
-	memcpy(buf, reply.text, reply.text_len);
-	buf[reply.text_len] = '\0';
+	router_fit_text(p, "reply", reply.text, reply.text_len, buf);
 	if ((c = server_find_plugin(pe->connector)) != NULL)
 		router_send_say(c, pe->platform, pe->channel, pe->user, buf);
 	router_pending_remove(pe);
@@ -486,7 +753,6 @@ router_say(struct plugin *p, const struct msg *m)
 		    say.platform);
 		return;
 	}
-	memcpy(buf, say.text, say.text_len);
-	buf[say.text_len] = '\0';
+	router_fit_text(p, "say", say.text, say.text_len, buf);
 	router_send_say(found, say.platform, say.channel, NULL, buf);
 }

@@ -346,6 +346,27 @@ server_shutdown(const char *why)
 }
 
 static void
+server_shutdown_soon_cb(evutil_socket_t fd, short what, void *arg)
+{
+	server_shutdown(arg);
+}
+
+/*
+ * server_shutdown on the next turn of the loop, outside the callback that
+ * asks (a plugin's message, a control request, whose reply is queued
+ * first). why must outlive the call: a string literal.
+ */
+void
+server_shutdown_soon(const char *why)
+{
+	struct timeval	tv = { 0, 0 };
+
+	if (event_base_once(server->base, -1, EV_TIMEOUT,
+	    server_shutdown_soon_cb, (void *)(uintptr_t)why, &tv) == -1)
+		server_shutdown(why);
+}
+
+static void
 server_leftover_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	log_warnx("processes left by plugins still alive %g s after SIGKILL; "

@@ -136,6 +136,7 @@ struct plugin {
 	/* What the plugin said in ready. */
 	char				 version[65];
 	char				*commands[PLUGIN_MAX_COMMANDS];
+	char				*usage[PLUGIN_MAX_COMMANDS];	/* NULL: none */
 	size_t				 ncommands;
 	TAILQ_ENTRY(plugin)		 chat_entry;	/* on the router's chat list */
 	uint64_t			 platform_refused;	/* connectors: lines of another platform */
@@ -249,6 +250,7 @@ void	 server_transition(const struct transition *);
 void	 server_sample(void);
 int	 server_run(void);
 void	 server_shutdown(const char *why);
+void	 server_shutdown_soon(const char *why);
 void	 server_maybe_exit(void);
 void	 server_free(void);
 json_t	*server_reload(char **cause);
@@ -321,6 +323,9 @@ pid_t	 proc_spawn(struct plugin *, int *sock, int *out_fd, int *err_fd,
 	     char **cause);
 void	 proc_signal(const struct plugin *, pid_t, int);
 const char *proc_describe_status(int status, char *, size_t);
+
+/* identity.c: a plugin's directory, umask, nice, groups and user. */
+int	 identity_apply(const struct plugin_identity *);
 
 /* contain.c: nothing a plugin starts outlives it (cgroup or subreaper). */
 void	 contain_init(void);

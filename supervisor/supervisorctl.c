@@ -69,6 +69,7 @@ struct ctl_opts {
 	const char	*since;		/* history --since WINDOW */
 	const char	*fields;	/* status --json --fields A,B */
 	int		 follow;	/* tail -f */
+	int		 samples;	/* watch --samples */
 };
 
 /* One connection to the daemon, with what was read past the last line. */
@@ -84,7 +85,7 @@ struct ctl_conn {
 typedef void	ctl_build_fn(const struct verb *, struct ctl_opts *, json_t *);
 
 static ctl_build_fn	ctl_build_status, ctl_build_history, ctl_build_tail,
-			ctl_build_watch, ctl_build_generic;
+			ctl_build_watch, ctl_build_multi, ctl_build_generic;
 
 /* The verbs with options or numbers; every other verb: ctl_build_generic. */
 static const struct {
@@ -95,6 +96,9 @@ static const struct {
 	{ "history", ctl_build_history },
 	{ "tail", ctl_build_tail },
 	{ "subscribe", ctl_build_watch },
+	{ "start", ctl_build_multi },
+	{ "stop", ctl_build_multi },
+	{ "restart", ctl_build_multi },
 };
 
 static volatile sig_atomic_t	ctl_interrupted;
@@ -114,6 +118,7 @@ ctl_usage(FILE *f)
 	    "  -c CONFIG   use the socket named in the daemon's config file\n"
 	    "  -j, --json  print the daemon's JSON result instead of text\n"
 	    "  -f          tail: follow the output as it comes (tail -f [NAME])\n"
+	    "  --samples   watch: the metrics samples too (every poll interval)\n"
 	    "  -h, --help  this help\n"
 	    "  -V, --version  this program's version\n"
 	    "verbs:\n");
@@ -205,6 +210,8 @@ ctl_parse_args(int argc, char **argv, struct ctl_opts *o)
 			o->json = 1;
 		else if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0)
 			o->follow = 1;
+		else if (strcmp(a, "--samples") == 0)
+			o->samples = 1;
 		else if (strcmp(a, "-s") == 0 || strcmp(a, "-c") == 0 ||
 		    strcmp(a, "--last") == 0 || strcmp(a, "--since") == 0 ||
 		    strcmp(a, "--fields") == 0) {
@@ -368,12 +375,38 @@ ctl_build_watch(const struct verb *ce, struct ctl_opts *o, json_t *req)
 	json_t	*topics;
 	size_t	 i;
 
-	if (o->nargs == 0)
-		return;
+	/*
+	 * Without topics, what changes: a sample line per plugin every poll
+	 * interval would bury the state changes; --samples asks for them.
+	 */
 	topics = json_array();
+	if (o->nargs == 0) {
+		json_array_append_new(topics, json_string("state"));
+		json_array_append_new(topics, json_string("crash"));
+		json_array_append_new(topics, json_string("alert"));
+	}
 	for (i = 0; i < o->nargs; i++)
 		json_array_append_new(topics, ctl_string(ce, o->args[i]));
+	if (o->samples)
+		json_array_append_new(topics, json_string("sample"));
 	json_object_set_new(req, "topics", topics);
+}
+
+/* start/stop/restart NAME ... | all: one name, or a list of them. */
+static void
+ctl_build_multi(const struct verb *ce, struct ctl_opts *o, json_t *req)
+{
+	json_t	*list;
+	size_t	 i;
+
+	if (o->nargs <= 1) {
+		ctl_build_generic(ce, o, req);
+		return;
+	}
+	list = json_array();
+	for (i = 0; i < o->nargs; i++)
+		json_array_append_new(list, ctl_string(ce, o->args[i]));
+	json_object_set_new(req, "plugin", list);
 }
 
 /*
@@ -912,6 +945,8 @@ main(int argc, char **argv)
 		ctl_usage_error(ce, "--fields is for status only");
 	if (o.follow && strcmp(ce->name, "tail") != 0)
 		ctl_usage_error(ce, "-f is for tail only");
+	if (o.samples && strcmp(ce->name, "subscribe") != 0)
+		ctl_usage_error(ce, "--samples is for watch only");
 
 	req = json_pack("{s:s}", "cmd", ce->name);
 	build(ce, &o, req);

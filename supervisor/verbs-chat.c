@@ -13,7 +13,8 @@
 static void
 chat_status_line(json_t *st, json_t *agg, struct verb_text *t)
 {
-	json_t	*ev = json_object_get(st, "events"), *pid, *cpu;
+	json_t		*ev = json_object_get(st, "events"), *pid, *cpu;
+	long long	 n;
 
 	verb_text_add(t, "%s %s", verb_str(st, "name", "?"),
 	    verb_str(st, "state", "?"));
@@ -30,9 +31,10 @@ chat_status_line(json_t *st, json_t *agg, struct verb_text *t)
 		verb_text_add(t, " · cpu %.1f%%", verb_num(st, "cpu_percent", 0));
 	if (json_is_number(json_object_get(st, "memory_mb")))
 		verb_text_add(t, " · mem %.1f MB", verb_num(st, "memory_mb", 0));
-	verb_text_add(t, " · %lld events · %lld crashes",
-	    (long long)verb_num(ev, "routed", 0),
-	    (long long)verb_num(st, "crashes", 0));
+	n = (long long)verb_num(ev, "routed", 0);
+	verb_text_add(t, " · %lld %s", n, verb_plural(n, "event", "events"));
+	n = (long long)verb_num(st, "crashes", 0);
+	verb_text_add(t, " · %lld %s", n, verb_plural(n, "crash", "crashes"));
 }
 
 /* "up 1h 2m · 4 plugins, 4 running, 0 crashed · 71 events · ..." */
@@ -41,17 +43,19 @@ chat_system_line(json_t *sys, struct verb_text *t)
 {
 	json_t	*d = json_object_get(sys, "daemon");
 	json_t	*cpu = json_object_get(d, "cpu_percent");
-	char	 cpubuf[32] = "-";
+	char	 cpubuf[32] = "n/a";	/* until the first delta */
+	long long plugins = (long long)verb_num(sys, "total_plugins", 0);
+	long long events = (long long)verb_num(sys, "total_events", 0);
 
 	if (json_is_number(cpu))
 		snprintf(cpubuf, sizeof cpubuf, "%.2f%%", json_number_value(cpu));
-	verb_text_add(t, "up %s · %lld plugins, %lld running, %lld crashed · "
-	    "%lld events · plugins %.1f MB · daemon cpu %s mem %.1f MB",
+	verb_text_add(t, "up %s · %lld %s, %lld running, %lld crashed · "
+	    "%lld %s · plugins %.1f MB · daemon cpu %s mem %.1f MB",
 	    verb_str(sys, "bot_uptime_human", "?"),
-	    (long long)verb_num(sys, "total_plugins", 0),
+	    plugins, verb_plural(plugins, "plugin", "plugins"),
 	    (long long)verb_num(sys, "plugins_running", 0),
 	    (long long)verb_num(sys, "plugins_crashed", 0),
-	    (long long)verb_num(sys, "total_events", 0),
+	    events, verb_plural(events, "event", "events"),
 	    verb_num(sys, "total_memory_mb", 0),
 	    cpubuf, verb_num(d, "memory_mb", 0));
 }
@@ -88,7 +92,8 @@ verb_chat_status(const struct verb *v, json_t *res, struct verb_text *t)
 void
 verb_chat_metrics(const struct verb *v, json_t *res, struct verb_text *t)
 {
-	json_t	*agg = json_object_get(res, "aggregates"), *cpu, *mem;
+	json_t		*agg = json_object_get(res, "aggregates"), *cpu, *mem;
+	long long	 n;
 
 	chat_status_line(json_object_get(res, "status"), agg, t);
 	if (!json_is_object(agg)) {
@@ -97,8 +102,9 @@ verb_chat_metrics(const struct verb *v, json_t *res, struct verb_text *t)
 	}
 	cpu = json_object_get(agg, "cpu");
 	mem = json_object_get(agg, "memory_mb");
-	verb_text_add(t, "\n%lld samples over %.0f s",
-	    (long long)verb_num(agg, "sample_count", 0),
+	n = (long long)verb_num(agg, "sample_count", 0);
+	verb_text_add(t, "\n%lld %s over %.0f s", n,
+	    verb_plural(n, "sample", "samples"),
 	    verb_num(agg, "time_span_seconds", 0));
 	if (json_is_object(cpu))
 		verb_text_add(t, " · cpu avg %.2f%% min %.2f%% max %.2f%% "
@@ -147,6 +153,40 @@ verb_chat_crashes(const struct verb *v, json_t *res, struct verb_text *t)
 void
 verb_chat_action(const struct verb *v, json_t *res, struct verb_text *t)
 {
+	json_t		*list, *item;
+	size_t		 i;
+	const char	*result;
+
+	/*
+	 * all, or a list: one line per plugin, then the counts; at most
+	 * VERB_CHAT_MAX_LINES in all, so restart all of a thousand plugins
+	 * still ends with its counts.
+	 */
+	if ((list = json_object_get(res, "plugins")) != NULL) {
+		json_array_foreach(list, i, item) {
+			if (i + 2 >= VERB_CHAT_MAX_LINES &&
+			    json_array_size(list) > VERB_CHAT_MAX_LINES - 1) {
+				verb_text_add(t, "… and %zu more\n",
+				    json_array_size(list) - i);
+				break;
+			}
+			result = verb_str(item, "result", "done");
+			if (strcmp(result, "done") == 0)
+				verb_text_add(t, "%s: %s asked, now %s\n",
+				    verb_str(item, "plugin", "?"), v->name,
+				    verb_str(item, "state", "?"));
+			else
+				verb_text_add(t, "%s: %s: %s\n",
+				    verb_str(item, "plugin", "?"),
+				    strcmp(result, "skipped") == 0 ?
+				    "skipped" : "FAILED",
+				    verb_str(item, "message", "?"));
+		}
+		verb_text_add(t, "%s: %lld done, %lld skipped, %lld failed",
+		    v->name, verb_int(res, "done", 0),
+		    verb_int(res, "skipped", 0), verb_int(res, "failed", 0));
+		return;
+	}
 	verb_text_add(t, "%s: %s asked, now %s", verb_str(res, "plugin", "?"),
 	    v->name, verb_str(res, "state", "?"));
 }

@@ -277,6 +277,7 @@ cli_status_all(json_t *res)
 	json_t			*sys = json_object_get(res, "system"), *d;
 	char			 b1[32], b2[32];
 	size_t			 i;
+	long long		 np, ne;
 
 	cli_table_init(&t, 9, "llrlrrrrr");
 	cli_cell(&t, "NAME");
@@ -308,14 +309,23 @@ cli_status_all(json_t *res)
 	cli_table_print(&t, 0);
 
 	d = json_object_get(sys, "daemon");
-	printf("system: up %s, %lld plugins (%lld running, %lld crashed), "
-	    "%lld events, plugins %.1f MB, daemon pid %lld cpu %s%% mem %s MB\n",
+	np = verb_int(sys, "total_plugins", 0);
+	ne = verb_int(sys, "total_events", 0);
+	/* No CPU figure until the first delta: "n/a", not "-%". */
+	if (json_is_number(json_object_get(d, "cpu_percent")))
+		snprintf(b1, sizeof b1, "%.1f%%",
+		    verb_num(d, "cpu_percent", 0));
+	else
+		snprintf(b1, sizeof b1, "n/a");
+	printf("system: up %s, %lld %s (%lld running, %lld crashed), "
+	    "%lld %s, plugins %.1f MB, daemon pid %lld cpu %s mem %s MB\n",
 	    verb_str(sys, "bot_uptime_human", "?"),
-	    verb_int(sys, "total_plugins", 0), verb_int(sys, "plugins_running", 0),
-	    verb_int(sys, "plugins_crashed", 0), verb_int(sys, "total_events", 0),
+	    np, verb_plural(np, "plugin", "plugins"),
+	    verb_int(sys, "plugins_running", 0),
+	    verb_int(sys, "plugins_crashed", 0),
+	    ne, verb_plural(ne, "event", "events"),
 	    verb_num(sys, "total_memory_mb", 0), verb_int(d, "pid", 0),
-	    cli_fmt_num(d, "cpu_percent", 1, b1, sizeof b1),
-	    cli_fmt_num(d, "memory_mb", 1, b2, sizeof b2));
+	    b1, cli_fmt_num(d, "memory_mb", 1, b2, sizeof b2));
 	return verb_cli_status_exit(res);
 }
 
@@ -350,6 +360,7 @@ cli_status_one(json_t *p)
 	char		 b1[64], b2[64];
 	size_t		 i;
 	double		 since = verb_num(p, "state_since", 0);
+	long long	 n;
 
 	printf("%-17s%s\n", "name:", verb_str(p, "name", "?"));
 	printf("%-17s%s\n", "role:", verb_str(p, "role", "?"));
@@ -373,8 +384,9 @@ cli_status_one(json_t *p)
 		    json_string_value(json_array_get(v, i)) ?
 		    json_string_value(json_array_get(v, i)) : "?");
 	putchar('\n');
-	printf("%-17s%lld (%lld starts)\n", "restarts:", verb_int(p, "restarts", 0),
-	    verb_int(p, "starts", 0));
+	n = verb_int(p, "starts", 0);
+	printf("%-17s%lld (%lld %s)\n", "restarts:", verb_int(p, "restarts", 0),
+	    n, verb_plural(n, "start", "starts"));
 	printf("%-17s%lld\n", "crashes:", verb_int(p, "crashes", 0));
 	printf("%-17s%s\n", "breaker:", verb_str(p, "breaker", "?"));
 	printf("%-17s%s%s\n", "cpu:", cli_fmt_num(p, "cpu_percent", 2, b1,
@@ -383,10 +395,12 @@ cli_status_one(json_t *p)
 	printf("%-17s%s%s\n", "memory:", cli_fmt_num(p, "memory_mb", 2, b1,
 	    sizeof b1), json_is_number(json_object_get(p, "memory_mb")) ?
 	    " MB" : "");
-	printf("%-17s%lld routed, %lld replies, %lld dropped, %lld protocol "
-	    "errors\n", "events:", verb_int(ev, "routed", 0),
-	    verb_int(ev, "replies", 0), verb_int(ev, "dropped", 0),
-	    verb_int(ev, "protocol_errors", 0));
+	n = verb_int(ev, "replies", 0);
+	printf("%-17s%lld routed, %lld %s, %lld dropped, %lld protocol "
+	    "%s\n", "events:", verb_int(ev, "routed", 0),
+	    n, verb_plural(n, "reply", "replies"), verb_int(ev, "dropped", 0),
+	    verb_int(ev, "protocol_errors", 0),
+	    verb_plural(verb_int(ev, "protocol_errors", 0), "error", "errors"));
 	printf("%-17s%lld\n", "in flight:", verb_int(ev, "in_flight", 0));
 	printf("%-17s", "dropped by:");
 	cli_drop_reasons(json_object_get(ev, "dropped_by_reason"));
@@ -637,6 +651,12 @@ verb_cli_tail(const struct verb *verb, json_t *res)
 	json_t	*v;
 	size_t	 i;
 
+	/* Nothing printed would read as a hang or a broken pipe. */
+	if (json_array_size(json_object_get(res, "lines")) == 0) {
+		printf("(no output from %s kept yet)\n",
+		    verb_str(res, "plugin", "the plugin"));
+		return VERB_EXIT_OK;
+	}
 	json_array_foreach(json_object_get(res, "lines"), i, v) {
 		verb_cli_put_safe(stdout, json_is_string(v) ? json_string_value(v) : "?");
 		putchar('\n');
@@ -652,22 +672,27 @@ verb_cli_system(const struct verb *verb, json_t *res)
 	json_t	*cpu = json_object_get(d, "cpu");
 	json_t	*mem = json_object_get(d, "memory_mb_stats");
 	char	 b1[32], b2[32];
+	long long n, u;
 
 	printf("%-17s%s (%.1f s)\n", "uptime:", verb_str(res, "bot_uptime_human",
 	    "?"), verb_num(res, "bot_uptime_seconds", 0));
 	printf("%-17s%lld total, %lld running, %lld crashed\n", "plugins:",
 	    verb_int(res, "total_plugins", 0), verb_int(res, "plugins_running", 0),
 	    verb_int(res, "plugins_crashed", 0));
-	printf("%-17s%lld routed, %lld chat lines, %lld unknown commands\n",
+	n = verb_int(res, "chat_lines", 0);
+	u = verb_int(res, "unknown_commands", 0);
+	printf("%-17s%lld routed, %lld %s, %lld %s\n",
 	    "events:", verb_int(res, "total_events", 0),
-	    verb_int(res, "chat_lines", 0), verb_int(res, "unknown_commands", 0));
+	    n, verb_plural(n, "chat line", "chat lines"),
+	    u, verb_plural(u, "unknown command", "unknown commands"));
 	printf("%-17s%.2f MB\n", "plugin memory:",
 	    verb_num(res, "total_memory_mb", 0));
 	printf("%-17spid %lld, version %s\n", "daemon:", verb_int(d, "pid", 0),
 	    verb_str(d, "version", "?"));
-	printf("%-17s%s%s", "daemon cpu:", cli_fmt_num(d, "cpu_percent", 2, b1,
-	    sizeof b1), json_is_number(json_object_get(d, "cpu_percent")) ?
-	    "%" : "");
+	printf("%-17s%s%s", "daemon cpu:", json_is_number(json_object_get(d,
+	    "cpu_percent")) ? cli_fmt_num(d, "cpu_percent", 2, b1, sizeof b1) :
+	    "n/a (no sample yet)", json_is_number(json_object_get(d,
+	    "cpu_percent")) ? "%" : "");
 	if (json_is_object(cpu))
 		printf(" (avg %.2f%%, max %.2f%%, p95 %.2f%%)", verb_num(cpu, "avg",
 		    0), verb_num(cpu, "max", 0), verb_num(cpu, "p95", 0));
@@ -892,4 +917,46 @@ verb_cli_event(json_t *ev, const char *raw)
 		verb_cli_put_safe(stdout, raw);
 		putchar('\n');
 	}
+}
+
+/*
+ * start, stop, restart: one line per plugin ("8ball: restart asked, now
+ * STARTING", "console: skipped: console is already STOPPED"), then for all
+ * or a list the counts; exit 1 if any plugin failed.
+ */
+int
+verb_cli_action(const struct verb *verb, json_t *res)
+{
+	json_t		*list, *item;
+	size_t		 i;
+	const char	*result;
+	char		 buf[1024];
+	struct verb_text t;
+
+	if ((list = json_object_get(res, "plugins")) == NULL) {
+		verb_text_init(&t, buf, sizeof buf);
+		verb_chat_action(verb, res, &t);
+		verb_cli_put_safe(stdout, buf);
+		putchar('\n');
+		return VERB_EXIT_OK;
+	}
+	json_array_foreach(list, i, item) {
+		result = verb_str(item, "result", "done");
+		verb_text_init(&t, buf, sizeof buf);
+		if (strcmp(result, "done") == 0)
+			verb_text_add(&t, "%s: %s asked, now %s",
+			    verb_str(item, "plugin", "?"), verb->name,
+			    verb_str(item, "state", "?"));
+		else
+			verb_text_add(&t, "%s: %s: %s",
+			    verb_str(item, "plugin", "?"),
+			    strcmp(result, "skipped") == 0 ? "skipped" :
+			    "FAILED", verb_str(item, "message", "?"));
+		verb_cli_put_safe(stdout, buf);
+		putchar('\n');
+	}
+	printf("%s: %lld done, %lld skipped, %lld failed\n", verb->name,
+	    verb_int(res, "done", 0), verb_int(res, "skipped", 0),
+	    verb_int(res, "failed", 0));
+	return verb_int(res, "failed", 0) > 0 ? VERB_EXIT_FAILED : VERB_EXIT_OK;
 }

@@ -101,6 +101,13 @@ verb_arg(const struct verb *v, size_t n, char *key, size_t size,
 	return 0;
 }
 
+/* one if n is 1, else many: "1 crash", "2 crashes", "0 events". */
+const char *
+verb_plural(long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 /* The marker an alert line starts with, for a severity's name. */
 const char *
 verb_alert_marker(const char *severity)

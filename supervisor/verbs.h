@@ -23,6 +23,7 @@
 #define CMD_CHAT	0x2	/* allowed as !admin VERB */
 #define CMD_STREAM	0x4	/* turns the connection into a stream */
 #define CMD_READ	0x8	/* changes nothing: served over HTTP too */
+#define CMD_MULTI	0x10	/* plugin may be "all" or a list of names */
 
 /* Lines of one chat answer at most. */
 #define VERB_CHAT_MAX_LINES	12
@@ -87,15 +88,24 @@ struct verb {
 	    .chat = verb_chat_crashes, .cli = verb_cli_crashes, \
 	    .usage = "crash records, oldest first, with exit "\
 	    "status, signal, reason and last stderr lines") \
-	X(start, .args = "plugin", .flags = CMD_PLUGIN | CMD_CHAT, \
-	    .chat = verb_chat_action, \
-	    .usage = "start a stopped or FATAL plugin (closes the breaker)") \
-	X(stop, .args = "plugin", .flags = CMD_PLUGIN | CMD_CHAT, \
-	    .chat = verb_chat_action, \
-	    .usage = "stop a plugin (shutdown, SIGTERM, SIGKILL)") \
-	X(restart, .args = "plugin", .flags = CMD_PLUGIN | CMD_CHAT, \
-	    .chat = verb_chat_action, \
-	    .usage = "stop and start a plugin (closes the breaker)") \
+	X(start, .args = "plugin", \
+	    .flags = CMD_PLUGIN | CMD_CHAT | CMD_MULTI, \
+	    .chat = verb_chat_action, .cli = verb_cli_action, \
+	    .cli_args = "plugin ... | all", \
+	    .usage = "start a stopped or FATAL plugin (closes the breaker); "\
+	    "all, or several names, for each") \
+	X(stop, .args = "plugin", \
+	    .flags = CMD_PLUGIN | CMD_CHAT | CMD_MULTI, \
+	    .chat = verb_chat_action, .cli = verb_cli_action, \
+	    .cli_args = "plugin ... | all", \
+	    .usage = "stop a plugin (shutdown, SIGTERM, SIGKILL); all, or "\
+	    "several names, for each") \
+	X(restart, .args = "plugin", \
+	    .flags = CMD_PLUGIN | CMD_CHAT | CMD_MULTI, \
+	    .chat = verb_chat_action, .cli = verb_cli_action, \
+	    .cli_args = "plugin ... | all", \
+	    .usage = "stop and start a plugin (closes the breaker); all, or "\
+	    "several names, for each") \
 	X(signal, .args = "plugin signal", .flags = CMD_PLUGIN | CMD_CHAT, \
 	    .chat = verb_chat_signal, \
 	    .usage = "send a signal (HUP, USR1, TERM, KILL, ... with or "\
@@ -125,6 +135,8 @@ struct verb {
 	    .chat = verb_chat_silence, \
 	    .usage = "keep a plugin's, a rule's or every lifecycle (crash) "\
 	    "alert from chat for a duration (10m, 2h); off lifts it") \
+	X(shutdown, .args = "", .flags = 0, \
+	    .usage = "stop every plugin and exit 0, as SIGTERM does") \
 	X(version, .args = "", .flags = CMD_CHAT | CMD_READ, \
 	    .chat = verb_chat_version, .cli = verb_cli_version, \
 	    .usage = "daemon and protocol version") \
@@ -132,9 +144,10 @@ struct verb {
 	    .chat = verb_chat_help, .cli = verb_cli_help, \
 	    .usage = "the verbs") \
 	X(subscribe, .args = "[topics]", .flags = CMD_STREAM, \
-	    .cli_name = "watch", .cli_args = "[topic ...]", \
-	    .usage = "stream events as JSON lines: state, crash, "\
-	    "sample, alert (the default), log (plugin output); plugin: only one's")
+	    .cli_name = "watch", .cli_args = "[topic ...] [--samples]", \
+	    .usage = "stream events: state, crash, sample, alert, log "\
+	    "(plugin output); plugin: only one's. watch without topics: "\
+	    "state, crash and alert; --samples adds the samples")
 
 /* VERB_status, VERB_metrics, ...: a verb's index in verb_table. */
 enum verb_index {
@@ -156,6 +169,7 @@ const char	*verb_str(json_t *, const char *, const char *);
 double		 verb_num(json_t *, const char *, double);
 long long	 verb_int(json_t *, const char *, long long);
 const char	*verb_alert_marker(const char *);
+const char	*verb_plural(long long, const char *, const char *);
 void		 verb_text_init(struct verb_text *, char *, size_t);
 void		 verb_text_add(struct verb_text *, const char *, ...)
 		     printflike(2, 3);
@@ -189,6 +203,7 @@ int	 verb_cli_version(const struct verb *, json_t *);
 int	 verb_cli_reload(const struct verb *, json_t *);
 int	 verb_cli_help(const struct verb *, json_t *);
 int	 verb_cli_alerts(const struct verb *, json_t *);
+int	 verb_cli_action(const struct verb *, json_t *);
 int	 verb_cli_status_exit(json_t *);
 void	 verb_cli_event(json_t *, const char *);
 void	 verb_cli_usage(FILE *, const struct verb *, char mark);

@@ -160,6 +160,8 @@ main(int argc, char **argv)
 	sdk_init("8ball", BALL_VERSION);
 	sdk_on_ready(ball_ready, NULL);
 	sdk_command("8ball", ball_cmd, NULL);
+	sdk_usage("8ball", "QUESTION — ask a yes-or-no question, get the "
+	    "magic 8-ball's answer");
 	status = sdk_run();
 
 	while ((a = TAILQ_FIRST(&ball.lru)) != NULL) {

@@ -95,8 +95,17 @@ console_read(int fd, void *arg)
 		console_line(console.line, console.len);
 	console.len = 0;
 	console.discarding = 0;
-	log_info("end of input");
 	sdk_unwatch_fd(fd);
+	/*
+	 * Ctrl-D at a terminal ends the session, as in any REPL: the daemon
+	 * stops. A pipe's end (a script, a test) only ends the input: the
+	 * daemon runs on and says are still printed.
+	 */
+	if (isatty(fd)) {
+		log_info("end of input on the terminal: stopping the daemon");
+		sdk_request_shutdown();
+	} else
+		log_info("end of input");
 }
 
 /* Print one line; control characters (escape sequences) become '?'. */

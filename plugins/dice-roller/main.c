@@ -74,6 +74,9 @@ main(int argc, char **argv)
 {
 	sdk_init("dice-roller", DICE_VERSION);
 	sdk_command("roll", dice_cmd_roll, NULL);
+	sdk_usage("roll", "[NdM[+K]] — roll N dice of M sides (1d6 if not "
+	    "given; at most 20d1000, +/-100), e.g. !roll 2d6+1");
 	sdk_command("flip", dice_cmd_flip, NULL);
+	sdk_usage("flip", "— toss a coin: heads or tails");
 	return sdk_run();
 }

@@ -20,6 +20,8 @@ PROTOCOL = 1
 MAX_MESSAGE = 64 * 1024
 MAX_TEXT = 2048
 MAX_OPTIONS = 100
+# The usage line !help pick shows (declared in ready, at most 200 bytes).
+HELP = "A, B[, C ...] — pick one of the options (commas or \"or\" between them)"
 USAGE = "👉 give me at least two options: !pick pizza, tacos, sushi (or: tea or coffee)"
 
 # Options are separated by commas, by the word "or", or by both ("a, b, or c").
@@ -82,7 +84,7 @@ class Plugin:
             if isinstance(m.get("name"), str):
                 name = m["name"][:64]
             self.send(type="ready", protocol=PROTOCOL, version=VERSION,
-                      commands=["pick"], chat=False)
+                      commands=["pick"], usage=[HELP], chat=False)
         elif kind == "event":
             if not isinstance(m.get("id"), int) or not isinstance(m.get("args"), str):
                 log("event without an id or args: ignored")

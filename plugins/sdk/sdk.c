@@ -38,6 +38,7 @@
 
 struct sdk_command {
 	char		*name;
+	char		*usage;		/* for !help NAME; NULL: none */
 	sdk_event_cb	 cb;
 	void		*arg;
 };
@@ -244,6 +245,25 @@ sdk_command(const char *name, sdk_event_cb cb, void *arg)
 	sdk.ncommands++;
 }
 
+/* How to use a command, one line for !help NAME (at most 200 bytes). */
+void
+sdk_usage(const char *name, const char *usage)
+{
+	size_t	i;
+
+	if (strlen(usage) > IPC_MAX_USAGE)
+		fatalx("usage of \"%s\" is over %d bytes", name,
+		    IPC_MAX_USAGE);
+	for (i = 0; i < sdk.ncommands; i++) {
+		if (strcmp(sdk.commands[i].name, name) == 0) {
+			free(sdk.commands[i].usage);
+			sdk.commands[i].usage = xstrdup(usage);
+			return;
+		}
+	}
+	fatalx("usage for \"%s\", which is no command of this plugin", name);
+}
+
 void
 sdk_on_chat(sdk_event_cb cb, void *arg)
 {
@@ -320,6 +340,14 @@ sdk_chat(const char *platform, const char *channel, const char *user,
 	sdk_add_text("channel", channel, IPC_MAX_CHANNEL);
 	sdk_add_text("user", user, IPC_MAX_USER);
 	sdk_add_text("text", text, IPC_MAX_TEXT);
+	sdk_send();
+}
+
+/* The connector with the terminal: its user ended the session. */
+void
+sdk_request_shutdown(void)
+{
+	msg_begin(sdk.builder, MSG_SHUTDOWN);
 	sdk_send();
 }
 
@@ -667,6 +695,7 @@ static void
 sdk_handle_hello(struct msg *m)
 {
 	const char		*commands[SDK_MAX_COMMANDS];
+	const char		*usage[SDK_MAX_COMMANDS];
 	struct ipc_hello	 hello;
 	char			*cause = NULL;
 	size_t			 i;
@@ -697,12 +726,16 @@ sdk_handle_hello(struct msg *m)
 	if (sdk.ready_cb != NULL)
 		sdk.ready_cb(sdk.ready_arg);
 
-	for (i = 0; i < sdk.ncommands; i++)
+	for (i = 0; i < sdk.ncommands; i++) {
 		commands[i] = sdk.commands[i].name;
+		usage[i] = sdk.commands[i].usage != NULL ?
+		    sdk.commands[i].usage : "";
+	}
 	msg_begin(sdk.builder, MSG_READY);
 	msg_add_uint(sdk.builder, "protocol", PROTOCOL_VERSION);
 	msg_add_str(sdk.builder, "version", sdk.version);
 	msg_add_strv(sdk.builder, "commands", commands, sdk.ncommands);
+	msg_add_strv(sdk.builder, "usage", usage, sdk.ncommands);
 	msg_add_bool(sdk.builder, "chat", sdk.chat_cb != NULL);
 	sdk_queue(1);
 	sdk.ready = 1;

@@ -54,6 +54,12 @@ void	 sdk_init(const char *name, const char *version);
  * plugin exits with the reason. At most 32 commands.
  */
 void	 sdk_command(const char *name, sdk_event_cb, void *);
+/*
+ * How to use a command, one line that !help NAME shows after the prefix
+ * and the command word (at most 200 bytes): "[NdM[+K]] — roll dice" reads
+ * as "!roll [NdM[+K]] — roll dice". Call after sdk_command.
+ */
+void	 sdk_usage(const char *name, const char *usage);
 /* Also receive every chat line that is not a command. */
 void	 sdk_on_chat(sdk_event_cb, void *);
 /* Connectors: receive the lines to deliver to the chat platform. */
@@ -69,6 +75,12 @@ void	 sdk_say(const char *platform, const char *channel, const char *, ...)
 /* Connectors: hand a chat line to the daemon. */
 void	 sdk_chat(const char *platform, const char *channel, const char *user,
 	     const char *text);
+/*
+ * The connector that has the terminal ("terminal": true): ask the daemon to
+ * stop, as the user at the terminal ended the session (Ctrl-D). From any
+ * other plugin the daemon counts it as a protocol error.
+ */
+void	 sdk_request_shutdown(void);
 /* Send a log line to the daemon's log (level "debug", "info" or "warn"). */
 void	 sdk_log(const char *level, const char *, ...) printflike(2, 3);
 

@@ -76,11 +76,17 @@ def test_bad_field_drops_the_message_but_keeps_the_plugin(daemon):
     assert daemon.ask("!roll 1d2") in ("🎲 [1] = 1", "🎲 [2] = 2")
 
 
-def test_overlong_reply_text_is_dropped(daemon):
+def test_overlong_reply_text_is_cut_and_sent(daemon):
     daemon.start([CONSOLE, DICE, garbage("long-text", on_command=True)])
     daemon.say("!go")
-    daemon.wait_log(r"reply text of 10240 bytes is over the 2048-byte limit")
-    assert daemon.status("garbage")["state"] == "RUNNING"
+    # Cut at a character boundary (é is 2 bytes: 1022 of them fit before
+    # the 3-byte ellipsis in 2048), still sent, counted, logged.
+    assert daemon.reply() == "é" * 1022 + "…"
+    daemon.wait_log(r"plugin garbage: reply of 10240 bytes is over the 2048-byte chat limit: "
+                    r"sent cut, with an ellipsis")
+    st = daemon.status("garbage")
+    assert st["state"] == "RUNNING"
+    assert st["events"]["protocol_errors"] == 1 and st["events"]["replies"] == 1
     assert daemon.ask("!roll 1d2") in ("🎲 [1] = 1", "🎲 [2] = 2")
 
 

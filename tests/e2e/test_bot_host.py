@@ -42,7 +42,8 @@ def test_flip_8ball_and_python_pick(daemon):
 def test_commands_are_case_insensitive_and_help_lists_them(daemon):
     daemon.start(DEFAULT)
     assert daemon.ask("!FLIP") in ("🪙 heads", "🪙 tails")
-    assert daemon.ask("!help") == "commands: !8ball !flip !pick !roll"
+    assert daemon.ask("!help") == \
+        "commands: !8ball !flip !help !pick !roll (!help COMMAND: how to use one)"
 
 
 def test_unknown_commands_are_ignored_by_default(daemon):
@@ -142,6 +143,8 @@ def test_overlong_chat_line_is_dropped_and_logged(daemon):
     daemon.start(config=cfg)
     daemon.say("!roll " + "1" * 100)
     daemon.wait_log(r"chat line of 106 bytes from console:console is over chat.max_line \(64\); dropped")
+    # A command was meant for the bot: its user hears why nothing came.
+    assert daemon.reply() == "your line was too long (106 bytes, at most 64): not read"
     assert daemon.ask("!flip") in ("🪙 heads", "🪙 tails")
     # A chat line is not an event: counted apart, so events reconcile.
     st = daemon.status("console")

@@ -318,6 +318,8 @@ def test_bash_completion_of_verbs_plugins_and_windows(installed, daemon):
                    ["signal", "dice-roller", "U"],  # signals
                    ["tail", "-"],                  # options of a verb
                    ["metrics", "dice"],            # no daemon on the default socket: nothing
+                   ["-s", daemon.sock, "restart", "dice-roller", ""],  # several names, or all
+                   ["watch", "--sa"],              # watch --samples
                    )
     assert got[0] == "status start stop"
     verbs = got[1].split()
@@ -330,6 +332,8 @@ def test_bash_completion_of_verbs_plugins_and_windows(installed, daemon):
     assert got[5] == "USR1 USR2"
     assert set(got[6].split()) >= {"-f", "--follow", "--json", "-s", "-c"}
     assert got[7] == ""
+    assert got[8] == "all dice-roller dice-2"
+    assert got[9] == "--samples"
     # $SUPERVISOR_SOCKET is honoured as supervisorctl honours it.
     assert complete(installed, ["crashes", ""],
                     extra_env={"SUPERVISOR_SOCKET": daemon.sock}) == ["dice-roller dice-2"]

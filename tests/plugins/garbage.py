@@ -19,7 +19,10 @@ Command: go (sends the bad message when on_command is set). Config:
                     and sleeps on, alive (→ killed, "closed its socket")
       bad-version   ready with protocol 999 instead of 1 (→ refused)
       bad-field     a reply whose id is a string (→ dropped, counted)
-      long-text     a reply with 10,240 bytes of text (→ dropped, counted)
+      long-text     a reply with 10,240 bytes of text, "é" × 5120 (→ cut at a
+                    character boundary with "…", sent, counted)
+      stop-daemon   a shutdown, which only the console with the terminal may
+                    send (→ dropped, counted; the daemon runs on)
       split-empty   nothing bad: a valid ready written in two parts, split
                     just before its empty "version" string (→ RUNNING)
     before_ready  true: send it on hello, instead of ready (for bad-version
@@ -66,8 +69,10 @@ def bad_bytes(p, mode, event_id):
         return b"\x83\xa4type\xa3log\xa5level\xa4info\xa4text\xdb\x7f\xff\xff\xff"
     if mode == "bad-field":
         return pack(type="reply", id=str(event_id), text="id is a string")
+    if mode == "stop-daemon":
+        return pack(type="shutdown")
     if mode == "long-text":
-        return pack(type="reply", id=event_id, text="y" * 10240)
+        return pack(type="reply", id=event_id, text="é" * 5120)
     raise SystemExit("garbage: unknown mode %r" % mode)
 
 

@@ -23,6 +23,7 @@ Every plugin also accepts these config keys:
     commands      list of command words to claim in ready, instead of the
                   above
     version       the version string sent in ready
+    usage         sent as ready's usage array as it is (any JSON value)
     ready_delay   seconds to wait after hello before sending ready
 
 The loop is single-threaded: messages from the daemon, and timers set with
@@ -141,6 +142,8 @@ class Plugin:
         msg = {"type": "ready", "protocol": PROTOCOL,
                "version": str(self.config.get("version", self.version)),
                "commands": self.commands(), "chat": bool(self.config.get("chat", self.chat))}
+        if "usage" in self.config:
+            msg["usage"] = self.config["usage"]
         msg.update(extra)
         self.send(**msg)
         self.ready_sent = True

@@ -528,6 +528,73 @@ test_full_config(void **state)
 	free(path);
 }
 
+/* directory, user, group, umask, nice: resolved at load, exact values. */
+static void
+test_plugin_identity(void **state)
+{
+	struct config			*cf;
+	const struct plugin_identity	*id;
+	struct plugin_config		*dup;
+	char				*want, *cause;
+
+	cf = load_ok("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"dice-roller\"], \"directory\": \"plugins/adir\", "
+	    "\"user\": \"root\", \"group\": \"0\", \"umask\": \"027\", "
+	    "\"nice\": -5}, {\"name\": \"b\", \"exec\": [\"dice-roller\"]}]}");
+	id = &cf->plugins[0].identity;
+	xasprintf(&want, "%s/plugins/adir", tmpdir);
+	assert_string_equal(id->directory, want);
+	free(want);
+	assert_int_equal(id->umask, 027);
+	assert_int_equal(id->set_nice, 1);
+	assert_int_equal(id->nice, -5);
+	if (geteuid() == 0) {
+		assert_int_equal(id->set_uid, 1);
+		assert_int_equal(id->set_gid, 1);
+		assert_int_equal(id->uid, 0);
+		assert_int_equal(id->gid, 0);
+		assert_true(id->ngroups >= 1);
+	}
+	/* The other plugin keeps the daemon's everything. */
+	id = &cf->plugins[1].identity;
+	assert_null(id->directory);
+	assert_int_equal(id->umask, -1);
+	assert_int_equal(id->set_nice, 0);
+	assert_int_equal(id->set_uid, 0);
+	/* A copy owns its strings: the config may go first. */
+	dup = config_plugin_dup(&cf->plugins[0]);
+	assert_true(config_plugin_equal(dup, &cf->plugins[0]));
+	assert_false(config_plugin_equal(dup, &cf->plugins[1]));
+	config_free(cf);
+	assert_int_equal(dup->identity.umask, 027);
+	assert_true(strstr(dup->identity.directory, "/plugins/adir") != NULL);
+	config_plugin_free(dup);
+
+	cause = load_err("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"dice-roller\"], \"umask\": \"8\"}]}");
+	assert_non_null(strstr(cause, "plugins[0].umask: must be octal digits"));
+	free(cause);
+	cause = load_err("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"dice-roller\"], \"umask\": \"1000\"}]}");
+	assert_non_null(strstr(cause, "plugins[0].umask: must be at most"));
+	free(cause);
+	cause = load_err("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"dice-roller\"], \"nice\": -21}]}");
+	assert_non_null(strstr(cause, "plugins[0].nice: must be an integer "
+	    "between -20 and 19"));
+	free(cause);
+	cause = load_err("{\"plugins\": [{\"name\": \"a\", \"exec\": "
+	    "[\"dice-roller\"], \"directory\": \"nowhere\"}]}");
+	assert_non_null(strstr(cause, "plugins[0].directory: \"nowhere\" ("));
+	assert_non_null(strstr(cause, "): No such file or directory"));
+	free(cause);
+	cause = load_err("{\"plugins\": [{\"name\": \"all\", \"exec\": "
+	    "[\"dice-roller\"]}]}");
+	assert_non_null(strstr(cause, "plugins[0].name: plugin name \"all\" is "
+	    "reserved"));
+	free(cause);
+}
+
 /* Only the required keys: every default applies. */
 static void
 test_defaults(void **state)
@@ -639,7 +706,9 @@ test_default_json(void **state)
 	assert_true(cf->poll_interval == 5);
 	assert_true(cf->history_duration == 3600);
 	assert_defaults(&cf->restart);
-	assert_non_null(strstr(cf->socket_path, "/config/run/supervisor.sock"));
+	/* base_dir "..": the source tree's run/, where make run listens. */
+	assert_null(strstr(cf->socket_path, "/config/"));
+	assert_non_null(strstr(cf->socket_path, "/run/supervisor.sock"));
 	config_free(cf);
 	free(path);
 }
@@ -875,7 +944,7 @@ test_unknown_keys(void **state)
 {
 	assert_error("{\"plugins\": [], \"sockt\": \"x\"}",
 	    "cfg.json:1:17: sockt: unknown key (expected one of: socket, "
-	    "control, chat, metrics, state, restart, output, plugins, alerts, http)");
+	    "control, chat, metrics, state, restart, output, plugins, alerts, http, base_dir)");
 	assert_error("{\"control\": {\"idle\": 5}, \"plugins\": []}",
 	    "cfg.json:1:14: control.idle: unknown key (expected one of: "
 	    "idle_timeout)");
@@ -896,7 +965,8 @@ test_unknown_keys(void **state)
 	    "[\"x\"], \"cmd\": 1}]}",
 	    "cfg.json:1:83: plugins[1].cmd: unknown key (expected one of: "
 	    "name, exec, role, env, config, autostart, terminal, platform, "
-	    "restart, limits, output, log_file)");
+	    "restart, limits, output, log_file, directory, user, group, "
+	    "umask, nice)");
 	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
 	    "\"limits\": {\"memory\": 5}}]}",
 	    "cfg.json:1:54: plugins[0].limits.memory: unknown key (expected "
@@ -911,7 +981,7 @@ test_unknown_keys(void **state)
 	/* A key that is not a plain word is quoted, escapes and all. */
 	assert_error("{\"plugins\": [], \"so cket\\n\": 1}",
 	    "cfg.json:1:17: [\"so cket\\u000a\"]: unknown key (expected one "
-	    "of: socket, control, chat, metrics, state, restart, output, plugins, alerts, http)");
+	    "of: socket, control, chat, metrics, state, restart, output, plugins, alerts, http, base_dir)");
 	/* Anything goes inside a plugin's own config. */
 	config_free(load_ok("{\"plugins\": [{\"name\": \"a\", \"exec\": "
 	    "[\"dice-roller\"], \"config\": {\"whatever\": [1, {\"x\": null}]}}]}"));
@@ -1900,7 +1970,7 @@ test_load_socket(void **state)
 	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
 	assert_null(sock);
 	xasprintf(&want, "%s:1:2: sockte: unknown key (expected one of: "
-	    "socket, control, chat, metrics, state, restart, output, plugins, alerts, http)", path);
+	    "socket, control, chat, metrics, state, restart, output, plugins, alerts, http, base_dir)", path);
 	assert_string_equal(cause, want);
 	free(want);
 	free(cause);
@@ -1944,6 +2014,7 @@ main(void)
 		cmocka_unit_test(test_jsonpos),
 		cmocka_unit_test(test_invalid_json),
 		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_plugin_identity),
 		cmocka_unit_test(test_rollups_state),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_out_of_range),

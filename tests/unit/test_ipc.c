@@ -1966,13 +1966,14 @@ static const struct fspec event_fields[] = {
 };
 static const struct fspec reply_fields[] = {
 	{ "id", F_UINT, NULL, 42, 0, 0, 0 },
-	{ "text", F_STR, "[3, 4] = 7", 0, 0, IPC_MAX_TEXT, 0 },
+	/* Over IPC_MAX_TEXT is read, and cut by the router. */
+	{ "text", F_STR, "[3, 4] = 7", 0, 0, IPC_MAX_LONG_TEXT, 0 },
 };
 static const struct fspec say_fields[] = {
 	{ "platform", F_STR, "console", 0, 0, IPC_MAX_PLATFORM, 0 },
 	{ "channel", F_STR, "console", 0, 0, IPC_MAX_CHANNEL, 0 },
 	{ "user", F_STR, "console", 0, 1, IPC_MAX_USER, 0 },
-	{ "text", F_STR, "tick", 0, 0, IPC_MAX_TEXT, 0 },
+	{ "text", F_STR, "tick", 0, 0, IPC_MAX_LONG_TEXT, 0 },
 };
 static const struct fspec ping_fields[] = {
 	{ "seq", F_UINT, NULL, 7, 0, 0, 0 },
@@ -2203,6 +2204,74 @@ test_read_fields(void **state)
 	}
 }
 
+/* Read a ready with commands roll and flip and the given usage array. */
+static int
+read_ready_usage(const char *const *usage, size_t n, int as_ints,
+    struct ipc_ready *r, char **cause)
+{
+	static const char *const cmds[] = { "roll", "flip" };
+	struct msg_builder	*mb = msg_builder_new();
+	struct bytes		 out = { NULL, 0 };
+	struct msg		 m;
+	int			 rc;
+
+	msg_begin(mb, MSG_READY);
+	msg_add_uint(mb, "protocol", PROTOCOL_VERSION);
+	msg_add_strv(mb, "commands", cmds, 2);
+	if (as_ints)
+		msg_add_uint(mb, "usage", 7);
+	else if (usage != NULL)
+		msg_add_strv(mb, "usage", usage, n);
+	build_into(mb, &out);
+	msg_builder_free(mb);
+	assert_int_equal(msg_decode(out.data, out.len, &m, cause), 0);
+	rc = ipc_read_ready(&m, r, cause);
+	bytes_free(&out);
+	return rc;
+}
+
+/* ready.usage: one line per command, in order, "" for none. */
+static void
+test_read_ready_usage(void **state)
+{
+	static const char *const ok[] = { "[NdM] — roll dice", "" };
+	static const char *const three[] = { "a", "b", "c" };
+	struct ipc_ready	 r;
+	char			*cause = NULL, long_usage[IPC_MAX_USAGE + 2];
+	const char		*one_long[2];
+
+	assert_int_equal(read_ready_usage(ok, 2, 0, &r, &cause), 0);
+	assert_null(cause);
+	assert_string_equal(r.usage[0], "[NdM] — roll dice");
+	assert_string_equal(r.usage[1], "");
+	/* Absent: every usage is "". */
+	assert_int_equal(read_ready_usage(NULL, 0, 0, &r, &cause), 0);
+	assert_string_equal(r.usage[0], "");
+	assert_int_equal(read_ready_usage(three, 3, 0, &r, &cause), -1);
+	assert_string_equal(cause, "ready usage has 3 entries for 2 commands: "
+	    "one per command, \"\" for none");
+	free(cause);
+	cause = NULL;
+	assert_int_equal(read_ready_usage(NULL, 0, 1, &r, &cause), -1);
+	assert_string_equal(cause, "ready needs a usage array, not an "
+	    "integer");
+	free(cause);
+	cause = NULL;
+	memset(long_usage, 'x', IPC_MAX_USAGE + 1);
+	long_usage[IPC_MAX_USAGE + 1] = '\0';
+	one_long[0] = "";
+	one_long[1] = long_usage;
+	assert_int_equal(read_ready_usage(one_long, 2, 0, &r, &cause), -1);
+	assert_string_equal(cause, "ready usage of \"flip\" is 201 bytes, over "
+	    "the 200-byte limit");
+	free(cause);
+	cause = NULL;
+	/* Exactly the limit is fine. */
+	long_usage[IPC_MAX_USAGE] = '\0';
+	assert_int_equal(read_ready_usage(one_long, 2, 0, &r, &cause), 0);
+	assert_int_equal(strlen(r.usage[1]), IPC_MAX_USAGE);
+}
+
 /* The causes an operator reads, spelt out once without the table. */
 static void
 test_read_causes_exact(void **state)
@@ -2219,7 +2288,7 @@ test_read_causes_exact(void **state)
 		{ MSG_REPLY, reply_fields, 2, 0, BAD_OMIT,
 		    "reply needs an integer id" },
 		{ MSG_REPLY, reply_fields, 2, 1, BAD_LONG,
-		    "reply text of 2049 bytes is over the 2048-byte limit" },
+		    "reply text of 61441 bytes is over the 61440-byte limit" },
 		{ MSG_REPLY, reply_fields, 2, 1, BAD_NUL,
 		    "reply text contains a NUL byte" },
 		{ MSG_CHAT, chat_fields, 4, 0, BAD_OMIT,
@@ -2828,6 +2897,7 @@ main(void)
 		cmocka_unit_test(test_decode_framing),
 		cmocka_unit_test(test_read_fields),
 		cmocka_unit_test(test_read_causes_exact),
+		cmocka_unit_test(test_read_ready_usage),
 		cmocka_unit_test(test_read_wrong_message),
 		cmocka_unit_test(test_read_values),
 		cmocka_unit_test(test_read_log_levels),
