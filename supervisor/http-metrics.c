@@ -139,7 +139,7 @@ pm_live(const struct plugin *p)
 static double
 pm_up(const struct plugin *p)
 {
-	return p->state == PLUGIN_RUNNING;
+	return plugin_serving(p);
 }
 
 static double
@@ -247,7 +247,7 @@ pm_daemon(struct jsonw *w)
 	const struct metrics_sample	*self = ring_latest(server->self_ring);
 	static const enum plugin_state	 states[] = { PLUGIN_STOPPED,
 	    PLUGIN_STARTING, PLUGIN_RUNNING, PLUGIN_BACKOFF, PLUGIN_STOPPING,
-	    PLUGIN_FATAL };
+	    PLUGIN_FATAL, PLUGIN_UPGRADING };
 	struct plugin			*p;
 	struct rusage			 ru;
 	size_t				 count[nitems(states)], i;
@@ -320,7 +320,7 @@ http_metrics_write(struct jsonw *w)
 {
 	static const enum plugin_state	 states[] = { PLUGIN_STOPPED,
 	    PLUGIN_STARTING, PLUGIN_RUNNING, PLUGIN_BACKOFF, PLUGIN_STOPPING,
-	    PLUGIN_FATAL };
+	    PLUGIN_FATAL, PLUGIN_UPGRADING };
 	struct jsonw			 lt;
 	struct pm_labels		*l;
 	struct plugin			*p;
