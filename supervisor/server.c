@@ -678,6 +678,7 @@ server_run(void)
 	state_init();
 	state_load_all();
 	contain_start();
+	watch_configure();
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart)
 			plugin_event(p, PEV_START, "daemon start");
@@ -702,6 +703,7 @@ server_free(void)
 {
 	struct plugin	*p;
 
+	watch_free();
 	while ((p = TAILQ_FIRST(&server->plugins)) != NULL) {
 		TAILQ_REMOVE(&server->plugins, p, entry);
 		plugin_free(p);

@@ -546,9 +546,7 @@ void	 http_publish(int topic, const char *plugin, const char *, size_t);
 void	 http_shutdown(void);
 
 /* watch.c: upgrade a plugin when its files change (inotify). */
-void	 watch_init(void);
 void	 watch_configure(void);
-void	 watch_plugin_started(struct plugin *);
 void	 watch_free(void);
 
 /* admin.c: !admin in chat, through the command table. */
