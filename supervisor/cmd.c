@@ -135,6 +135,22 @@ json_sample(const struct sample_ring *ring, const struct metrics_sample *s)
 	return j;
 }
 
+/*
+ * A sample of a plugin: json_sample and the version its process said in
+ * ready (null when not known: no process, or before the daemon started).
+ */
+json_t *
+json_plugin_sample(const struct plugin *p, const struct metrics_sample *s)
+{
+	json_t		*j = json_sample(p->ring, s);
+	const char	*v = plugin_version_at(p, (pid_t)s->pid,
+	    ring_sample_time(p->ring, s));
+
+	json_object_set_new(j, "version", v != NULL ? json_string(v) :
+	    json_null());
+	return j;
+}
+
 /* ISO 8601 UTC time with milliseconds. */
 static json_t *
 json_time_iso(double t)
@@ -768,7 +784,7 @@ cmd_metrics(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	    "plugin", p->name,
 	    "window_seconds", secs > 0 ? json_real(secs) : json_null(),
 	    "status", json_plugin_status(p),
-	    "current", last ? json_sample(p->ring, last) : json_null(),
+	    "current", last ? json_plugin_sample(p, last) : json_null(),
 	    "aggregates", agg,
 	    "series", "cpu", cpu_series, "memory_mb", mem_series,
 	    "resolution_seconds", q.resolution > 0 ? q.resolution :
@@ -814,7 +830,7 @@ cmd_history(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	}
 	list = json_array();
 	for (i = 0; i < n; i++)
-		json_array_append_new(list, json_sample(p->ring,
+		json_array_append_new(list, json_plugin_sample(p,
 		    ring_get(p->ring, first + i)));
 	*res = json_pack("{s:s, s:I, s:o, s:o}", "plugin", p->name,
 	    "capacity", (json_int_t)ring_capacity(p->ring),

@@ -284,3 +284,28 @@ def test_watch_waits_until_the_file_is_executable(daemon, tmp_path):
     with open(data, "w") as f:
         f.write("x")
     wait_for(lambda: upgrades(daemon) == 2, 10 * SLOW, what="upgrade by data file")
+
+
+def test_samples_say_which_version_ran_when(daemon, tmp_path):
+    ver, vf = versioned(tmp_path)
+    cfg = daemon.config([ver], metrics={"poll_interval": 0.2,
+                                        "history_duration": 60})
+    daemon.start(config=cfg)
+    old = daemon.status("ver")["pid"]
+    wait_for(lambda: len(daemon.result("history", plugin="ver")["samples"]) >= 2,
+             5 * SLOW, what="samples of version 1")
+    write_version(vf, "2")
+    daemon.ctl("upgrade", "ver", check=0)
+    new = daemon.status("ver")["pid"]
+
+    def samples():
+        return daemon.result("history", plugin="ver")["samples"]
+    wait_for(lambda: any(s["pid"] == new for s in samples()), 5 * SLOW,
+             what="a sample of the new process")
+    seen = {(s["pid"], s["version"]) for s in samples() if s["pid"]}
+    assert (old, "1") in seen and (new, "2") in seen, seen
+    assert seen <= {(old, "1"), (new, "2")}, seen
+    # One series: the ring and the counters go on under the one name.
+    m = daemon.result("metrics", plugin="ver")
+    assert m["current"]["version"] == "2"
+    assert m["status"]["starts"] == 2
