@@ -309,3 +309,30 @@ def test_samples_say_which_version_ran_when(daemon, tmp_path):
     m = daemon.result("metrics", plugin="ver")
     assert m["current"]["version"] == "2"
     assert m["status"]["starts"] == 2
+
+
+def test_status_shows_both_pids_while_upgrading(daemon, tmp_path):
+    ver, vf = versioned(tmp_path)
+    ver["restart"]["ready_timeout"] = 2
+    daemon.start([CONSOLE, ver])
+    old = daemon.status("ver")["pid"]
+    write_version(vf, "2 noready")
+    r = daemon.result("upgrade", plugin="ver")
+    new = r["upgrade"]["new_pid"]
+    assert new and new != old and pid_alive(new)
+    st = daemon.status("ver")
+    assert st["state"] == "UPGRADING" and st["pid"] == old
+    assert st["upgrade"]["new_pid"] == new and st["upgrade"]["result"] == "running"
+    # Still serving: supervisorctl status exits 0 and says both pids.
+    r = daemon.ctl("status", "ver", check=0)
+    assert "UPGRADING" in r.stdout
+    assert "running: new pid %d beside pid %d" % (new, old) in r.stdout, r.stdout
+    assert daemon.ask("!ver q") == "1:q"
+    # A second upgrade asked meanwhile is refused by the verb.
+    r = daemon.request({"cmd": "upgrade", "plugin": "ver"})
+    assert r["error"]["code"] == "invalid-state", r
+    daemon.wait_state("ver", "RUNNING", timeout=5)
+    r = daemon.ctl("status", "ver", check=0)
+    assert "failed: ready-timeout, upgrade failed: no ready within 2 s" not in r.stdout
+    assert "failed: ready-timeout, no ready within 2 s (0 done, 1 failed)" in r.stdout, r.stdout
+    wait_for(lambda: not pid_alive(new), 5 * SLOW, what="the new pid gone")
