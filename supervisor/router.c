@@ -219,10 +219,15 @@ router_forget(struct plugin *proc)
 			n++;
 		}
 	}
-	if (n > 0)
+	if (n > 0 && proc == p)
 		log_warnx("plugin %s: %llu event%s in flight dropped: its "
-		    "process %ld ended before replying", p->name,
-		    (unsigned long long)n, n == 1 ? "" : "s", (long)proc->pid);
+		    "process ended before replying", p->name,
+		    (unsigned long long)n, n == 1 ? "" : "s");
+	else if (n > 0)
+		log_warnx("plugin %s: %llu event%s in flight dropped: its "
+		    "%s process %ld ended before replying", p->name,
+		    (unsigned long long)n, n == 1 ? "" : "s",
+		    proc == p->upgrade_new ? "new" : "old", (long)proc->pid);
 }
 
 /* Drop events whose reply never came (oldest first, so stop at a young one). */
