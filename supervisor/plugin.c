@@ -865,7 +865,7 @@ broken:
 	{
 		char	detail[512];
 
-		p->protocol_errors++;
+		plugin_series(p)->protocol_errors++;
 		snprintf(detail, sizeof detail, "protocol violation: %s", cause);
 		free(cause);
 		plugin_kill(p, KILL_PROTOCOL, detail);
