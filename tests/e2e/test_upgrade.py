@@ -12,6 +12,7 @@ import time
 
 from conftest import (CONSOLE, SLOW, TEST_PLUGINS, Subscriber, pid_alive,
                       plugin, wait_for)
+from httpclient import free_port, get
 
 FAST_STOP = {"stop_timeout": 2, "ready_timeout": 3}
 
@@ -288,8 +289,10 @@ def test_watch_waits_until_the_file_is_executable(daemon, tmp_path):
 
 def test_samples_say_which_version_ran_when(daemon, tmp_path):
     ver, vf = versioned(tmp_path)
+    port = free_port()
     cfg = daemon.config([ver], metrics={"poll_interval": 0.2,
-                                        "history_duration": 60})
+                                        "history_duration": 60},
+                        http={"listen": "127.0.0.1:%d" % port})
     daemon.start(config=cfg)
     old = daemon.status("ver")["pid"]
     wait_for(lambda: len(daemon.result("history", plugin="ver")["samples"]) >= 2,
@@ -309,6 +312,12 @@ def test_samples_say_which_version_ran_when(daemon, tmp_path):
     m = daemon.result("metrics", plugin="ver")
     assert m["current"]["version"] == "2"
     assert m["status"]["starts"] == 2
+    # Prometheus: the upgrade counted, UPGRADING one of the states.
+    status, _, body = get(port, "/metrics")
+    text = body.decode()
+    assert status == 200
+    assert 'supervisor_plugin_upgrades_total{plugin="ver",role="plugin",result="done"} 1' in text, text
+    assert 'supervisor_plugin_state{plugin="ver",role="plugin",state="UPGRADING"} 0' in text
 
 
 def test_status_shows_both_pids_while_upgrading(daemon, tmp_path):
