@@ -1847,12 +1847,13 @@ plugin_upgrade_end(struct plugin *p, enum upgrade_result result,
 		    "pid %ld -> %ld", p->name, u->from_version[0] ?
 		    u->from_version : "?", u->to_version[0] ? u->to_version :
 		    "?", (long)u->old_pid, (long)u->new_pid);
+	else if (result == UPGRADE_FAILED)
+		snprintf(text, sizeof text, "upgrade of %s failed: %s, %s; pid "
+		    "%ld serves on", p->name, u->reason != NULL ? u->reason : "?",
+		    u->detail != NULL ? u->detail : "?", (long)p->pid);
 	else
-		snprintf(text, sizeof text, "upgrade of %s %s: %s%s%s; pid %ld "
-		    "serves on", p->name, result == UPGRADE_FAILED ? "failed" :
-		    "cancelled", u->reason != NULL ? u->reason : "",
-		    u->reason != NULL ? ", " : "", u->detail != NULL ?
-		    u->detail : "", (long)p->pid);
+		snprintf(text, sizeof text, "upgrade of %s cancelled: %s",
+		    p->name, u->detail != NULL ? u->detail : "?");
 	if ((c = server_find_plugin(u->notify_connector)) != NULL &&
 	    c->state == PLUGIN_RUNNING)
 		router_send_say(c, u->notify_platform, u->notify_channel,

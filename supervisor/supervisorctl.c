@@ -943,8 +943,10 @@ ctl_upgrade(struct ctl_conn *c, json_t *req, int json)
 		    json_is_string(v))
 			printf("%s, ", json_string_value(v));
 		verb_cli_put_safe(stdout, verb_str(u, "detail", "?"));
-		printf("; pid %lld serves on\n", (long long)verb_int(
-		    json_object_get(reply, "result"), "pid", 0));
+		if (strcmp(res, "failed") == 0)
+			printf("; pid %lld serves on", (long long)verb_int(
+			    json_object_get(reply, "result"), "pid", 0));
+		putchar('\n');
 		if (json_array_size(json_object_get(u, "stderr")) > 0)
 			printf("last stderr lines of the new process:\n");
 		json_array_foreach(json_object_get(u, "stderr"), i, v) {

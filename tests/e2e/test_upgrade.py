@@ -345,3 +345,44 @@ def test_status_shows_both_pids_while_upgrading(daemon, tmp_path):
     assert "failed: ready-timeout, upgrade failed: no ready within 2 s" not in r.stdout
     assert "failed: ready-timeout, no ready within 2 s (0 done, 1 failed)" in r.stdout, r.stdout
     wait_for(lambda: not pid_alive(new), 5 * SLOW, what="the new pid gone")
+
+
+def test_stop_cancels_an_upgrade_and_a_second_one_waits_its_turn(daemon, tmp_path):
+    ver, vf = versioned(tmp_path, reload="upgrade")
+    ver["config"]["ready_delay"] = 1
+    cfg = daemon.config([CONSOLE, ver])
+    daemon.start(config=cfg)
+    old = daemon.status("ver")["pid"]
+
+    def reload_with(x, version):
+        write_version(vf, version)
+        ver["config"]["x"] = x
+        with open(daemon.config_path, "w") as f:
+            json.dump(cfg, f)
+        daemon.result("reload")
+    # A change while an upgrade runs: the next upgrade follows this one.
+    reload_with(1, "2")
+    assert daemon.state("ver") == "UPGRADING"
+    wait_for(lambda: daemon.status("ver")["upgrade"]["new_pid"] is not None and
+             pid_alive(daemon.status("ver")["upgrade"]["new_pid"]), 5 * SLOW,
+             what="the new process")
+    time.sleep(0.3)          # the new one has read version 2 at its hello
+    reload_with(2, "3")
+    daemon.wait_log(r"will upgrade again once this upgrade ends", 5 * SLOW)
+    wait_for(lambda: daemon.status("ver")["version"] == "3", 15 * SLOW,
+             what="version 3 after version 2")
+    u = daemon.status("ver")["upgrade"]
+    assert (u["upgrades"], u["failures"], u["from_version"]) == (2, 0, "2"), u
+    assert "upgraded: version 1 -> 2" in daemon.read_log()
+    assert not pid_alive(old) or wait_for(lambda: not pid_alive(old), 5 * SLOW)
+    # A stop during an upgrade cancels it: the new one is killed, no crash.
+    reload_with(3, "4")
+    new = wait_for(lambda: daemon.status("ver")["upgrade"]["new_pid"], 5 * SLOW,
+                   what="new pid")
+    assert daemon.state("ver") == "UPGRADING"
+    daemon.result("stop", plugin="ver")
+    daemon.wait_state("ver", "STOPPED", timeout=10)
+    u = daemon.status("ver")["upgrade"]
+    assert u["result"] == "cancelled" and "stop" in u["detail"], u
+    wait_for(lambda: not pid_alive(new), 5 * SLOW, what="the new process killed")
+    assert daemon.result("crashes", plugin="ver")["crashes"] == []
