@@ -147,7 +147,7 @@ admin_upgrade_notify(const struct verb *v, json_t *res, struct plugin *c,
 
 	if (v != &verb_table[VERB_upgrade] ||
 	    (p = server_find_plugin(verb_str(res, "plugin", ""))) == NULL ||
-	    p->upgrade.result != UPGRADE_RUNNING)
+	    p->upgrade == NULL || p->upgrade->result != UPGRADE_RUNNING)
 		return;
 	plugin_upgrade_notify(p, c->name, platform, channel, user);
 }

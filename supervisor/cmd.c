@@ -978,10 +978,10 @@ cmd_upgrade(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	snprintf(why, sizeof why, "upgrade by %s", ctx->identity ?
 	    ctx->identity : "control socket");
 	plugin_event(p, PEV_UPGRADE, why);
-	if (p->upgrade.result == UPGRADE_FAILED)
+	if (p->upgrade->result == UPGRADE_FAILED)
 		return cmd_fail(err, "upgrade-failed", "%s: upgrade failed: %s, "
-		    "%s; pid %ld serves on", p->name, p->upgrade.reason,
-		    p->upgrade.detail, (long)p->pid);
+		    "%s; pid %ld serves on", p->name, p->upgrade->reason,
+		    p->upgrade->detail, (long)p->pid);
 	*res = cmd_state_result(p, "upgrade");
 	json_object_set_new(*res, "pid", json_integer(p->pid));
 	json_object_set_new(*res, "upgrade", plugin_upgrade_json(p));

@@ -208,7 +208,10 @@ plugin_free(struct plugin *p)
 		TAILQ_REMOVE(&p->retired, n, entry);
 		plugin_shadow_free(n);
 	}
-	plugin_upgrade_clear(&p->upgrade);
+	if (p->upgrade != NULL) {
+		plugin_upgrade_clear(p->upgrade);
+		free(p->upgrade);
+	}
 	free(p->versions);
 	plugin_close_io(p);
 	output_free(p);
@@ -1564,9 +1567,12 @@ plugin_shadow_new(struct plugin *p)
 	TAILQ_INIT(&n->queue);
 	TAILQ_INIT(&n->pending);
 	TAILQ_INIT(&n->retired);
-	/* Its own cgroup: the old one's exit kills what is left in its. */
-	snprintf(n->cgroup, sizeof n->cgroup, "%s.%llu", p->name,
-	    (unsigned long long)p->upgrade.seq);
+	/*
+	 * Its own cgroup: the old one's exit kills what is left in its.
+	 * Names are at most 32 characters (config.h), so %.40s cuts nothing.
+	 */
+	snprintf(n->cgroup, sizeof n->cgroup, "%.40s.%llu", p->name,
+	    (unsigned long long)p->upgrade->seq);
 	n->timer = evtimer_new(server->base, plugin_shadow_timer_cb, n);
 	n->eof_timer = evtimer_new(server->base, plugin_eof_cb, n);
 	output_init(n);
@@ -1801,9 +1807,17 @@ plugin_stop_retired(struct plugin *p)
 static void
 plugin_upgrade_begin(struct plugin *p, const char *why)
 {
-	struct upgrade_record	*u = &p->upgrade;
-	char			*c = u->notify_connector, *pl = u->notify_platform;
-	char			*ch = u->notify_channel, *us = u->notify_user;
+	struct upgrade_record	*u;
+	char			*c, *pl, *ch, *us;
+
+	/* Allocated on the first upgrade: most plugins never have one. */
+	if (p->upgrade == NULL)
+		p->upgrade = xcalloc(1, sizeof *p->upgrade);
+	u = p->upgrade;
+	c = u->notify_connector;
+	pl = u->notify_platform;
+	ch = u->notify_channel;
+	us = u->notify_user;
 
 	/* Who asked in chat (set just before the event) stays. */
 	u->notify_connector = u->notify_platform = NULL;
@@ -1830,7 +1844,7 @@ static void
 plugin_upgrade_end(struct plugin *p, enum upgrade_result result,
     const char *detail)
 {
-	struct upgrade_record	*u = &p->upgrade;
+	struct upgrade_record	*u = p->upgrade;
 	struct plugin		*c;
 	char			 text[512];
 
@@ -1871,8 +1885,10 @@ void
 plugin_upgrade_notify(struct plugin *p, const char *connector,
     const char *platform, const char *channel, const char *user)
 {
-	struct upgrade_record	*u = &p->upgrade;
+	struct upgrade_record	*u = p->upgrade;
 
+	if (u == NULL)
+		return;		/* no upgrade runs */
 	free(u->notify_connector);
 	free(u->notify_platform);
 	free(u->notify_channel);
@@ -2021,7 +2037,7 @@ plugin_version_at(const struct plugin *p, pid_t pid, double t)
 json_t *
 plugin_upgrade_json(const struct plugin *p)
 {
-	const struct upgrade_record	*u = &p->upgrade;
+	const struct upgrade_record	*u = p->upgrade;
 	static const char *const	 names[] = {
 		[UPGRADE_NONE] = "none", [UPGRADE_RUNNING] = "running",
 		[UPGRADE_DONE] = "done", [UPGRADE_FAILED] = "failed",
@@ -2031,7 +2047,7 @@ plugin_upgrade_json(const struct plugin *p)
 	json_t				*j, *old, *lines;
 	size_t				 i;
 
-	if (u->seq == 0 && TAILQ_EMPTY(&p->retired))
+	if (u == NULL)
 		return json_null();
 	old = json_array();
 	TAILQ_FOREACH(n, &p->retired, entry) {
@@ -2102,7 +2118,7 @@ plugin_act_upgrade(struct plugin *p, const struct plugin_input *in)
 		free(cause);
 		return;
 	}
-	p->upgrade.new_pid = pid;
+	p->upgrade->new_pid = pid;
 	snprintf(why, sizeof why, "%s; new pid %ld beside pid %ld", in->why,
 	    (long)pid, (long)p->pid);
 	plugin_set_state(p, PLUGIN_UPGRADING, why);
@@ -2143,7 +2159,7 @@ static void
 plugin_act_switch(struct plugin *p, const struct plugin_input *in)
 {
 	struct plugin	*n = p->upgrade_new;
-	struct upgrade_record *u = &p->upgrade;
+	struct upgrade_record *u = p->upgrade;
 	struct ipc_ready ready;
 	const char	*names[IPC_MAX_COMMANDS];
 	char		*cause = NULL;
@@ -2222,7 +2238,7 @@ static void
 plugin_act_abandon(struct plugin *p, const struct plugin_input *in)
 {
 	struct plugin		*n = p->upgrade_new;
-	struct upgrade_record	*u = &p->upgrade;
+	struct upgrade_record	*u = p->upgrade;
 	struct crash_record	 cr;
 	enum crash_reason	 reason;
 	char			*d, why[768];

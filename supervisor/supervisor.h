@@ -247,8 +247,8 @@ struct plugin {
 	struct plugin_list		 retired;	/* old ones not yet reaped */
 	int				 upgrade_again;	/* pend-upgrade */
 	int				 draining;	/* retired: replies awaited */
-	char				 cgroup[80];	/* its process's (contain.c) */
-	struct upgrade_record		 upgrade;
+	char				 cgroup[64];	/* its process's (contain.c) */
+	struct upgrade_record		*upgrade;	/* the last; NULL: none */
 	uint64_t			 upgrades;	/* switched */
 	uint64_t			 upgrade_failures;
 	double				 switched_mono;	/* the last switch */
