@@ -114,6 +114,8 @@ config_plugin_dup(const struct plugin_config *pc)
 	copy->log_file.path = pc->log_file.path != NULL ?
 	    xstrdup(pc->log_file.path) : NULL;
 	config_identity_dup(&copy->identity, &pc->identity);
+	copy->watch_paths = pc->watch_paths != NULL ?
+	    config_dup_vector(pc->watch_paths, pc->nwatch) : NULL;
 	return copy;
 }
 
@@ -129,6 +131,7 @@ config_plugin_free(struct plugin_config *pc)
 	json_decref(pc->config);
 	free(pc->log_file.path);
 	config_identity_free(&pc->identity);
+	config_free_vector(pc->watch_paths);
 	free(pc);
 }
 
@@ -230,6 +233,20 @@ config_plugin_equal(const struct plugin_config *a,
 	    config_identity_equal(&a->identity, &b->identity);
 }
 
+/*
+ * 1 if two configs of a plugin upgrade and watch alike ("reload", "watch"):
+ * these change how the daemon handles the next change, not the process,
+ * so a reload takes them without a restart.
+ */
+int
+config_plugin_watch_equal(const struct plugin_config *a,
+    const struct plugin_config *b)
+{
+	return a->reload == b->reload && a->watch == b->watch &&
+	    config_vector_equal(a->watch_paths, a->nwatch, b->watch_paths,
+	    b->nwatch);
+}
+
 /* 1 if two alert rules are the same rule (a reload keeps its alerts). */
 int
 config_alert_rule_equal(const struct alert_rule_config *a,
@@ -259,6 +276,7 @@ config_free(struct config *cf)
 		json_decref(p->config);
 		free(p->log_file.path);
 		config_identity_free(&p->identity);
+		config_free_vector(p->watch_paths);
 	}
 	free(cf->plugins);
 	for (i = 0; i < cf->alerts.ntargets; i++) {

@@ -31,6 +31,12 @@ enum plugin_role { ROLE_PLUGIN, ROLE_CONNECTOR };
 
 enum autorestart { AUTORESTART_ALWAYS, AUTORESTART_ON_FAILURE, AUTORESTART_NEVER };
 
+/* What a reload does to a running plugin whose config changed. */
+enum reload_mode { RELOAD_RESTART, RELOAD_UPGRADE };
+
+/* Files one plugin's "watch" may list. */
+#define CONFIG_MAX_WATCH	16
+
 enum unknown_command { UNKNOWN_IGNORE, UNKNOWN_REPLY };
 
 /* Restart, health and lifecycle policy: global defaults, per-plugin overrides. */
@@ -120,6 +126,12 @@ struct plugin_config {
 	struct output_policy  output;
 	struct log_file_config log_file;
 	struct plugin_identity identity;
+	enum reload_mode  reload;	/* "restart" (default) or "upgrade" */
+	int		  watch;	/* upgrade when its files change */
+	char		**watch_paths;	/* NULL-terminated, absolute once
+					   resolved; true: the program (and
+					   a script it is given) */
+	size_t		  nwatch;
 };
 
 /* One rollup tier: buckets of resolution seconds kept for duration. */
@@ -302,6 +314,9 @@ const char *config_file_type(mode_t);
 /* Names as written in the config: "on-failure", "connector". */
 const char *config_autorestart_name(enum autorestart);
 const char *config_role_name(enum plugin_role);
+const char *config_reload_mode_name(enum reload_mode);
+int	 config_plugin_watch_equal(const struct plugin_config *,
+	     const struct plugin_config *);
 /* Alert names as written in the config: "cpu.p95", ">=", "critical". */
 const char *config_alert_metric_name(enum alert_metric);
 const char *config_alert_op_name(enum alert_op);

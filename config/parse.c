@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -72,6 +73,12 @@ static const char *const config_autorestart_names[] = {
 static const char *const config_role_names[] = {
 	[ROLE_PLUGIN] = "plugin",
 	[ROLE_CONNECTOR] = "connector",
+	NULL
+};
+_Static_assert(sizeof(enum reload_mode) == sizeof(int), "enum size");
+static const char *const config_reload_mode_names[] = {
+	[RELOAD_RESTART] = "restart",
+	[RELOAD_UPGRADE] = "upgrade",
 	NULL
 };
 static const char *const config_unknown_names[] = {
@@ -185,6 +192,8 @@ static const struct config_field config_plugin_fields[] = {
 	{ "group", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "umask", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "nice", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "reload", CT_ENUM, PL(reload), 0, 0, config_reload_mode_names },
+	{ "watch", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
 static const struct config_field config_limits_fields[] = {
@@ -359,6 +368,14 @@ config_autorestart_name(enum autorestart ar)
 	if ((unsigned)ar > AUTORESTART_NEVER)
 		return "unknown";
 	return config_autorestart_names[ar];
+}
+
+const char *
+config_reload_mode_name(enum reload_mode m)
+{
+	if ((unsigned)m > RELOAD_UPGRADE)
+		return "unknown";
+	return config_reload_mode_names[m];
 }
 
 const char *
@@ -1551,6 +1568,44 @@ config_parse_env(struct config_ctx *ctx, json_t *obj, struct plugin_config *p)
 	}								\
 } while (0)
 
+/*
+ * "watch": true (the program, and a script it is given: resolve.c), false,
+ * or a list of at most CONFIG_MAX_WATCH paths (relative ones resolve
+ * against the config's directory, as exec does).
+ */
+static int
+config_parse_watch(struct config_ctx *ctx, json_t *v, struct plugin_config *p)
+{
+	json_t	*e;
+	size_t	 i, n;
+
+	if (json_is_boolean(v)) {
+		p->watch = json_is_true(v);
+		return 0;
+	}
+	if (!json_is_array(v))
+		return config_wrong(ctx, v, "true, false or a list of paths");
+	if ((n = json_array_size(v)) == 0 || n > CONFIG_MAX_WATCH)
+		return config_error(ctx, AT_VALUE, "a list of 1 to %d paths, got "
+		    "%zu", CONFIG_MAX_WATCH, n);
+	config_free_vector(p->watch_paths);
+	p->watch_paths = xcalloc(n + 1, sizeof *p->watch_paths);
+	p->nwatch = 0;
+	json_array_foreach(v, i, e) {
+		config_push_index(ctx, i);
+		if (!json_is_string(e) || json_string_length(e) == 0 ||
+		    json_string_length(e) >= PATH_MAX) {
+			config_wrong(ctx, e, "a path");
+			config_pop(ctx);
+			return -1;
+		}
+		config_pop(ctx);
+		p->watch_paths[p->nwatch++] = xstrdup(json_string_value(e));
+	}
+	p->watch = 1;
+	return 0;
+}
+
 /* One entry of "plugins". */
 static int
 config_parse_plugin(struct config_ctx *ctx, json_t *obj, size_t idx,
@@ -1597,6 +1652,16 @@ config_parse_plugin(struct config_ctx *ctx, json_t *obj, size_t idx,
 	    config_parse_account(ctx, v_, &p->identity.group));
 	CONFIG_CUSTOM(ctx, obj, "umask", config_parse_umask(ctx, v_, p));
 	CONFIG_CUSTOM(ctx, obj, "nice", config_parse_nice(ctx, v_, p));
+	CONFIG_CUSTOM(ctx, obj, "watch", config_parse_watch(ctx, v_, p));
+	/* A connector's chat connection cannot have two processes. */
+	if (p->role == ROLE_CONNECTOR && (p->watch || p->reload ==
+	    RELOAD_UPGRADE)) {
+		config_push_key(ctx, p->watch ? "watch" : "reload");
+		config_error(ctx, AT_VALUE, "a connector is restarted, never "
+		    "upgraded: its chat connection cannot have two processes");
+		config_pop(ctx);
+		return -1;
+	}
 	if (p->role == ROLE_CONNECTOR) {
 		/* Two connectors of one platform would share its identities. */
 		for (i = 0; i < idx; i++) {

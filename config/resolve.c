@@ -241,6 +241,41 @@ found:
 	return 0;
 }
 
+/*
+ * "watch": listed paths relative to the config's directory, as exec's; true
+ * is the program and, for a script given to an interpreter (["python3",
+ * "bot.py"]), that script if it exists (relative to the daemon's directory,
+ * where the plugin starts).
+ */
+static void
+config_resolve_watch(struct plugin_config *p, const char *dir,
+    const char *cwd)
+{
+	struct stat	 st;
+	char		*s;
+	size_t		 i;
+
+	if (!p->watch)
+		return;
+	if (p->nwatch > 0) {
+		for (i = 0; i < p->nwatch; i++) {
+			s = config_join(dir, p->watch_paths[i]);
+			free(p->watch_paths[i]);
+			p->watch_paths[i] = s;
+		}
+		return;
+	}
+	p->watch_paths = xcalloc(3, sizeof *p->watch_paths);
+	p->watch_paths[p->nwatch++] = xstrdup(p->argv[0]);
+	if (p->argc > 1 && p->argv[1][0] != '-') {
+		s = config_join(cwd, p->argv[1]);
+		if (stat(s, &st) == 0 && S_ISREG(st.st_mode))
+			p->watch_paths[p->nwatch++] = s;
+		else
+			free(s);
+	}
+}
+
 /* A context for errors that point into the text cf was parsed from. */
 static void
 config_resolve_ctx(struct config_ctx *ctx, struct config *cf)
@@ -568,6 +603,8 @@ config_resolve_execs(struct config *cf, const char *plugin_dir, char **cause)
 		config_push_index(&ctx, 0);
 		rc = config_resolve_exec(&ctx, &cf->plugins[i], plugin_dir,
 		    cwd);
+		if (rc == 0)
+			config_resolve_watch(&cf->plugins[i], cf->dir, cwd);
 		config_pop(&ctx);
 		config_pop(&ctx);
 		config_pop(&ctx);

@@ -61,7 +61,7 @@ _bot_supervisorctl()
 		    uptime_human restarts crashes starts breaker pid version
 		    commands cpu_percent memory_mb tree_cpu_seconds
 		    tree_memory_mb events queued output_suppressed chat_lines
-		    chat_lines_dropped history_since"
+		    chat_lines_dropped history_since upgrade"
 		compopt -o nospace
 		local head=${cur%,*}
 		[[ $head == "$cur" ]] && head= || head+=,
@@ -110,7 +110,7 @@ _bot_supervisorctl()
 	fi
 
 	case $verb:$nargs in
-	status:0 | metrics:0 | history:0 | crashes:0 | signal:0 | tail:0)
+	status:0 | metrics:0 | history:0 | crashes:0 | upgrade:0 | signal:0 | tail:0)
 		COMPREPLY=($(compgen -W "$(_bot_supervisorctl_plugins "$ctl" \
 		    "${target[@]}")" -- "$cur"))
 		;;

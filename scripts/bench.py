@@ -617,6 +617,123 @@ def bench_alerts():
     return sorted(runs, key=value)[1]
 
 
+def bench_upgrade(rate=2000, seconds=4.0, before=1.5):
+    """An upgrade under a steady stream of commands: tests/plugins/loadgen.py (a
+    connector) sends rate commands/s to tests/plugins/versioned.py, which says
+    its version in each reply, and the plugin is upgraded after `before` s.
+    Figures: the longest gap between two replies while the upgrade runs, against
+    the same run's round trips outside it; the time from the new process's
+    ready (the switch) to the first event sent to it."""
+    plugins = os.path.join(ROOT, "tests", "plugins")
+    tmp = tempfile.mkdtemp(prefix="supervisor-bench-upgrade-")
+    vf, out, go = (os.path.join(tmp, n) for n in ("version", "load.json", "go"))
+    with open(vf, "w") as f:
+        f.write("1\n")
+    d = Daemon([{"name": "ver", "exec": [os.path.join(plugins, "versioned.py")],
+                 "config": {"version_file": vf}},
+                {"name": "load", "role": "connector",
+                 "exec": [os.path.join(plugins, "loadgen.py")],
+                 "config": {"out": out, "rate": rate, "seconds": seconds,
+                            "start_file": go, "grace": 2}}],
+               metrics={"enabled": False})
+    wait_for(lambda: d.all_running(2), 10, "plugins running")
+    open(go, "w").close()
+    time.sleep(before)
+    with open(vf + ".new", "w") as f:
+        f.write("2\n")
+    os.rename(vf + ".new", vf)
+    t0 = time.monotonic()
+    r = d.request({"cmd": "upgrade", "plugin": "ver"})
+    if not r["ok"]:
+        raise SystemExit("bench: upgrade refused: %s" % r)
+    seq = r["result"]["upgrade"]["seq"]
+
+    def ended():
+        st = d.request({"cmd": "status", "plugin": "ver"})["result"]
+        u = st["upgrade"]
+        return u if u["seq"] == seq and u["result"] != "running" else None
+    u = wait_for(ended, 30, "the upgrade's end")
+    t1 = time.monotonic()
+    # The old process drains after the switch: the window ends once it is gone.
+    wait_for(lambda: not d.request({"cmd": "status", "plugin": "ver"})["result"]
+             ["upgrade"]["old_pids"], 30, "the old process's exit")
+    t2 = time.monotonic()
+    wait_for(lambda: os.path.exists(out), seconds + 30, "load results")
+    d.stop()
+    if u["result"] != "done":
+        raise SystemExit("bench: upgrade %s: %s" % (u["result"], u.get("detail")))
+    with open(out) as f:
+        res = json.load(f)
+    replies = sorted(res["replies"], key=lambda x: x[3])
+    seqs = [x[0] for x in replies]
+    rtt_out = sorted((x[3] - x[2]) * 1000 for x in replies
+                     if x[2] is not None and not (t0 - 0.1 <= x[2] <= t2))
+    rtt_in = [(x[3] - x[2]) * 1000 for x in replies
+              if x[2] is not None and t0 <= x[2] <= t2]
+    gaps_in, gaps_out = [], []
+    for a, b in zip(replies, replies[1:]):
+        gap = (b[3] - a[3]) * 1000
+        # A gap counts for the upgrade if it overlaps [t0, t2].
+        (gaps_in if b[3] >= t0 and a[3] <= t2 else gaps_out).append(gap)
+    # The connector's own stalls (two cores for it, the daemon, the old and
+    # the starting new process) show as gaps between its sends.
+    sends = sorted(x[2] for x in replies if x[2] is not None)
+    send_gaps_in = [(b - a) * 1000 for a, b in zip(sends, sends[1:])
+                    if b >= t0 and a <= t2]
+    # Per reply gap: how much longer it was than the sends' gap it followed.
+    late_in = 0.0
+    for a, b in zip(replies, replies[1:]):
+        if b[3] >= t0 and a[3] <= t2 and a[2] is not None and b[2] is not None:
+            late_in = max(late_in, ((b[3] - a[3]) - (b[2] - a[2])) * 1000)
+    pct = lambda xs, q: xs[min(int(len(xs) * q), len(xs) - 1)]
+    return {"rate": rate, "seconds": seconds, "sent": res["sent"],
+            "answered": len(set(seqs)), "twice": len(seqs) - len(set(seqs)),
+            "versions": sorted({x[1].split(":", 1)[0] for x in replies}),
+            "rtt_p50_ms": pct(rtt_out, 0.5), "rtt_p99_ms": pct(rtt_out, 0.99),
+            "rtt_max_ms": rtt_out[-1], "rtt_max_in_ms": max(rtt_in) if rtt_in else 0,
+            "gap_max_in_ms": max(gaps_in) if gaps_in else 0,
+            "gap_max_out_ms": max(gaps_out) if gaps_out else 0,
+            "send_gap_max_in_ms": max(send_gaps_in) if send_gaps_in else 0,
+            "late_max_in_ms": late_in,
+            "upgrade_ms": (t1 - t0) * 1000, "drain_ms": (t2 - t1) * 1000,
+            "ready_ms": u["ready_ms"], "first_event_ms": u["first_event_ms"]}
+
+
+def upgrade_report_lines(up):
+    ok = lambda good: "met" if good else "**missed**"
+    return [
+        "## Hot upgrade under load",
+        "",
+        "tests/plugins/loadgen.py (a connector) sends %d commands/s for %.0f s to" % (
+            up["rate"], up["seconds"]),
+        "tests/plugins/versioned.py (Python; each reply names its version), upgraded",
+        "from 1 to 2 after 1.5 s with `upgrade` (scripts/bench.py, bench_upgrade).",
+        "Round trips and gaps are the connector's own clock; \"during\" is from the",
+        "verb to the old process's exit (%.0f ms to the switch, then %.0f ms of drain)." % (
+            up["upgrade_ms"], up["drain_ms"]),
+        "",
+        "| figure | measured | target | |",
+        "| --- | --- | --- | --- |",
+        "| longest gap between two replies during the upgrade | %.3f ms | ≤ normal p99 round trip | %s |" % (
+            up["gap_max_in_ms"], ok(up["gap_max_in_ms"] <= up["rtt_p99_ms"])),
+        "| normal round trip p50 / p99 (commands sent outside the upgrade) | %.3f / %.3f ms | | |" % (
+            up["rtt_p50_ms"], up["rtt_p99_ms"]),
+        "| ... of it, the connector's own longest pause between two sends then | %.3f ms | | |" % (
+            up["send_gap_max_in_ms"]),
+        "| ... the most a reply gap exceeded the gap between the two commands' sends | %.3f ms | | |" % (
+            up["late_max_in_ms"]),
+        "| longest gap between two replies outside the upgrade | %.3f ms | | |" % up["gap_max_out_ms"],
+        "| longest round trip of a command sent during the upgrade | %.3f ms | | |" % up["rtt_max_in_ms"],
+        "| new process: spawn to `ready` | %.1f ms | | |" % up["ready_ms"],
+        "| switch (`ready` handled) to the first event sent to the new process | %.3f ms | | |" % (
+            up["first_event_ms"] or 0),
+        "| commands sent / answered / answered twice | %d / %d / %d | all, once | %s |" % (
+            up["sent"], up["answered"], up["twice"],
+            ok(up["answered"] == up["sent"] and up["twice"] == 0)),
+        "",
+    ]
+
+
 def machine():
     cpu = "unknown"
     with open("/proc/cpuinfo") as f:
@@ -649,13 +766,17 @@ def main():
     alerts_out = bench_alerts()
     log("http endpoint")
     http = bench_http()
+    log("hot upgrade under load")
+    upgrade = bench_upgrade()
     # Last and alone: nothing else competes for the CPU while it is measured.
     log("idle daemon: measuring for %.0f s" % IDLE_SECONDS)
     idle_r = finish_idle(start_idle())
-    write_report(routing, floor, rss, gap, control, metrics_out, history, idle_r, alerts_out, http)
+    write_report(routing, floor, rss, gap, control, metrics_out, history, idle_r, alerts_out, http,
+                 upgrade)
 
 
-def write_report(routing, floor, rss, gap, control, metrics_out, history, idle, alerts_out, http):
+def write_report(routing, floor, rss, gap, control, metrics_out, history, idle, alerts_out, http,
+                 upgrade):
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     ok = lambda good: "met" if good else "**missed**"
     lines = [
@@ -709,6 +830,7 @@ def write_report(routing, floor, rss, gap, control, metrics_out, history, idle, 
         "",
         "For comparison (from the issue, same kind of machine): supervisord 4.2 ≈ 1 s, PM2 7 ≈ 9 ms.",
         "",
+    ] + upgrade_report_lines(upgrade) + [
         "## Metrics collector",
         "",
         "bench/bench_metrics.c (median over repeated runs):",
@@ -811,5 +933,8 @@ def write_report(routing, floor, rss, gap, control, metrics_out, history, idle, 
 if __name__ == "__main__":
     if "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1:][:1] == ["http"]:
         only_http()
+    elif "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1:][:1] == ["upgrade"]:
+        # The upgrade figures alone, printed (make bench writes them in the report).
+        print("\n".join(upgrade_report_lines(bench_upgrade())))
     else:
         main()

@@ -158,6 +158,20 @@ admin_request(char *words, const struct verb **vp, char *logged,
 	return req;
 }
 
+/* !admin upgrade: how the upgrade ends is said in the same channel. */
+static void
+admin_upgrade_notify(const struct verb *v, json_t *res, struct plugin *c,
+    const char *platform, const char *channel, const char *user)
+{
+	struct plugin	*p;
+
+	if (v != &verb_table[VERB_upgrade] ||
+	    (p = server_find_plugin(verb_str(res, "plugin", ""))) == NULL ||
+	    p->upgrade == NULL || p->upgrade->result != UPGRADE_RUNNING)
+		return;
+	plugin_upgrade_notify(p, c->name, platform, channel, user);
+}
+
 /* !admin from chat: check, rate-limit, run through the table, answer. */
 void
 admin_command(struct plugin *c, const char *platform, const char *channel,
@@ -202,8 +216,11 @@ admin_command(struct plugin *c, const char *platform, const char *channel,
 		fatalx("%s: the reply to \"%s\" is not valid JSON", __func__,
 		    v->name);
 	jw_free(&text);
-	if (json_is_true(json_object_get(reply, "ok")))
+	if (json_is_true(json_object_get(reply, "ok"))) {
 		verb_chat(v, json_object_get(reply, "result"), out, sizeof out);
+		admin_upgrade_notify(v, json_object_get(reply, "result"), c,
+		    platform, channel, user);
+	}
 	else {
 		err = json_object_get(reply, "error");
 		snprintf(out, sizeof out, "error: %s",

@@ -135,6 +135,22 @@ json_sample(const struct sample_ring *ring, const struct metrics_sample *s)
 	return j;
 }
 
+/*
+ * A sample of a plugin: json_sample and the version its process said in
+ * ready (null when not known: no process, or before the daemon started).
+ */
+json_t *
+json_plugin_sample(const struct plugin *p, const struct metrics_sample *s)
+{
+	json_t		*j = json_sample(p->ring, s);
+	const char	*v = plugin_version_at(p, (pid_t)s->pid,
+	    ring_sample_time(p->ring, s));
+
+	json_object_set_new(j, "version", v != NULL ? json_string(v) :
+	    json_null());
+	return j;
+}
+
 /* ISO 8601 UTC time with milliseconds. */
 static json_t *
 json_time_iso(double t)
@@ -190,7 +206,7 @@ json_crash(const struct crash_record *cr)
 	X(version) X(commands) X(cpu_percent) X(memory_mb) \
 	X(tree_cpu_seconds) X(tree_memory_mb) X(events) X(queued) \
 	X(output_suppressed) X(chat_lines) X(chat_lines_dropped) \
-	X(history_since)
+	X(history_since) X(upgrade)
 
 /*
  * The parts of a row's "events" object; "fields" may name one as
@@ -367,6 +383,13 @@ jw_plugin_status(struct jsonw *w, const struct plugin *p, unsigned int f,
 		else
 			jw_null(w);
 	}
+	if (f & SF(upgrade)) {
+		json_t	*u = plugin_upgrade_json(p);
+
+		jw_key(w, "upgrade");
+		jw_json(w, u);
+		json_decref(u);
+	}
 	jw_close_object(w);
 }
 
@@ -413,7 +436,7 @@ json_system_metrics(void)
 	int				 running = 0, crashed = 0;
 
 	TAILQ_FOREACH(p, &server->plugins, entry) {
-		if (p->state == PLUGIN_RUNNING)
+		if (plugin_serving(p))
 			running++;
 		if (p->state == PLUGIN_BACKOFF || p->state == PLUGIN_FATAL)
 			crashed++;
@@ -761,7 +784,7 @@ cmd_metrics(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	    "plugin", p->name,
 	    "window_seconds", secs > 0 ? json_real(secs) : json_null(),
 	    "status", json_plugin_status(p),
-	    "current", last ? json_sample(p->ring, last) : json_null(),
+	    "current", last ? json_plugin_sample(p, last) : json_null(),
 	    "aggregates", agg,
 	    "series", "cpu", cpu_series, "memory_mb", mem_series,
 	    "resolution_seconds", q.resolution > 0 ? q.resolution :
@@ -807,7 +830,7 @@ cmd_history(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	}
 	list = json_array();
 	for (i = 0; i < n; i++)
-		json_array_append_new(list, json_sample(p->ring,
+		json_array_append_new(list, json_plugin_sample(p,
 		    ring_get(p->ring, first + i)));
 	*res = json_pack("{s:s, s:I, s:o, s:o}", "plugin", p->name,
 	    "capacity", (json_int_t)ring_capacity(p->ring),
@@ -870,6 +893,7 @@ cmd_start(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	switch (p->state) {
 	case PLUGIN_STARTING:
 	case PLUGIN_RUNNING:
+	case PLUGIN_UPGRADING:
 		return cmd_fail(err, "invalid-state", "%s is already %s",
 		    p->name, plugin_state_name(p->state));
 	case PLUGIN_STOPPING:
@@ -917,6 +941,50 @@ cmd_restart(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	if (cmd_check_started(p, err) != 0)
 		return -1;
 	*res = cmd_state_result(p, "restart");
+	return 0;
+}
+
+/*
+ * upgrade plugin: start the new process beside the running one; it takes
+ * over when it sends ready (docs/lifecycle.md, Upgrade). The answer comes
+ * at once, with the upgrade's number: how it ends is the "upgrade" object
+ * of status (supervisorctl upgrade waits for it), the state topic's
+ * transition out of UPGRADING, and for !admin a line in the same channel.
+ */
+static int
+cmd_upgrade(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
+{
+	struct plugin	*p = ctx->plugin;
+	char		 why[160];
+
+	if (server->shutting_down)
+		return cmd_fail(err, "shutting-down", "the daemon is stopping");
+	if (p->conf->role == ROLE_CONNECTOR)
+		return cmd_fail(err, "not-upgradable", "%s is a connector: "
+		    "its chat connection cannot have two processes; use "
+		    "restart", p->name);
+	switch (p->state) {
+	case PLUGIN_RUNNING:
+		break;
+	case PLUGIN_UPGRADING:
+		return cmd_fail(err, "invalid-state", "%s is already "
+		    "upgrading (new pid %ld)", p->name, p->upgrade_new != NULL ?
+		    (long)p->upgrade_new->pid : 0L);
+	default:
+		return cmd_fail(err, "invalid-state", "%s is %s: only a RUNNING "
+		    "plugin is upgraded; use start or restart", p->name,
+		    plugin_state_name(p->state));
+	}
+	snprintf(why, sizeof why, "upgrade by %s", ctx->identity ?
+	    ctx->identity : "control socket");
+	plugin_event(p, PEV_UPGRADE, why);
+	if (p->upgrade->result == UPGRADE_FAILED)
+		return cmd_fail(err, "upgrade-failed", "%s: upgrade failed: %s, "
+		    "%s; pid %ld serves on", p->name, p->upgrade->reason,
+		    p->upgrade->detail, (long)p->pid);
+	*res = cmd_state_result(p, "upgrade");
+	json_object_set_new(*res, "pid", json_integer(p->pid));
+	json_object_set_new(*res, "upgrade", plugin_upgrade_json(p));
 	return 0;
 }
 
@@ -979,7 +1047,7 @@ cmd_signal(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	if (sig == 0)
 		return cmd_fail(err, "bad-argument", "signal must be a name "
 		    "like HUP or a number from 1 to %d", NSIG - 1);
-	if ((p->state != PLUGIN_RUNNING && p->state != PLUGIN_STARTING) ||
+	if ((!plugin_serving(p) && p->state != PLUGIN_STARTING) ||
 	    p->pid <= 0)
 		return cmd_fail(err, "invalid-state", "%s is %s: only a RUNNING "
 		    "or STARTING plugin has a process to signal", p->name,

@@ -383,12 +383,12 @@ contain_prepare(const struct plugin *p, char *buf, size_t size, char **cause)
 	buf[0] = '\0';
 	if (!contain_cgroup)
 		return 0;
-	contain_path(p->name, "", path, sizeof path);
+	contain_path(p->cgroup, "", path, sizeof path);
 	if (mkdir(path, 0755) == -1 && errno != EEXIST) {
 		xasprintf(cause, "cgroup: mkdir %s: %s", path, strerror(errno));
 		return -1;
 	}
-	contain_path(p->name, "cgroup.procs", buf, size);
+	contain_path(p->cgroup, "cgroup.procs", buf, size);
 	return 0;
 }
 
@@ -643,8 +643,8 @@ contain_exited(const struct plugin *p)
 		contain_sweep(p);
 		return;
 	}
-	contain_cgroup_kill(p->name, 0);
-	contain_path(p->name, "", path, sizeof path);
+	contain_cgroup_kill(p->cgroup, 0);
+	contain_path(p->cgroup, "", path, sizeof path);
 	if (rmdir(path) == -1 && errno == EBUSY)
 		contain_dirty = 1;
 }
@@ -744,13 +744,13 @@ contain_usage(const struct plugin *p, double *cpu_seconds, double *memory_mb)
 
 	if (!contain_cgroup || p->pid <= 0)
 		return 0;
-	contain_path(p->name, "cpu.stat", path, sizeof path);
+	contain_path(p->cgroup, "cpu.stat", path, sizeof path);
 	if (contain_read(path, buf, sizeof buf) > 0 &&
 	    (s = strstr(buf, "usage_usec ")) != NULL) {
 		*cpu_seconds = strtod(s + 11, NULL) / 1e6;
 		known |= 1;
 	}
-	contain_path(p->name, "memory.current", path, sizeof path);
+	contain_path(p->cgroup, "memory.current", path, sizeof path);
 	if (contain_read(path, buf, sizeof buf) > 0) {
 		*memory_mb = strtod(buf, NULL) / (1024.0 * 1024.0);
 		known |= 2;

@@ -988,7 +988,7 @@ control_publish_sample(const struct plugin *p, const struct metrics_sample *s,
 		return;
 	/* The ring's copy carries the sample's time. */
 	ev = json_pack("{s:s, s:s, s:o}", "event", "sample", "plugin", p->name,
-	    "sample", json_sample(p->ring, ring_latest(p->ring)));
+	    "sample", json_plugin_sample(p, ring_latest(p->ring)));
 	control_publish(TOPIC_SAMPLE, ev);
 	json_decref(ev);
 }

@@ -139,7 +139,7 @@ pm_live(const struct plugin *p)
 static double
 pm_up(const struct plugin *p)
 {
-	return p->state == PLUGIN_RUNNING;
+	return plugin_serving(p);
 }
 
 static double
@@ -247,7 +247,7 @@ pm_daemon(struct jsonw *w)
 	const struct metrics_sample	*self = ring_latest(server->self_ring);
 	static const enum plugin_state	 states[] = { PLUGIN_STOPPED,
 	    PLUGIN_STARTING, PLUGIN_RUNNING, PLUGIN_BACKOFF, PLUGIN_STOPPING,
-	    PLUGIN_FATAL };
+	    PLUGIN_FATAL, PLUGIN_UPGRADING };
 	struct plugin			*p;
 	struct rusage			 ru;
 	size_t				 count[nitems(states)], i;
@@ -320,7 +320,7 @@ http_metrics_write(struct jsonw *w)
 {
 	static const enum plugin_state	 states[] = { PLUGIN_STOPPED,
 	    PLUGIN_STARTING, PLUGIN_RUNNING, PLUGIN_BACKOFF, PLUGIN_STOPPING,
-	    PLUGIN_FATAL };
+	    PLUGIN_FATAL, PLUGIN_UPGRADING };
 	struct jsonw			 lt;
 	struct pm_labels		*l;
 	struct plugin			*p;
@@ -425,6 +425,25 @@ http_metrics_write(struct jsonw *w)
 	pm_family(w, "supervisor_plugin_restarts_total", "counter", "Restarts "
 	    "after a crash or on request.");
 	pm_each(w, "supervisor_plugin_restarts_total", &lt, l, pm_restarts, 0);
+	/* As the drops: a series once an upgrade of that outcome happened. */
+	pm_family(w, "supervisor_plugin_upgrades_total", "counter", "Upgrades "
+	    "since the daemon started, by result (done, failed).");
+	i = 0;
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		for (k = 0; k < 2; k++) {
+			uint64_t	count = k == 0 ? p->upgrades :
+			    p->upgrade_failures;
+
+			if (count == 0)
+				continue;
+			pm_plugin_series(w, "supervisor_plugin_upgrades_total",
+			    &lt, &l[i]);
+			pm_str(w, k == 0 ? ",result=\"done" : ",result=\"failed");
+			jw_raw(w, "\"}", 2);
+			pm_int(w, count);
+		}
+		i++;
+	}
 	pm_family(w, "supervisor_plugin_crashes_total", "counter", "Crashes, "
 	    "over the whole saved history.");
 	pm_each(w, "supervisor_plugin_crashes_total", &lt, l, pm_crashes, 0);

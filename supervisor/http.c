@@ -586,7 +586,7 @@ http_healthz(struct evhttp_request *req)
 			jw_string(&w, p->name);
 			fatal++;
 		}
-		if (p->state == PLUGIN_RUNNING)
+		if (plugin_serving(p))
 			running++;
 	}
 	jw_close_array(&w);

@@ -22,6 +22,7 @@ static const char *const lifecycle_state_names[PLUGIN_NSTATES] = {
 	[PLUGIN_BACKOFF] = "BACKOFF",
 	[PLUGIN_STOPPING] = "STOPPING",
 	[PLUGIN_FATAL] = "FATAL",
+	[PLUGIN_UPGRADING] = "UPGRADING",
 };
 
 static const char *const lifecycle_event_names[PLUGIN_NEVENTS] = {
@@ -35,6 +36,9 @@ static const char *const lifecycle_event_names[PLUGIN_NEVENTS] = {
 	[PEV_TIMER] = "timer",
 	[PEV_SPAWN_FAILED] = "spawn-failed",
 	[PEV_KILL] = "kill",
+	[PEV_UPGRADE] = "upgrade",
+	[PEV_NEW_READY] = "new-ready",
+	[PEV_NEW_FAILED] = "new-failed",
 };
 
 /* Each action's name and the states it may move a plugin to. */
@@ -62,6 +66,10 @@ static const struct {
 	[LA_KILL] = { "kill", 0 },
 	[LA_FORGET] = { "forget", 0 },
 	[LA_UNREMOVE] = { "unremove", 0 },
+	[LA_UPGRADE] = { "upgrade", S(UPGRADING) },
+	[LA_SWITCH] = { "switch", S(RUNNING) },
+	[LA_ABANDON] = { "abandon", S(RUNNING) },
+	[LA_PEND_UPGRADE] = { "pend-upgrade", 0 },
 };
 
 #define X	LA_INVALID
@@ -73,43 +81,58 @@ static const struct {
  * in every state a start can come from. ready, exit and kill need a process:
  * in a state without one they cannot happen (exit) or are moot (kill). A
  * removed plugin is only ever STOPPED or STOPPING, so add elsewhere is a bug.
+ * new-ready and new-failed come from the new process of an upgrade, which
+ * exists only in UPGRADING: leaving UPGRADING any other way discards it.
  */
 static const enum lifecycle_action
 lifecycle_table[PLUGIN_NSTATES][PLUGIN_NEVENTS] = {
 	/*		    start	    stop	       restart
 	 *		    remove	    add		       ready
 	 *		    exit	    timer	       spawn-failed
-	 *		    kill */
+	 *		    kill	    upgrade	       new-ready
+	 *		    new-failed */
 	[PLUGIN_STOPPED] = {
 			    LA_START,	    I,		       LA_START,
 			    LA_FORGET,	    LA_UNREMOVE,       X,
 			    X,		    X,		       LA_CRASHED,
-			    I },
+			    I,		    I,		       X,
+			    X },
 	[PLUGIN_STARTING] = {
 			    I,		    LA_SHUTDOWN,       LA_RESTART,
 			    LA_SHUTDOWN,    X,		       LA_UP,
 			    LA_CRASHED,	    LA_READY_TIMEOUT,  X,
-			    LA_KILL },
+			    LA_KILL,	    LA_RESTART,	       X,
+			    X },
 	[PLUGIN_RUNNING] = {
 			    I,		    LA_SHUTDOWN,       LA_RESTART,
 			    LA_SHUTDOWN,    X,		       LA_REFUSE,
 			    LA_CRASHED,	    LA_TICK,	       X,
-			    LA_KILL },
+			    LA_KILL,	    LA_UPGRADE,	       X,
+			    X },
 	[PLUGIN_BACKOFF] = {
 			    LA_START,	    LA_SETTLE,	       LA_START,
 			    LA_SETTLE,	    X,		       X,
 			    X,		    LA_SPAWN,	       LA_CRASHED,
-			    I },
+			    I,		    LA_START,	       X,
+			    X },
 	[PLUGIN_STOPPING] = {
 			    LA_PEND_RESTART, LA_CANCEL_RESTART, LA_PEND_RESTART,
 			    LA_CANCEL_RESTART, LA_UNREMOVE,    I,
 			    LA_EXITED,	    LA_ESCALATE,       LA_CRASHED,
-			    LA_KILL },
+			    LA_KILL,	    I,		       X,
+			    X },
 	[PLUGIN_FATAL] = {
 			    LA_START,	    LA_SETTLE,	       LA_START,
 			    LA_SETTLE,	    X,		       X,
 			    X,		    LA_TRIAL,	       LA_CRASHED,
-			    I },
+			    I,		    LA_START,	       X,
+			    X },
+	[PLUGIN_UPGRADING] = {
+			    I,		    LA_SHUTDOWN,       LA_RESTART,
+			    LA_SHUTDOWN,    X,		       LA_REFUSE,
+			    LA_CRASHED,	    LA_TICK,	       X,
+			    LA_KILL,	    LA_PEND_UPGRADE,   LA_SWITCH,
+			    LA_ABANDON },
 };
 
 #undef X

@@ -16,8 +16,9 @@ enum plugin_state {
 	PLUGIN_BACKOFF,
 	PLUGIN_STOPPING,
 	PLUGIN_FATAL,
+	PLUGIN_UPGRADING,
 };
-#define PLUGIN_NSTATES	6
+#define PLUGIN_NSTATES	7
 
 /* What can happen to a plugin; every caller outside plugin.c sends one. */
 enum plugin_event {
@@ -31,8 +32,11 @@ enum plugin_event {
 	PEV_TIMER,		/* the state's deadline passed */
 	PEV_SPAWN_FAILED,	/* no process could be made (fork, pipes) */
 	PEV_KILL,		/* the daemon kills it: hung, protocol, limits */
+	PEV_UPGRADE,		/* upgrade verb, reload (reload: upgrade), watch */
+	PEV_NEW_READY,		/* the new process of an upgrade sent ready */
+	PEV_NEW_FAILED,		/* the new process of an upgrade failed */
 };
-#define PLUGIN_NEVENTS	10
+#define PLUGIN_NEVENTS	13
 
 /* What the daemon does for a (state, event) pair. */
 enum lifecycle_action {
@@ -56,8 +60,12 @@ enum lifecycle_action {
 	LA_KILL,		/* SIGKILL with a reason for the crash record */
 	LA_FORGET,		/* free it once the loop turns */
 	LA_UNREMOVE,		/* keep it: it is in the config again */
+	LA_UPGRADE,		/* spawn the new process beside the old */
+	LA_SWITCH,		/* the new one takes the commands, the old drains */
+	LA_ABANDON,		/* the new one failed: a crash; the old serves on */
+	LA_PEND_UPGRADE,	/* upgrade again once this upgrade ends */
 };
-#define LIFECYCLE_NACTIONS	20
+#define LIFECYCLE_NACTIONS	24
 
 #define PLUGIN_STATE_BIT(s)	(1u << (s))
 

@@ -66,6 +66,21 @@ static void	plugin_close_io(struct plugin *);
 static void	plugin_schedule_running(struct plugin *);
 static void	plugin_tail_clear(struct plugin *);
 static double	plugin_next_ping(double, double);
+static void	plugin_shadow_dispatch(struct plugin *, const struct msg *);
+static void	plugin_shadow_kill(struct plugin *, enum kill_reason,
+		    const char *);
+static void	plugin_shadow_exited(struct plugin *, int);
+static void	plugin_shadow_free(struct plugin *);
+static void	plugin_upgrade_discard(struct plugin *, const char *);
+static void	plugin_version_note(struct plugin *, double since);
+static void	plugin_shadow_timer_cb(evutil_socket_t, short, void *);
+static void	plugin_upgrade_ready(struct plugin *, const struct msg *);
+static void	plugin_handle_log(struct plugin *, const struct msg *);
+static void	plugin_escalate(struct plugin *);
+static double	plugin_reap(struct plugin *, int, char *, size_t);
+static enum crash_reason plugin_record_exit(struct plugin *, int, double,
+		    const char *);
+static void	plugin_record_crash(struct plugin *, struct crash_record *);
 
 const char *
 plugin_role_name(enum plugin_role r)
@@ -109,6 +124,8 @@ plugin_new(const struct plugin_config *pc)
 		p->tail = xcalloc(p->tail_cap, sizeof *p->tail);
 	TAILQ_INIT(&p->queue);
 	TAILQ_INIT(&p->pending);
+	TAILQ_INIT(&p->retired);
+	strlcpy_(p->cgroup, p->name, sizeof p->cgroup);
 	cap = config_history_capacity(server->config);
 	p->ring = ring_new(cap, server->started_wall);
 	plugin_new_tiers(p);
@@ -157,11 +174,48 @@ plugin_clear_ready(struct plugin *p)
 	p->version[0] = '\0';
 }
 
-void
-plugin_free(struct plugin *p)
+/* Forget what the last upgrade left: its strings and lines. */
+static void
+plugin_upgrade_clear(struct upgrade_record *u)
 {
 	size_t	i;
 
+	for (i = 0; i < u->nlines; i++)
+		free(u->stderr_lines[i]);
+	free(u->stderr_lines);
+	free(u->why);
+	free(u->reason);
+	free(u->detail);
+	free(u->notify_connector);
+	free(u->notify_platform);
+	free(u->notify_channel);
+	free(u->notify_user);
+	u->stderr_lines = NULL;
+	u->nlines = 0;
+	u->why = u->reason = u->detail = NULL;
+	u->notify_connector = u->notify_platform = NULL;
+	u->notify_channel = u->notify_user = NULL;
+}
+
+void
+plugin_free(struct plugin *p)
+{
+	struct plugin	*n;
+	size_t		 i;
+
+	if (p->upgrade_new != NULL) {
+		plugin_shadow_free(p->upgrade_new);
+		p->upgrade_new = NULL;
+	}
+	while ((n = TAILQ_FIRST(&p->retired)) != NULL) {
+		TAILQ_REMOVE(&p->retired, n, entry);
+		plugin_shadow_free(n);
+	}
+	if (p->upgrade != NULL) {
+		plugin_upgrade_clear(p->upgrade);
+		free(p->upgrade);
+	}
+	free(p->versions);
 	plugin_close_io(p);
 	output_free(p);
 	alert_plugin_free(p);
@@ -269,6 +323,10 @@ plugin_set_state(struct plugin *p, enum plugin_state to, const char *reason)
 		    plugin_state_name(to), lifecycle_action_name(p->action),
 		    reason);
 	evtimer_del(p->timer);
+	/* Leaving UPGRADING other than by its end: the new one goes. */
+	if (p->state == PLUGIN_UPGRADING && to != PLUGIN_UPGRADING &&
+	    p->upgrade_new != NULL)
+		plugin_upgrade_discard(p, reason);
 	t.plugin = p;
 	t.from = p->state;
 	t.to = to;
@@ -371,32 +429,20 @@ plugin_send_hello(struct plugin *p)
 }
 
 /*
- * Start a process: STARTING until it says ready. A spawn that fails before
- * the child exists (descriptors, processes or memory run out) is reported
- * as the event spawn-failed in the state it was tried from: a crash, with
- * the restart policy's retry, never a state with nothing scheduled.
+ * Make a process for p (the plugin, or a process beside it in an upgrade)
+ * and connect its socket and pipes; -1 with *cause if none could be made.
  */
-static void
-plugin_spawn(struct plugin *p, const char *why)
+static pid_t
+plugin_start_process(struct plugin *p, char **cause)
 {
-	struct plugin_input	 in;
-	char			*cause = NULL, reason[256];
-	int			 sock, out, err;
-	pid_t			 pid;
+	int	sock, out, err;
+	pid_t	pid;
 
-	pid = proc_spawn(p, &sock, &out, &err, &cause);
-	if (pid == -1) {
-		log_warnx("plugin %s: cannot start: %s", p->name, cause);
-		memset(&in, 0, sizeof in);
-		in.event = PEV_SPAWN_FAILED;
-		in.why = why;
-		in.detail = cause;
-		plugin_handle(p, &in);
-		free(cause);
-		return;
-	}
+	pid = proc_spawn(p, &sock, &out, &err, cause);
+	if (pid == -1)
+		return -1;
 	p->pid = pid;
-	p->starts++;
+	plugin_series(p)->starts++;
 	p->started_mono = clock_mono();
 	p->started_wall = clock_wall();
 	p->stop_stage = 0;
@@ -425,7 +471,32 @@ plugin_spawn(struct plugin *p, const char *why)
 		    plugin_pipe_event_cb, p);
 		bufferevent_enable(p->out_bev, EV_READ);
 	}
+	return pid;
+}
 
+/*
+ * Start a process: STARTING until it says ready. A spawn that fails before
+ * the child exists (descriptors, processes or memory run out) is reported
+ * as the event spawn-failed in the state it was tried from: a crash, with
+ * the restart policy's retry, never a state with nothing scheduled.
+ */
+static void
+plugin_spawn(struct plugin *p, const char *why)
+{
+	struct plugin_input	 in;
+	char			*cause = NULL, reason[256];
+	pid_t			 pid;
+
+	if ((pid = plugin_start_process(p, &cause)) == -1) {
+		log_warnx("plugin %s: cannot start: %s", p->name, cause);
+		memset(&in, 0, sizeof in);
+		in.event = PEV_SPAWN_FAILED;
+		in.why = why;
+		in.detail = cause;
+		plugin_handle(p, &in);
+		free(cause);
+		return;
+	}
 	snprintf(reason, sizeof reason, "%s; pid %ld", why, (long)pid);
 	plugin_set_state(p, PLUGIN_STARTING, reason);
 	plugin_send_hello(p);
@@ -450,6 +521,10 @@ plugin_kill(struct plugin *p, enum kill_reason reason, const char *detail)
 {
 	struct plugin_input	in;
 
+	if (p->series != NULL) {
+		plugin_shadow_kill(p, reason, detail);
+		return;
+	}
 	memset(&in, 0, sizeof in);
 	in.event = PEV_KILL;
 	in.kill = reason;
@@ -463,6 +538,10 @@ plugin_exited(struct plugin *p, int status)
 {
 	struct plugin_input	in;
 
+	if (p->series != NULL) {
+		plugin_shadow_exited(p, status);
+		return;
+	}
 	memset(&in, 0, sizeof in);
 	in.event = PEV_EXIT;
 	in.status = status;
@@ -479,7 +558,7 @@ plugin_protocol_error(struct plugin *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	p->protocol_errors++;
+	plugin_series(p)->protocol_errors++;
 	output_warn(p, WARN_PROTOCOL, "plugin %s: protocol error, message "
 	    "dropped: %s", p->name, line);
 }
@@ -532,6 +611,7 @@ plugin_deliver(struct plugin *p, const char *data, size_t len, uint64_t id)
 
 	switch (p->state) {
 	case PLUGIN_RUNNING:
+	case PLUGIN_UPGRADING:
 		if (p->kill_reason != KILL_NONE || p->bev == NULL) {
 			router_drop(p, id, DROP_PLUGIN_DOWN);
 			output_warn(p, WARN_NOT_RUNNING, "plugin %s: being killed; "
@@ -665,6 +745,7 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	    "commands: %s%s", (clock_mono() - p->started_mono) * 1000,
 	    p->version[0] ? p->version : "?", ready.ncommands ? list : "none",
 	    ready.chat ? "; all chat" : "");
+	plugin_version_note(p, p->started_wall);
 	plugin_set_state(p, PLUGIN_RUNNING, detail);
 	plugin_flush_queue(p);
 	p->next_ping = plugin_next_ping(clock_mono(), p->conf->restart.ping_interval);
@@ -703,6 +784,10 @@ plugin_dispatch(struct plugin *p, const struct msg *m)
 	struct ipc_pong		 pong;
 	char			*cause = NULL;
 
+	if (p->series != NULL) {
+		plugin_shadow_dispatch(p, m);
+		return;
+	}
 	if (p->state == PLUGIN_STARTING && m->type != MSG_READY &&
 	    m->type != MSG_LOG) {
 		plugin_protocol_error(p, "%s before ready",
@@ -770,6 +855,7 @@ plugin_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct evbuffer_iovec	 vec[8];
 	struct msg		 m;
+	struct ipc_stream	*st = p->stream;
 	char			*cause = NULL;
 	int			 n, i, r;
 
@@ -780,13 +866,20 @@ plugin_read_cb(struct bufferevent *bev, void *arg)
 		for (i = 0; i < n; i++) {
 			size_t	len = vec[i].iov_len;
 
-			if (ipc_stream_feed(p->stream, vec[i].iov_base, len,
+			if (ipc_stream_feed(st, vec[i].iov_base, len,
 			    &cause) != 0)
 				goto broken;
 			evbuffer_drain(in, len);
-			while ((r = ipc_stream_next(p->stream, &m, &cause)) == 1) {
+			while ((r = ipc_stream_next(st, &m, &cause)) == 1) {
 				plugin_dispatch(p, &m);
 				msg_release(&m);
+				/*
+				 * An upgrade's switch: this process (its
+				 * stream, its socket) is now the plugin's.
+				 */
+				if (p->stream != st && p->series != NULL &&
+				    p->series->stream == st)
+					p = p->series;
 				if (p->kill_reason != KILL_NONE || p->bev == NULL)
 					return;
 			}
@@ -800,7 +893,7 @@ broken:
 	{
 		char	detail[512];
 
-		p->protocol_errors++;
+		plugin_series(p)->protocol_errors++;
 		snprintf(detail, sizeof detail, "protocol violation: %s", cause);
 		free(cause);
 		plugin_kill(p, KILL_PROTOCOL, detail);
@@ -1049,14 +1142,15 @@ plugin_crash_reason(const struct plugin *p, int status)
  * caller fills what it knows (pid, exit status, reason, detail).
  */
 static void
-plugin_record_crash(struct plugin *p, struct crash_record *cr)
+plugin_record_crash(struct plugin *proc, struct crash_record *cr)
 {
-	char	*lines[1000];
-	size_t	 i;
+	struct plugin	*p = plugin_series(proc);
+	char		*lines[1000];
+	size_t		 i;
 
 	cr->wall_time = clock_wall();
-	for (i = 0; i < p->tail_len && i < nitems(lines); i++)
-		lines[i] = p->tail[(p->tail_head + i) % p->tail_cap];
+	for (i = 0; i < proc->tail_len && i < nitems(lines); i++)
+		lines[i] = proc->tail[(proc->tail_head + i) % proc->tail_cap];
 	cr->stderr_lines = lines;
 	cr->nlines = i;
 	crashlog_push(p->crashes, cr);
@@ -1424,9 +1518,9 @@ plugin_act_tick(struct plugin *p, const struct plugin_input *in)
 	plugin_schedule_running(p);
 }
 
-/* STOPPING's deadline: SIGTERM to the group, then SIGKILL. */
+/* A stop's deadline: SIGTERM to the group, then SIGKILL. */
 static void
-plugin_act_escalate(struct plugin *p, const struct plugin_input *in)
+plugin_escalate(struct plugin *p)
 {
 	const struct restart_policy	*pol = &p->conf->restart;
 
@@ -1442,6 +1536,13 @@ plugin_act_escalate(struct plugin *p, const struct plugin_input *in)
 		proc_signal(p, p->pid, SIGKILL);
 		p->stop_stage = 2;
 	}
+}
+
+/* STOPPING's deadline. */
+static void
+plugin_act_escalate(struct plugin *p, const struct plugin_input *in)
+{
+	plugin_escalate(p);
 }
 
 /* STOPPED and removed: free it once the loop turns (reload.c). */
@@ -1461,6 +1562,754 @@ plugin_act_unremove(struct plugin *p, const struct plugin_input *in)
 static void
 plugin_act_ignore(struct plugin *p, const struct plugin_input *in)
 {
+}
+
+/*
+ * Upgrade (docs/lifecycle.md, Upgrade). The new process runs beside the
+ * old one as a struct plugin of its own whose series is the plugin: it has
+ * a socket, pipes, a stderr tail and deadlines, and no history. Its ready
+ * is checked here (plugin_upgrade_ready) and becomes the event new-ready;
+ * its death before that is new-failed. At the switch the two structs trade
+ * their processes (plugin_swap_process), so the plugin keeps its name, its
+ * rings, its counters and its place in the command map, and the struct
+ * beside it now holds the old process while it drains and stops.
+ */
+
+/* A process beside p's own: its timers, tail and output, no history. */
+static struct plugin *
+plugin_shadow_new(struct plugin *p)
+{
+	struct plugin	*n = xcalloc(1, sizeof *n);
+
+	strlcpy_(n->name, p->name, sizeof n->name);
+	n->series = p;
+	n->conf = config_plugin_dup(p->conf);
+	n->state = PLUGIN_STARTING;
+	n->state_since = clock_wall();
+	n->tail_cap = (size_t)n->conf->restart.stderr_lines;
+	if (n->tail_cap > 0)
+		n->tail = xcalloc(n->tail_cap, sizeof *n->tail);
+	TAILQ_INIT(&n->queue);
+	TAILQ_INIT(&n->pending);
+	TAILQ_INIT(&n->retired);
+	/*
+	 * Its own cgroup: the old one's exit kills what is left in its.
+	 * Names are at most 32 characters (config.h), so %.40s cuts nothing.
+	 */
+	snprintf(n->cgroup, sizeof n->cgroup, "%.40s.%llu", p->name,
+	    (unsigned long long)p->upgrade->seq);
+	n->timer = evtimer_new(server->base, plugin_shadow_timer_cb, n);
+	n->eof_timer = evtimer_new(server->base, plugin_eof_cb, n);
+	output_init(n);
+	return n;
+}
+
+/* Free a process beside a plugin; one still alive is killed first. */
+static void
+plugin_shadow_free(struct plugin *n)
+{
+	size_t	i;
+
+	if (n->pid > 0) {
+		hmap_idel(server->by_pid, (uint64_t)n->pid);
+		proc_signal(n, n->pid, SIGKILL);
+		contain_exited(n);
+		router_forget(n);
+	}
+	plugin_close_io(n);
+	output_free(n);
+	plugin_clear_ready(n);
+	event_free(n->timer);
+	event_free(n->eof_timer);
+	for (i = 0; i < n->tail_cap; i++)
+		free(n->tail[i]);
+	free(n->tail);
+	free(n->kill_detail);
+	config_plugin_free(n->conf);
+	free(n);
+}
+
+/* Events sent to this process and not answered yet. */
+static size_t
+plugin_in_flight(const struct plugin *proc)
+{
+	const struct pending_event	*pe;
+	size_t				 n = 0;
+
+	TAILQ_FOREACH(pe, &proc->series->pending, entry) {
+		if (!pe->queued && pe->pid == proc->pid)
+			n++;
+	}
+	return n;
+}
+
+/* A retired process: send it shutdown, then SIGTERM and SIGKILL. */
+static void
+plugin_shadow_stop(struct plugin *n)
+{
+	const char	*data;
+	size_t		 len;
+
+	n->draining = 0;
+	n->state = PLUGIN_STOPPING;
+	n->state_since = clock_wall();
+	n->stop_stage = 0;
+	msg_begin(server->builder, MSG_SHUTDOWN);
+	msg_end(server->builder, &data, &len);
+	plugin_send(n, data, len);
+	evtimer_del(n->timer);
+	plugin_arm_timer(n, n->conf->restart.stop_timeout);
+}
+
+/* Kill a process beside the plugin now; the first reason wins. */
+static void
+plugin_shadow_kill(struct plugin *n, enum kill_reason reason,
+    const char *detail)
+{
+	if (n->kill_reason != KILL_NONE || n->pid <= 0)
+		return;
+	n->kill_reason = reason;
+	free(n->kill_detail);
+	n->kill_detail = detail != NULL ? xstrdup(detail) : NULL;
+	if (n->kill_detail != NULL)
+		utf8_sanitize(n->kill_detail);
+	log_warnx("plugin %s: killing %s pid %ld: %s", n->name,
+	    n == n->series->upgrade_new ? "new" : "old", (long)n->pid,
+	    detail != NULL ? detail : "");
+	proc_signal(n, n->pid, SIGKILL);
+	if (n->bev != NULL)
+		bufferevent_disable(n->bev, EV_READ);
+}
+
+/*
+ * The deadlines of a process beside the plugin: the new one's ready_timeout,
+ * an old one's drain (stop_timeout), then its stop's SIGTERM and SIGKILL.
+ */
+static void
+plugin_shadow_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct plugin	*n = arg;
+	char		 detail[128];
+
+	if (n->pid <= 0)
+		return;
+	if (n == n->series->upgrade_new) {
+		if (n->kill_reason != KILL_NONE)
+			return;
+		snprintf(detail, sizeof detail, "no ready within %g s",
+		    n->conf->restart.ready_timeout);
+		plugin_shadow_kill(n, KILL_READY_TIMEOUT, detail);
+	} else if (n->draining) {
+		log_warnx("plugin %s: old pid %ld still owes %zu replies "
+		    "%g s after the switch; stopping it", n->name, (long)n->pid,
+		    plugin_in_flight(n), n->conf->restart.stop_timeout);
+		plugin_shadow_stop(n);
+	} else if (n->kill_reason == KILL_NONE)
+		plugin_escalate(n);
+}
+
+/* A message from a process beside the plugin. */
+static void
+plugin_shadow_dispatch(struct plugin *n, const struct msg *m)
+{
+	if (n == n->series->upgrade_new) {
+		if (m->type == MSG_READY)
+			plugin_upgrade_ready(n, m);
+		else if (m->type == MSG_LOG)
+			plugin_handle_log(n, m);
+		else
+			plugin_protocol_error(n, "%s before ready",
+			    msg_type_name(m->type));
+		return;
+	}
+	switch (m->type) {
+	case MSG_REPLY:
+		router_reply(n, m);
+		if (n->draining && plugin_in_flight(n) == 0) {
+			log_info("plugin %s: old pid %ld answered all it was "
+			    "sent; stopping it", n->name, (long)n->pid);
+			plugin_shadow_stop(n);
+		}
+		break;
+	case MSG_SAY:
+		router_say(n, m);
+		break;
+	case MSG_LOG:
+		plugin_handle_log(n, m);
+		break;
+	case MSG_PONG:
+		break;
+	default:
+		plugin_protocol_error(n, "%s from an old process",
+		    msg_type_name(m->type));
+		break;
+	}
+}
+
+/*
+ * The new process's ready: one the daemon cannot read, of another protocol,
+ * or claiming a command another plugin owns kills it (reason protocol), and
+ * its exit is the upgrade's failure; a good one is new-ready.
+ */
+static void
+plugin_upgrade_ready(struct plugin *n, const struct msg *m)
+{
+	struct plugin_input	 in;
+	struct ipc_ready	 ready;
+	const char		*names[IPC_MAX_COMMANDS];
+	char			*cause = NULL, detail[256];
+	size_t			 i;
+
+	if (ipc_read_ready(m, &ready, &cause) != 0) {
+		plugin_shadow_kill(n, KILL_PROTOCOL, cause);
+		free(cause);
+		return;
+	}
+	if (ready.protocol != PROTOCOL_VERSION) {
+		snprintf(detail, sizeof detail, "speaks protocol version %llu, "
+		    "the daemon speaks %d", (unsigned long long)ready.protocol,
+		    PROTOCOL_VERSION);
+		plugin_shadow_kill(n, KILL_PROTOCOL, detail);
+		return;
+	}
+	for (i = 0; i < ready.ncommands; i++)
+		names[i] = ready.commands[i];
+	if (router_can_claim(n->series, names, ready.ncommands, &cause) != 0) {
+		plugin_shadow_kill(n, KILL_PROTOCOL, cause);
+		free(cause);
+		return;
+	}
+	memset(&in, 0, sizeof in);
+	in.event = PEV_NEW_READY;
+	in.why = "the new process sent ready";
+	in.msg = m;
+	plugin_handle(n->series, &in);
+}
+
+/* A process beside the plugin is gone (from waitpid). */
+static void
+plugin_shadow_exited(struct plugin *n, int status)
+{
+	struct plugin		*p = n->series;
+	struct plugin_input	 in;
+	double			 uptime;
+	char			 how[128];
+
+	uptime = plugin_reap(n, status, how, sizeof how);
+	if (n == p->upgrade_new) {
+		memset(&in, 0, sizeof in);
+		in.event = PEV_NEW_FAILED;
+		in.why = how;
+		in.status = status;
+		in.detail = how;
+		plugin_handle(p, &in);
+		return;
+	}
+	if (n->kill_reason != KILL_NONE)
+		plugin_record_exit(n, status, uptime, how);
+	else
+		log_info("plugin %s: old pid %ld exited (%s) after %.1f s",
+		    n->name, (long)n->pid, how, uptime);
+	TAILQ_REMOVE(&p->retired, n, entry);
+	n->pid = 0;
+	plugin_shadow_free(n);
+	server_maybe_exit();
+}
+
+/* Stop the old processes still draining now (the daemon is stopping). */
+void
+plugin_stop_retired(struct plugin *p)
+{
+	struct plugin	*n;
+
+	TAILQ_FOREACH(n, &p->retired, entry) {
+		if (n->draining)
+			plugin_shadow_stop(n);
+	}
+}
+
+/* Begin the record of an upgrade. */
+static void
+plugin_upgrade_begin(struct plugin *p, const char *why)
+{
+	struct upgrade_record	*u;
+	char			*c, *pl, *ch, *us;
+
+	/* Allocated on the first upgrade: most plugins never have one. */
+	if (p->upgrade == NULL)
+		p->upgrade = xcalloc(1, sizeof *p->upgrade);
+	u = p->upgrade;
+	c = u->notify_connector;
+	pl = u->notify_platform;
+	ch = u->notify_channel;
+	us = u->notify_user;
+
+	/* Who asked in chat (set just before the event) stays. */
+	u->notify_connector = u->notify_platform = NULL;
+	u->notify_channel = u->notify_user = NULL;
+	plugin_upgrade_clear(u);
+	u->notify_connector = c;
+	u->notify_platform = pl;
+	u->notify_channel = ch;
+	u->notify_user = us;
+	u->seq++;
+	u->result = UPGRADE_RUNNING;
+	u->started = clock_wall();
+	u->ended = 0;
+	u->ready_ms = 0;
+	u->old_pid = p->pid;
+	u->new_pid = 0;
+	strlcpy_(u->from_version, p->version, sizeof u->from_version);
+	u->to_version[0] = '\0';
+	u->why = xstrdup(why != NULL ? why : "upgrade");
+}
+
+/* End the record of an upgrade; tell the admin who asked in chat. */
+static void
+plugin_upgrade_end(struct plugin *p, enum upgrade_result result,
+    const char *detail)
+{
+	struct upgrade_record	*u = p->upgrade;
+	struct plugin		*c;
+	char			 text[512];
+
+	u->result = result;
+	u->ended = clock_wall();
+	if (detail != NULL && u->detail == NULL) {
+		u->detail = xstrdup(detail);
+		utf8_sanitize(u->detail);
+	}
+	if (u->notify_connector == NULL)
+		return;
+	if (result == UPGRADE_DONE)
+		snprintf(text, sizeof text, "upgraded %s: version %s -> %s, "
+		    "pid %ld -> %ld", p->name, u->from_version[0] ?
+		    u->from_version : "?", u->to_version[0] ? u->to_version :
+		    "?", (long)u->old_pid, (long)u->new_pid);
+	else if (result == UPGRADE_FAILED)
+		snprintf(text, sizeof text, "upgrade of %s failed: %s, %s; pid "
+		    "%ld serves on", p->name, u->reason != NULL ? u->reason : "?",
+		    u->detail != NULL ? u->detail : "?", (long)p->pid);
+	else
+		snprintf(text, sizeof text, "upgrade of %s cancelled: %s",
+		    p->name, u->detail != NULL ? u->detail : "?");
+	if ((c = server_find_plugin(u->notify_connector)) != NULL &&
+	    c->state == PLUGIN_RUNNING)
+		router_send_say(c, u->notify_platform, u->notify_channel,
+		    u->notify_user, text);
+	free(u->notify_connector);
+	free(u->notify_platform);
+	free(u->notify_channel);
+	free(u->notify_user);
+	u->notify_connector = u->notify_platform = NULL;
+	u->notify_channel = u->notify_user = NULL;
+}
+
+/* !admin upgrade: say in this channel how the upgrade ends. */
+void
+plugin_upgrade_notify(struct plugin *p, const char *connector,
+    const char *platform, const char *channel, const char *user)
+{
+	struct upgrade_record	*u = p->upgrade;
+
+	if (u == NULL)
+		return;		/* no upgrade runs */
+	free(u->notify_connector);
+	free(u->notify_platform);
+	free(u->notify_channel);
+	free(u->notify_user);
+	u->notify_connector = xstrdup(connector);
+	u->notify_platform = xstrdup(platform);
+	u->notify_channel = xstrdup(channel);
+	u->notify_user = user != NULL ? xstrdup(user) : NULL;
+}
+
+/*
+ * Leaving UPGRADING by a stop, a restart, a removal or the old process's
+ * crash: the new process is killed (no crash: it did nothing wrong) and
+ * reaped as a retired one.
+ */
+static void
+plugin_upgrade_discard(struct plugin *p, const char *why)
+{
+	struct plugin	*n = p->upgrade_new;
+
+	p->upgrade_new = NULL;
+	p->upgrade_again = 0;
+	plugin_upgrade_end(p, UPGRADE_CANCELLED, why);
+	if (n->pid <= 0) {
+		plugin_shadow_free(n);
+		return;
+	}
+	log_info("plugin %s: upgrade cancelled (%s); killing new pid %ld",
+	    p->name, why, (long)n->pid);
+	evtimer_del(n->timer);
+	n->state = PLUGIN_STOPPING;
+	n->stop_stage = 2;
+	proc_signal(n, n->pid, SIGKILL);
+	if (n->bev != NULL)
+		bufferevent_disable(n->bev, EV_READ);
+	TAILQ_INSERT_TAIL(&p->retired, n, entry);
+}
+
+/* Trade the processes of the plugin and the struct beside it. */
+static void
+plugin_swap_process(struct plugin *p, struct plugin *n)
+{
+	struct plugin	*o[2] = { p, n };
+	char		 buf[sizeof p->cgroup];
+	size_t		 i;
+
+#define PLUGIN_SWAP(type, f)	do {					\
+	type	t_ = p->f;						\
+	p->f = n->f;							\
+	n->f = t_;							\
+} while (0)
+	PLUGIN_SWAP(pid_t, pid);
+	PLUGIN_SWAP(struct bufferevent *, bev);
+	PLUGIN_SWAP(struct ipc_stream *, stream);
+	PLUGIN_SWAP(struct bufferevent *, out_bev);
+	PLUGIN_SWAP(struct bufferevent *, err_bev);
+	PLUGIN_SWAP(pid_t, eof_pid);
+	PLUGIN_SWAP(double, started_mono);
+	PLUGIN_SWAP(double, started_wall);
+	PLUGIN_SWAP(enum kill_reason, kill_reason);
+	PLUGIN_SWAP(char *, kill_detail);
+	PLUGIN_SWAP(int, stop_stage);
+	PLUGIN_SWAP(char **, tail);
+	PLUGIN_SWAP(size_t, tail_cap);
+	PLUGIN_SWAP(size_t, tail_len);
+	PLUGIN_SWAP(size_t, tail_head);
+#undef PLUGIN_SWAP
+	memcpy(buf, p->cgroup, sizeof buf);
+	memcpy(p->cgroup, n->cgroup, sizeof buf);
+	memcpy(n->cgroup, buf, sizeof buf);
+	evtimer_del(p->eof_timer);
+	evtimer_del(n->eof_timer);
+	for (i = 0; i < nitems(o); i++) {
+		hmap_iput(server->by_pid, (uint64_t)o[i]->pid, o[i]);
+		if (o[i]->bev != NULL)
+			bufferevent_setcb(o[i]->bev, plugin_read_cb, NULL,
+			    plugin_event_cb, o[i]);
+		/* A pipe paused by the other's output limit reads again. */
+		if (o[i]->err_bev != NULL) {
+			bufferevent_setcb(o[i]->err_bev, plugin_pipe_read_cb,
+			    NULL, plugin_pipe_event_cb, o[i]);
+			bufferevent_enable(o[i]->err_bev, EV_READ);
+		}
+		if (o[i]->out_bev != NULL) {
+			bufferevent_setcb(o[i]->out_bev, plugin_pipe_read_cb,
+			    NULL, plugin_pipe_event_cb, o[i]);
+			bufferevent_enable(o[i]->out_bev, EV_READ);
+		}
+	}
+}
+
+/*
+ * Remember the version the plugin's process runs, from when: the samples'
+ * version field (plugin_version_at). Only changes are kept, the last
+ * PLUGIN_VERSION_SPANS of them: a crash loop adds nothing.
+ */
+static void
+plugin_version_note(struct plugin *p, double since)
+{
+	struct version_span	*v;
+
+	if (p->nversions > 0 && p->versions[p->nversions - 1].pid == p->pid)
+		return;
+	if (p->nversions > 0 && strcmp(p->versions[p->nversions - 1].version,
+	    p->version) == 0)
+		return;
+	if (p->versions == NULL)
+		p->versions = xcalloc(PLUGIN_VERSION_SPANS, sizeof *p->versions);
+	if (p->nversions == PLUGIN_VERSION_SPANS) {
+		memmove(p->versions, p->versions + 1,
+		    (PLUGIN_VERSION_SPANS - 1) * sizeof *p->versions);
+		p->nversions--;
+	}
+	v = &p->versions[p->nversions++];
+	v->since = since;
+	v->pid = p->pid;
+	strlcpy_(v->version, p->version, sizeof v->version);
+}
+
+/*
+ * The version that ran as process pid at wall time t: the span of that
+ * pid, else the last one begun by then; NULL if none is known (before the
+ * first ready since the daemon started, or an empty version).
+ */
+const char *
+plugin_version_at(const struct plugin *p, pid_t pid, double t)
+{
+	size_t	i;
+
+	if (pid <= 0)
+		return NULL;
+	for (i = p->nversions; i > 0; i--) {
+		if (p->versions[i - 1].pid == pid)
+			return p->versions[i - 1].version[0] ?
+			    p->versions[i - 1].version : NULL;
+	}
+	for (i = p->nversions; i > 0; i--) {
+		if (p->versions[i - 1].since <= t)
+			return p->versions[i - 1].version[0] ?
+			    p->versions[i - 1].version : NULL;
+	}
+	return NULL;
+}
+
+/* The last upgrade as status shows it; null if there was none. */
+json_t *
+plugin_upgrade_json(const struct plugin *p)
+{
+	const struct upgrade_record	*u = p->upgrade;
+	static const char *const	 names[] = {
+		[UPGRADE_NONE] = "none", [UPGRADE_RUNNING] = "running",
+		[UPGRADE_DONE] = "done", [UPGRADE_FAILED] = "failed",
+		[UPGRADE_CANCELLED] = "cancelled",
+	};
+	const struct plugin		*n;
+	json_t				*j, *old, *lines;
+	size_t				 i;
+
+	if (u == NULL)
+		return json_null();
+	old = json_array();
+	TAILQ_FOREACH(n, &p->retired, entry) {
+		if (n->pid > 0)
+			json_array_append_new(old, json_integer(n->pid));
+	}
+	lines = json_array();
+	for (i = 0; i < u->nlines; i++)
+		json_array_append_new(lines, json_string(u->stderr_lines[i]));
+	j = json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:o}",
+	    "seq", (json_int_t)u->seq, "result", names[u->result],
+	    "upgrades", (json_int_t)p->upgrades,
+	    "failures", (json_int_t)p->upgrade_failures,
+	    "old_pids", old, "stderr", lines,
+	    "started", json_real(round_nearest(u->started * 1000) / 1000));
+	json_object_set_new(j, "new_pid", p->upgrade_new != NULL &&
+	    p->upgrade_new->pid > 0 ? json_integer(p->upgrade_new->pid) :
+	    u->new_pid > 0 ? json_integer(u->new_pid) : json_null());
+	json_object_set_new(j, "old_pid", u->old_pid > 0 ?
+	    json_integer(u->old_pid) : json_null());
+	json_object_set_new(j, "ended", u->ended > 0 ?
+	    json_real(round_nearest(u->ended * 1000) / 1000) : json_null());
+	json_object_set_new(j, "from_version", u->from_version[0] ?
+	    json_string(u->from_version) : json_null());
+	json_object_set_new(j, "to_version", u->to_version[0] ?
+	    json_string(u->to_version) : json_null());
+	json_object_set_new(j, "ready_ms", u->ready_ms > 0 ?
+	    json_real(round_nearest(u->ready_ms * 10) / 10) : json_null());
+	json_object_set_new(j, "first_event_ms", p->first_event_ms > 0 ?
+	    json_real(round_nearest(p->first_event_ms * 1000) / 1000) :
+	    json_null());
+	json_object_set_new(j, "why", u->why != NULL ? json_string(u->why) :
+	    json_null());
+	json_object_set_new(j, "reason", u->reason != NULL ?
+	    json_string(u->reason) : json_null());
+	json_object_set_new(j, "detail", u->detail != NULL ?
+	    json_string(u->detail) : json_null());
+	return j;
+}
+
+/*
+ * upgrade: spawn the new process beside the running one and send it
+ * hello; the old one keeps serving (and being pinged) meanwhile. A spawn
+ * that fails is the upgrade's failure at once.
+ */
+static void
+plugin_act_upgrade(struct plugin *p, const struct plugin_input *in)
+{
+	struct plugin_input	 fin;
+	struct plugin		*n;
+	char			*cause = NULL, why[512];
+	pid_t			 pid;
+
+	p->upgrade_again = 0;
+	plugin_upgrade_begin(p, in->why);
+	n = plugin_shadow_new(p);
+	p->upgrade_new = n;
+	if ((pid = plugin_start_process(n, &cause)) == -1) {
+		log_warnx("plugin %s: cannot start the new process: %s",
+		    p->name, cause);
+		snprintf(why, sizeof why, "%s; no new process", in->why);
+		plugin_set_state(p, PLUGIN_UPGRADING, why);
+		memset(&fin, 0, sizeof fin);
+		fin.event = PEV_NEW_FAILED;
+		fin.why = cause;
+		fin.detail = cause;
+		plugin_handle(p, &fin);
+		free(cause);
+		return;
+	}
+	p->upgrade->new_pid = pid;
+	snprintf(why, sizeof why, "%s; new pid %ld beside pid %ld", in->why,
+	    (long)pid, (long)p->pid);
+	plugin_set_state(p, PLUGIN_UPGRADING, why);
+	plugin_schedule_running(p);
+	plugin_send_hello(n);
+	plugin_arm_timer(n, n->conf->restart.ready_timeout);
+}
+
+/* Another upgrade asked while one runs: it follows this one. */
+static void
+plugin_act_pend_upgrade(struct plugin *p, const struct plugin_input *in)
+{
+	if (!p->upgrade_again)
+		log_info("plugin %s: will upgrade again once this upgrade "
+		    "ends (%s)", p->name, in->why);
+	p->upgrade_again = 1;
+}
+
+/* An upgrade ended: the one asked meanwhile begins. */
+static void
+plugin_upgrade_next(struct plugin *p)
+{
+	if (p->upgrade_again && !server->shutting_down && !p->removed) {
+		p->upgrade_again = 0;
+		plugin_event(p, PEV_UPGRADE, "upgrade asked during the last one");
+	}
+}
+
+/*
+ * switch: in one turn of the loop, the plugin's commands become the new
+ * version's (those it dropped released, new ones claimed: checked free in
+ * plugin_upgrade_ready, in this same turn), the new process becomes the
+ * plugin's, so every event from now on goes to it, and the old one drains:
+ * it answers what it was sent (its replies are still routed) and is sent
+ * shutdown once it has, or after stop_timeout.
+ */
+static void
+plugin_act_switch(struct plugin *p, const struct plugin_input *in)
+{
+	struct plugin	*n = p->upgrade_new;
+	struct upgrade_record *u = p->upgrade;
+	struct ipc_ready ready;
+	const char	*names[IPC_MAX_COMMANDS];
+	char		*cause = NULL;
+	char		 list[IPC_MAX_COMMANDS * (IPC_MAX_COMMAND + 2) + 1];
+	char		 detail[IPC_MAX_COMMANDS * (IPC_MAX_COMMAND + 2) + 512];
+	size_t		 i, inflight;
+
+	if (ipc_read_ready(in->msg, &ready, &cause) != 0)
+		fatalx("plugin %s: a ready read once cannot be read: %s",
+		    p->name, cause);
+	for (i = 0; i < ready.ncommands; i++)
+		names[i] = ready.commands[i];
+	router_release(p);
+	plugin_clear_ready(p);
+	if (router_claim(p, names, ready.ncommands, ready.chat, &cause) != 0)
+		fatalx("plugin %s: commands checked free are not: %s",
+		    p->name, cause);
+	list[0] = '\0';
+	for (i = 0; i < ready.ncommands; i++) {
+		p->commands[i] = xstrdup(ready.commands[i]);
+		if (i > 0)
+			strcat(list, ", ");
+		strcat(list, ready.commands[i]);
+	}
+	p->ncommands = ready.ncommands;
+
+	p->upgrade_new = NULL;
+	plugin_swap_process(p, n);
+	strlcpy_(n->version, u->from_version, sizeof n->version);
+	strlcpy_(p->version, ready.version, sizeof p->version);
+	utf8_sanitize(p->version);
+	strlcpy_(u->to_version, p->version, sizeof u->to_version);
+	u->ready_ms = (clock_mono() - p->started_mono) * 1000;
+	p->ping_sent = 0;
+	p->have_prev = 0;
+	p->mem_violations = 0;
+	p->cpu_over_since = 0;
+	p->upgrades++;
+	p->first_event_ms = 0;
+	p->switched_mono = clock_mono();
+	plugin_version_note(p, clock_wall());
+
+	/* The old process: drains, then stops. */
+	n->state = PLUGIN_RUNNING;
+	n->state_since = clock_wall();
+	n->draining = 1;
+	evtimer_del(n->timer);
+	TAILQ_INSERT_TAIL(&p->retired, n, entry);
+	inflight = plugin_in_flight(n);
+
+	snprintf(detail, sizeof detail, "upgraded: version %s -> %s, pid %ld "
+	    "-> %ld, ready in %.0f ms; commands: %s%s; old pid draining %zu "
+	    "event%s", u->from_version[0] ? u->from_version : "?",
+	    p->version[0] ? p->version : "?", (long)n->pid, (long)p->pid,
+	    u->ready_ms, ready.ncommands ? list : "none",
+	    ready.chat ? "; all chat" : "", inflight, inflight == 1 ? "" : "s");
+	plugin_set_state(p, PLUGIN_RUNNING, detail);
+	p->next_ping = plugin_next_ping(clock_mono(),
+	    p->conf->restart.ping_interval);
+	plugin_schedule_running(p);
+	if (inflight == 0)
+		plugin_shadow_stop(n);
+	else
+		plugin_arm_timer(n, n->conf->restart.stop_timeout);
+	plugin_upgrade_end(p, UPGRADE_DONE, NULL);
+	plugin_upgrade_next(p);
+}
+
+/*
+ * abandon: the new process failed. Its failure is a crash of the plugin
+ * (one crash log, one series) with its reason, detail and last stderr
+ * lines, and the restart policy is not asked: the old process serves on
+ * as if nothing happened.
+ */
+static void
+plugin_act_abandon(struct plugin *p, const struct plugin_input *in)
+{
+	struct plugin		*n = p->upgrade_new;
+	struct upgrade_record	*u = p->upgrade;
+	struct crash_record	 cr;
+	enum crash_reason	 reason;
+	char			*d, why[768];
+	size_t			 i;
+
+	p->upgrade_new = NULL;
+	if (n->pid > 0) {
+		xasprintf(&d, "upgrade failed: %s", n->kill_detail != NULL ?
+		    n->kill_detail : in->detail);
+		free(n->kill_detail);
+		n->kill_detail = d;
+		reason = plugin_record_exit(n, in->status, plugin_uptime(n),
+		    in->detail);
+	} else {
+		memset(&cr, 0, sizeof cr);
+		cr.exit_code = -1;
+		cr.reason = reason = CRASH_SPAWN;
+		xasprintf(&d, "upgrade failed: %s", in->detail);
+		cr.detail = d;
+		plugin_record_crash(n, &cr);
+		free(n->kill_detail);
+		n->kill_detail = d;
+	}
+	p->upgrade_failures++;
+	u->reason = xstrdup(crash_reason_name(reason));
+	u->detail = xstrdup(n->kill_detail + strlen("upgrade failed: "));
+	if (n->pid > 0 && n->kill_reason == KILL_NONE) {
+		/* An exit: how it ended is the detail. */
+		free(u->detail);
+		u->detail = xstrdup(in->detail);
+	}
+	if (n->tail_len > 0) {
+		u->stderr_lines = xcalloc(n->tail_len, sizeof *u->stderr_lines);
+		for (i = 0; i < n->tail_len; i++)
+			u->stderr_lines[i] = xstrdup(n->tail[(n->tail_head +
+			    i) % n->tail_cap]);
+		u->nlines = n->tail_len;
+	}
+	n->pid = 0;
+	plugin_shadow_free(n);
+	snprintf(why, sizeof why, "upgrade failed: %s, %s; pid %ld serves on",
+	    u->reason, u->detail, (long)p->pid);
+	plugin_set_state(p, PLUGIN_RUNNING, why);
+	plugin_schedule_running(p);
+	plugin_upgrade_end(p, UPGRADE_FAILED, NULL);
+	plugin_upgrade_next(p);
 }
 
 static void (*const plugin_actions[LIFECYCLE_NACTIONS])(struct plugin *,
@@ -1484,6 +2333,10 @@ static void (*const plugin_actions[LIFECYCLE_NACTIONS])(struct plugin *,
 	[LA_KILL] = plugin_act_kill,
 	[LA_FORGET] = plugin_act_forget,
 	[LA_UNREMOVE] = plugin_act_unremove,
+	[LA_UPGRADE] = plugin_act_upgrade,
+	[LA_SWITCH] = plugin_act_switch,
+	[LA_ABANDON] = plugin_act_abandon,
+	[LA_PEND_UPGRADE] = plugin_act_pend_upgrade,
 };
 
 /*

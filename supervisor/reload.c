@@ -162,12 +162,20 @@ server_reload(char **cause)
 		} else if (!config_plugin_equal(p->conf, pc)) {
 			plugin_reconfigure(p, pc);
 			json_array_append_new(changed, json_string(p->name));
-			if (p->state == PLUGIN_RUNNING ||
+			/* "reload": "upgrade": the new beside the old. */
+			if (pc->reload == RELOAD_UPGRADE && plugin_serving(p))
+				plugin_event(p, PEV_UPGRADE,
+				    "config changed by a reload");
+			else if (plugin_serving(p) ||
 			    p->state == PLUGIN_STARTING)
 				plugin_event(p, PEV_RESTART,
 				    "config changed by a reload");
-		} else
+		} else {
+			/* How it reloads or what it watches: no restart. */
+			if (!config_plugin_watch_equal(p->conf, pc))
+				plugin_reconfigure(p, pc);
 			unchanged++;
+		}
 	}
 	for (i = 0; i < cf->nplugins; i++) {
 		pc = &cf->plugins[i];
@@ -197,6 +205,7 @@ server_reload(char **cause)
 	alert_configure(cf);
 	server->config = cf;
 	config_free(old);
+	watch_configure();
 	state_save_soon("reload");
 	log_info("reload: %zu added, %zu removed, %zu changed, %zu unchanged%s",
 	    json_array_size(added), json_array_size(removed),

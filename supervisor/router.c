@@ -76,11 +76,12 @@ router_chat_leave(struct plugin *p)
 }
 
 /*
- * Claim command words (distinct, valid: ipc_read_ready checked them) and,
- * with chat, every plain chat line for a plugin; all or none.
+ * Whether a plugin may claim these command words (distinct and valid:
+ * ipc_read_ready checked them): none reserved by the daemon, none owned by
+ * another plugin. 0, or -1 with *cause.
  */
 int
-router_claim(struct plugin *p, const char *const *cmds, size_t n, int chat,
+router_can_claim(const struct plugin *p, const char *const *cmds, size_t n,
     char **cause)
 {
 	struct plugin	*owner;
@@ -101,6 +102,21 @@ router_claim(struct plugin *p, const char *const *cmds, size_t n, int chat,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Claim command words (distinct, valid: ipc_read_ready checked them) and,
+ * with chat, every plain chat line for a plugin; all or none.
+ */
+int
+router_claim(struct plugin *p, const char *const *cmds, size_t n, int chat,
+    char **cause)
+{
+	size_t	i;
+
+	if (router_can_claim(p, cmds, n, cause) != 0)
+		return -1;
 	for (i = 0; i < n; i++)
 		hmap_sput(server->commands, cmds[i], p);
 	if (chat && !router_chat_listed(p))
@@ -188,34 +204,45 @@ router_sent(struct plugin *p, uint64_t id)
 {
 	struct pending_event	*pe;
 
-	if ((pe = hmap_iget(server->pending, id)) != NULL && pe->target == p)
+	if ((pe = hmap_iget(server->pending, id)) != NULL && pe->target == p) {
 		pe->queued = 0;
+		pe->pid = p->pid;
+	}
 }
 
 /*
- * The plugin's process is gone: the events sent to it and not answered
- * are dropped (died), and it gets no plain chat until a new process asks
- * again in its ready. Events still queued wait for the next process, or
- * are dropped with the queue if none comes. Its commands stay claimed
- * (plugin_exited says why).
+ * A process of the plugin is gone: the events sent to it and not answered
+ * are dropped (died). Events sent to another process of the same plugin
+ * (the new one of an upgrade, while an old one drains) are not its: they
+ * stay. The plugin's own process gone, it gets no plain chat until a new
+ * process asks again in its ready. Events still queued wait for the next
+ * process, or are dropped with the queue if none comes. Its commands stay
+ * claimed (plugin_exited says why).
  */
 void
-router_forget(struct plugin *p)
+router_forget(struct plugin *proc)
 {
+	struct plugin		*p = plugin_series(proc);
 	struct pending_event	*pe, *next;
 	uint64_t		 n = 0;
 
-	router_chat_leave(p);
+	if (proc == p)
+		router_chat_leave(p);
 	TAILQ_FOREACH_SAFE(pe, &p->pending, entry, next) {
-		if (!pe->queued) {
+		if (!pe->queued && (proc->pid <= 0 || pe->pid == proc->pid)) {
 			router_pending_drop(pe, DROP_DIED);
 			n++;
 		}
 	}
-	if (n > 0)
+	if (n > 0 && proc == p)
 		log_warnx("plugin %s: %llu event%s in flight dropped: its "
 		    "process ended before replying", p->name,
 		    (unsigned long long)n, n == 1 ? "" : "s");
+	else if (n > 0)
+		log_warnx("plugin %s: %llu event%s in flight dropped: its "
+		    "%s process %ld ended before replying", p->name,
+		    (unsigned long long)n, n == 1 ? "" : "s",
+		    proc == p->upgrade_new ? "new" : "old", (long)proc->pid);
 }
 
 /* Drop events whose reply never came (oldest first, so stop at a young one). */
@@ -571,8 +598,22 @@ router_route(struct plugin *c, struct plugin *p, const char *command,
 	p->npending++;
 	hmap_iput(server->pending, id, pe);
 	/* Dropped, pe is gone; sent, it waits for the reply. */
-	if (plugin_deliver(p, data, len, id) == DELIVERY_QUEUED)
+	switch (plugin_deliver(p, data, len, id)) {
+	case DELIVERY_QUEUED:
 		pe->queued = 1;
+		break;
+	case DELIVERY_SENT:
+		pe->pid = p->pid;
+		/* The benchmark's figure: from an upgrade's switch to this. */
+		if (p->switched_mono > 0) {
+			p->first_event_ms = (clock_mono() - p->switched_mono) *
+			    1000;
+			p->switched_mono = 0;
+		}
+		break;
+	case DELIVERY_DROPPED:
+		break;
+	}
 }
 
 /*
@@ -713,12 +754,18 @@ router_reply(struct plugin *p, const struct msg *m)
 		free(cause);
 		return;
 	}
+	/*
+	 * Only the process the event was sent to may answer it: an old
+	 * process draining during an upgrade answers what it was sent, the
+	 * new one what came after the switch, and neither the other's.
+	 */
 	if ((pe = hmap_iget(server->pending, reply.id)) == NULL ||
-	    pe->target != p) {
+	    pe->target != plugin_series(p) || pe->queued || pe->pid != p->pid) {
 		log_debug("plugin %s: reply to unknown event %llu dropped",
 		    p->name, (unsigned long long)reply.id);
 		return;
 	}
+	p = plugin_series(p);
 	p->replies++;
 	router_fit_text(p, "reply", reply.text, reply.text_len, buf);
 	if ((c = server_find_plugin(pe->connector)) != NULL)

@@ -107,7 +107,7 @@ server_status_line(char *buf, size_t size)
 		if (p->removed)
 			continue;
 		total++;
-		if (p->state == PLUGIN_RUNNING)
+		if (plugin_serving(p))
 			running++;
 	}
 	if (server->shutting_down)
@@ -119,7 +119,7 @@ server_status_line(char *buf, size_t size)
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (len >= size || server->shutting_down)
 			break;
-		if (p->removed || p->state == PLUGIN_RUNNING)
+		if (p->removed || plugin_serving(p))
 			continue;
 		if (named == 3) {
 			snprintf(buf + len, size - len, ", and %zu more",
@@ -341,6 +341,7 @@ server_shutdown(const char *why)
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role != ROLE_CONNECTOR)
 			plugin_event(p, PEV_STOP, reason);
+		plugin_stop_retired(p);
 	}
 	server_maybe_exit();
 }
@@ -387,7 +388,8 @@ server_maybe_exit(void)
 	if (!server->shutting_down)
 		return;
 	TAILQ_FOREACH(p, &server->plugins, entry) {
-		if (p->pid > 0)
+		/* An old process of an upgrade, still draining, too. */
+		if (p->pid > 0 || !TAILQ_EMPTY(&p->retired))
 			return;
 	}
 	if (contain_shutdown()) {
@@ -697,6 +699,7 @@ server_run(void)
 	state_init();
 	state_load_all();
 	contain_start();
+	watch_configure();
 	TAILQ_FOREACH(p, &server->plugins, entry) {
 		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart)
 			plugin_event(p, PEV_START, "daemon start");
@@ -721,6 +724,7 @@ server_free(void)
 {
 	struct plugin	*p;
 
+	watch_free();
 	while ((p = TAILQ_FIRST(&server->plugins)) != NULL) {
 		TAILQ_REMOVE(&server->plugins, p, entry);
 		plugin_free(p);

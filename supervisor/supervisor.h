@@ -88,6 +88,7 @@ struct pending_event {
 	uint64_t			 id;
 	double				 sent;		/* monotonic, when routed */
 	int				 queued;	/* in the plugin's queue */
+	pid_t				 pid;		/* sent to this process */
 	struct plugin			*target;
 	char				*connector;	/* plugin name */
 	char				*platform;
@@ -105,6 +106,49 @@ struct queued_event {
 	TAILQ_ENTRY(queued_event)	 entry;
 };
 TAILQ_HEAD(queued_list, queued_event);
+
+/* How the last upgrade of a plugin ended (status, the upgrade verb). */
+enum upgrade_result {
+	UPGRADE_NONE,		/* never upgraded */
+	UPGRADE_RUNNING,	/* the new process is starting */
+	UPGRADE_DONE,		/* the new process took over */
+	UPGRADE_FAILED,		/* the new process failed; the old one serves on */
+	UPGRADE_CANCELLED,	/* stopped, restarted or crashed during it */
+};
+
+/* The last upgrade, as status shows it. */
+struct upgrade_record {
+	uint64_t		 seq;		/* upgrades asked so far; 0: none */
+	enum upgrade_result	 result;
+	double			 started;	/* wall */
+	double			 ended;		/* wall, 0 while it runs */
+	double			 ready_ms;	/* spawn to ready of the new one */
+	pid_t			 old_pid;
+	pid_t			 new_pid;
+	char			 from_version[65];
+	char			 to_version[65];
+	char			*why;		/* who asked: "upgrade by ..." */
+	char			*reason;	/* failed: crash reason name */
+	char			*detail;	/* failed, cancelled: what happened */
+	char			**stderr_lines;	/* failed: the new one's last lines */
+	size_t			 nlines;
+	/* !admin upgrade: where to say how it ended (NULL otherwise). */
+	char			*notify_connector;
+	char			*notify_platform;
+	char			*notify_channel;
+	char			*notify_user;
+};
+
+/* The version a plugin's process said in ready, from when (sample version). */
+struct version_span {
+	double		 since;		/* wall */
+	pid_t		 pid;
+	char		 version[65];
+};
+/* Version changes remembered per plugin for the samples' version field. */
+#define PLUGIN_VERSION_SPANS	16
+
+TAILQ_HEAD(plugin_list, plugin);
 
 struct plugin {
 	char				 name[64];
@@ -193,9 +237,28 @@ struct plugin {
 	double				 cpu_seconds;	/* sampled, all processes */
 	uint64_t			 crash_reasons[PLUGIN_CRASH_REASONS];
 
+	/*
+	 * Hot upgrade (docs/lifecycle.md, Upgrade). A process beside the
+	 * plugin's own (the new one starting, or an old one draining) is a
+	 * struct plugin too, with series pointing to the plugin whose history
+	 * and counters it adds to; it is never on server->plugins.
+	 */
+	struct plugin			*series;	/* a process of that plugin */
+	struct plugin			*upgrade_new;	/* UPGRADING: the new one */
+	struct plugin_list		 retired;	/* old ones not yet reaped */
+	int				 upgrade_again;	/* pend-upgrade */
+	int				 draining;	/* retired: replies awaited */
+	char				 cgroup[64];	/* its process's (contain.c) */
+	struct upgrade_record		*upgrade;	/* the last; NULL: none */
+	uint64_t			 upgrades;	/* switched */
+	uint64_t			 upgrade_failures;
+	double				 switched_mono;	/* the last switch */
+	double				 first_event_ms; /* switch to first event */
+	struct version_span		*versions;	/* allocated on first ready */
+	size_t				 nversions;
+
 	TAILQ_ENTRY(plugin)		 entry;
 };
-TAILQ_HEAD(plugin_list, plugin);
 
 /* A state transition, as logged and published to subscribers. */
 struct transition {
@@ -278,8 +341,27 @@ double	 state_history_since(const struct plugin *);
 void	 reload_check_removed(const struct plugin *);
 struct plugin *server_find_plugin(const char *name);
 
+/* The plugin whose history a process adds to: itself, or the one it is of. */
+static inline struct plugin *
+plugin_series(struct plugin *p)
+{
+	return p->series != NULL ? p->series : p;
+}
+
+/* RUNNING, or RUNNING with an upgrade under way: its process serves. */
+static inline int
+plugin_serving(const struct plugin *p)
+{
+	return p->state == PLUGIN_RUNNING || p->state == PLUGIN_UPGRADING;
+}
+
 /* plugin.c */
 struct plugin *plugin_new(const struct plugin_config *);
+void	 plugin_upgrade_notify(struct plugin *, const char *connector,
+	     const char *platform, const char *channel, const char *user);
+json_t	*plugin_upgrade_json(const struct plugin *);
+const char *plugin_version_at(const struct plugin *, pid_t, double wall);
+void	 plugin_stop_retired(struct plugin *);
 void	 plugin_reconfigure(struct plugin *, const struct plugin_config *);
 void	 plugin_free(struct plugin *);
 void	 plugin_event(struct plugin *, enum plugin_event, const char *why);
@@ -351,6 +433,8 @@ void	 router_init(void);
 void	 router_free(void);
 int	 router_claim(struct plugin *, const char *const *, size_t, int chat,
 	     char **cause);
+int	 router_can_claim(const struct plugin *, const char *const *, size_t,
+	     char **cause);
 void	 router_release(struct plugin *);
 void	 router_chat(struct plugin *connector, const struct msg *);
 void	 router_reply(struct plugin *, const struct msg *);
@@ -415,6 +499,7 @@ int	 cmd_parse_window(json_t *, double *seconds, struct cmd_error *);
 json_t	*json_plugin_status(const struct plugin *);
 json_t	*json_system_metrics(void);
 json_t	*json_sample(const struct sample_ring *, const struct metrics_sample *);
+json_t	*json_plugin_sample(const struct plugin *, const struct metrics_sample *);
 json_t	*json_crash(const struct crash_record *);
 json_t	*json_aggregates(const char *name, const struct metrics_aggregates *);
 
@@ -464,6 +549,10 @@ void	 http_free(void);
 size_t	 http_nstreams(void);
 void	 http_publish(int topic, const char *plugin, const char *, size_t);
 void	 http_shutdown(void);
+
+/* watch.c: upgrade a plugin when its files change (inotify). */
+void	 watch_configure(void);
+void	 watch_free(void);
 
 /* admin.c: !admin in chat, through the command table. */
 void	 admin_command(struct plugin *connector, const char *platform,

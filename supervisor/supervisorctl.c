@@ -915,6 +915,85 @@ ctl_follow(struct ctl_conn *c, json_t *tail, int json)
 	    CTL_FOLLOW_ALL, &orig);
 }
 
+/* Wait between two looks at how an upgrade goes, in microseconds. */
+#define CTL_UPGRADE_POLL	50000
+
+/*
+ * upgrade NAME: ask for it, then look at the plugin's status until the
+ * upgrade of that number has ended (the daemon answers the verb at once:
+ * the new process may take up to its ready_timeout). Exit 0 if the new
+ * version took over; 1 with the reason and the new process's last stderr
+ * lines if it failed or was cancelled.
+ */
+static int
+ctl_upgrade(struct ctl_conn *c, json_t *req, int json)
+{
+	json_t		*reply, *result, *st, *streply, *u, *v;
+	json_int_t	 seq;
+	const char	*res, *name;
+	char		*s;
+	size_t		 i;
+	int		 status;
+
+	result = ctl_request(c, req, &reply);
+	name = verb_str(result, "plugin", "?");
+	seq = json_integer_value(json_object_get(json_object_get(result,
+	    "upgrade"), "seq"));
+	if (!json)
+		printf("%s: upgrading (%s)\n", name, verb_str(json_object_get(
+		    result, "upgrade"), "why", ""));
+	st = json_pack("{s:s, s:s, s:[s, s, s, s]}", "cmd", "status",
+	    "plugin", name, "fields", "state", "pid", "version", "upgrade");
+	for (;;) {
+		u = json_object_get(ctl_request(c, st, &streply), "upgrade");
+		res = verb_str(u, "result", "none");
+		if (json_integer_value(json_object_get(u, "seq")) != seq ||
+		    strcmp(res, "running") != 0)
+			break;
+		json_decref(streply);
+		if (ctl_interrupted)
+			ctl_die(CTL_EXIT_FAILED, "interrupted; the upgrade of "
+			    "%s goes on", name);
+		usleep(CTL_UPGRADE_POLL);
+	}
+	status = strcmp(res, "done") == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+	if (json) {
+		s = json_dumps(u, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+		if (s == NULL)
+			fatalx("json_dumps failed");
+		printf("%s\n", s);
+		free(s);
+	} else if (status == CTL_EXIT_OK)
+		printf("%s: upgraded: version %s -> %s, pid %lld -> %lld, ready "
+		    "in %.0f ms\n", name, verb_str(u, "from_version", "?"),
+		    verb_str(u, "to_version", "?"),
+		    (long long)verb_int(u, "old_pid", 0),
+		    (long long)verb_int(u, "new_pid", 0),
+		    verb_num(u, "ready_ms", 0));
+	else {
+		printf("%s: upgrade %s: ", name, res);
+		if ((v = json_object_get(u, "reason")) != NULL &&
+		    json_is_string(v))
+			printf("%s, ", json_string_value(v));
+		verb_cli_put_safe(stdout, verb_str(u, "detail", "?"));
+		if (strcmp(res, "failed") == 0)
+			printf("; pid %lld serves on", (long long)verb_int(
+			    json_object_get(reply, "result"), "pid", 0));
+		putchar('\n');
+		if (json_array_size(json_object_get(u, "stderr")) > 0)
+			printf("last stderr lines of the new process:\n");
+		json_array_foreach(json_object_get(u, "stderr"), i, v) {
+			printf("  ");
+			verb_cli_put_safe(stdout, json_string_value(v));
+			putchar('\n');
+		}
+	}
+	json_decref(streply);
+	json_decref(st);
+	json_decref(reply);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -957,6 +1036,8 @@ main(int argc, char **argv)
 		status = ctl_watch(&c, req, o.json);
 	else if (o.follow)
 		status = ctl_follow(&c, req, o.json);
+	else if (strcmp(ce->name, "upgrade") == 0)
+		status = ctl_upgrade(&c, req, o.json);
 	else {
 		result = ctl_request(&c, req, &reply);
 		if (o.json) {

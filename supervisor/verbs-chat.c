@@ -200,6 +200,17 @@ verb_chat_signal(const struct verb *v, json_t *res, struct verb_text *t)
 	    verb_int(res, "pid", 0), verb_str(res, "state", "?"));
 }
 
+/* upgrade: "dice-roller: upgrading, new pid 4243 beside pid 4242; ...". */
+void
+verb_chat_upgrade(const struct verb *v, json_t *res, struct verb_text *t)
+{
+	json_t	*u = json_object_get(res, "upgrade");
+
+	verb_text_add(t, "%s: upgrading, new pid %lld beside pid %lld; the "
+	    "outcome follows here", verb_str(res, "plugin", "?"),
+	    verb_int(u, "new_pid", 0), verb_int(res, "pid", 0));
+}
+
 /* reload: the counts of what changed. */
 void
 verb_chat_reload(const struct verb *v, json_t *res, struct verb_text *t)

@@ -248,9 +248,19 @@ cli_sparkline(json_t *series, double *lo, double *hi, int *have)
 	return out;
 }
 
+/* A state in which the plugin serves: RUNNING, or UPGRADING (still running). */
+static int
+cli_serving(json_t *p)
+{
+	const char	*s = verb_str(p, "state", "RUNNING");
+
+	return strcmp(s, "RUNNING") == 0 || strcmp(s, "UPGRADING") == 0;
+}
+
 /*
- * The exit status of status: 1 if a plugin shown is not RUNNING. Rows
- * without a state (--fields without state) say nothing either way.
+ * The exit status of status: 1 if a plugin shown is not RUNNING (or
+ * UPGRADING). Rows without a state (--fields without state) say nothing
+ * either way.
  */
 int
 verb_cli_status_exit(json_t *res)
@@ -259,10 +269,9 @@ verb_cli_status_exit(json_t *res)
 	size_t	 i;
 
 	if (json_object_get(res, "plugins") == NULL)
-		return strcmp(verb_str(res, "state", "RUNNING"), "RUNNING") == 0 ?
-		    VERB_EXIT_OK : VERB_EXIT_FAILED;
+		return cli_serving(res) ? VERB_EXIT_OK : VERB_EXIT_FAILED;
 	json_array_foreach(json_object_get(res, "plugins"), i, p) {
-		if (strcmp(verb_str(p, "state", "RUNNING"), "RUNNING") != 0)
+		if (!cli_serving(p))
 			return VERB_EXIT_FAILED;
 	}
 	return VERB_EXIT_OK;
@@ -352,6 +361,33 @@ cli_drop_reasons(json_t *by)
 	printf("%s\n", n ? "" : "-");
 }
 
+/* status NAME: the last upgrade in one line, if there was one. */
+static void
+cli_status_upgrade(json_t *u)
+{
+	const char	*res = verb_str(u, "result", "none");
+
+	if (!json_is_object(u))
+		return;
+	printf("%-17s", "upgrade:");
+	if (strcmp(res, "running") == 0)
+		printf("running: new pid %lld beside pid %lld",
+		    verb_int(u, "new_pid", 0), verb_int(u, "old_pid", 0));
+	else if (strcmp(res, "done") == 0)
+		printf("done: version %s -> %s, pid %lld -> %lld",
+		    verb_str(u, "from_version", "?"), verb_str(u, "to_version",
+		    "?"), verb_int(u, "old_pid", 0), verb_int(u, "new_pid", 0));
+	else {
+		printf("%s: ", res);
+		verb_cli_put_safe(stdout, verb_str(u, "reason", ""));
+		if (json_is_string(json_object_get(u, "reason")))
+			printf(", ");
+		verb_cli_put_safe(stdout, verb_str(u, "detail", "?"));
+	}
+	printf(" (%lld done, %lld failed)\n", verb_int(u, "upgrades", 0),
+	    verb_int(u, "failures", 0));
+}
+
 /* status NAME: one plugin as "key: value" lines; 1 if it is not RUNNING. */
 static int
 cli_status_one(json_t *p)
@@ -375,6 +411,7 @@ cli_status_one(json_t *p)
 	else
 		printf("%-17s-\n", "uptime:");
 	printf("%-17s%s\n", "version:", verb_str(p, "version", "-"));
+	cli_status_upgrade(json_object_get(p, "upgrade"));
 	printf("%-17s", "commands:");
 	v = json_object_get(p, "commands");
 	if (json_array_size(v) == 0)

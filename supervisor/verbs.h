@@ -106,6 +106,11 @@ struct verb {
 	    .cli_args = "plugin ... | all", \
 	    .usage = "stop and start a plugin (closes the breaker); all, or "\
 	    "several names, for each") \
+	X(upgrade, .args = "plugin", .flags = CMD_PLUGIN | CMD_CHAT, \
+	    .chat = verb_chat_upgrade, \
+	    .usage = "start a new process of a running plugin beside the old "\
+	    "one; it takes over the commands on ready, the old one drains; "\
+	    "if it fails the old one serves on") \
 	X(signal, .args = "plugin signal", .flags = CMD_PLUGIN | CMD_CHAT, \
 	    .chat = verb_chat_signal, \
 	    .usage = "send a signal (HUP, USR1, TERM, KILL, ... with or "\
@@ -185,6 +190,7 @@ void	 verb_chat_metrics(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_crashes(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_action(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_signal(const struct verb *, json_t *, struct verb_text *);
+void	 verb_chat_upgrade(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_reload(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_system(const struct verb *, json_t *, struct verb_text *);
 void	 verb_chat_version(const struct verb *, json_t *, struct verb_text *);

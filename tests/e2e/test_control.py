@@ -38,21 +38,21 @@ TREE_KEYS = {"tree_cpu_seconds", "tree_memory_mb"}
 PLUGIN_KEYS = {"name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
-               "events", "queued", "output_suppressed", "history_since"}
+               "events", "queued", "output_suppressed", "history_since", "upgrade"}
 NO_DROPS = {"queue_full": 0, "plugin_down": 0, "died": 0, "expired": 0, "not_reading": 0}
 SYSTEM_KEYS = {"bot_uptime_seconds", "bot_uptime_human", "total_plugins", "plugins_running",
                "plugins_crashed", "total_events", "total_memory_mb", "chat_lines",
                "unknown_commands", "daemon", "poll_interval", "metrics_enabled",
                "containment", "state"}
 SAMPLE_KEYS = {"time", "state", "pid", "rss_bytes", "events", "threads", "restarts",
-               "cpu_percent", "memory_mb"}
+               "cpu_percent", "memory_mb", "version"}
 CRASH_KEYS = {"time", "time_iso", "pid", "reason", "core_dumped", "uptime_seconds", "stderr",
               "exit_code", "signal", "signal_name", "detail"}
-VERBS = ["status", "metrics", "history", "crashes", "start", "stop", "restart", "signal",
+VERBS = ["status", "metrics", "history", "crashes", "start", "stop", "restart", "upgrade", "signal",
          "reload", "tail", "forget", "system", "alerts", "silence", "shutdown", "version",
          "help",
          "subscribe"]
-CHAT_VERBS = {"status", "metrics", "crashes", "start", "stop", "restart", "signal", "reload",
+CHAT_VERBS = {"status", "metrics", "crashes", "start", "stop", "restart", "upgrade", "signal", "reload",
               "system", "alerts", "silence", "version", "help"}
 SIGNAL_MSG = ('unknown signal "%s"; give a name like HUP, USR1, TERM or KILL (with or without '
               'SIG) or a number from 1 to 64')
@@ -126,6 +126,7 @@ def test_status_of_every_plugin_and_of_one(daemon):
     assert idle["state"] == "STOPPED" and idle["pid"] is None
     assert idle["uptime_seconds"] == 0 and idle["uptime_human"] == "0s"
     assert idle["version"] is None and idle["commands"] == []
+    assert idle["upgrade"] is None and dice["upgrade"] is None
     assert idle["cpu_percent"] is None and idle["memory_mb"] is None
     sysm = res["system"]
     assert set(sysm) == SYSTEM_KEYS
@@ -148,7 +149,7 @@ FIELD_ORDER = ["name", "role", "state", "state_since", "uptime_seconds", "uptime
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
                "events", "queued", "output_suppressed", "chat_lines", "chat_lines_dropped",
-               "history_since"]
+               "history_since", "upgrade"]
 
 
 def test_status_fields_select_what_each_row_carries(daemon):
@@ -1537,9 +1538,9 @@ def test_admin_status_metrics_crashes_help_and_errors(daemon):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d signal SIGKILL after [\d.]+ s", line), line
     assert old != daemon.status("dice-roller")["pid"]
     assert daemon.ask("!admin version") == "supervisor 0.1.0, protocol 1"
-    help_line = ("!admin verbs: status metrics crashes start stop restart signal reload system "
-                 "alerts silence version help (a plugin name follows status, metrics, crashes, "
-                 "start, stop, restart, signal)")
+    help_line = ("!admin verbs: status metrics crashes start stop restart upgrade signal reload "
+                 "system alerts silence version help (a plugin name follows status, metrics, "
+                 "crashes, start, stop, restart, upgrade, signal)")
     assert daemon.ask("!admin help") == help_line
     assert daemon.ask("!admin") == help_line
     assert re.fullmatch(r"up \S+( \S+)? · 2 plugins, 2 running, 0 crashed · .*",

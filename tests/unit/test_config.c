@@ -939,6 +939,53 @@ test_rollups_state(void **state)
 	    "enabled, dir, save_interval)");
 }
 
+/* "reload" and "watch": what each accepts, and each refusal pointed at. */
+static void
+test_reload_and_watch(void **state)
+{
+	struct config	*cf;
+
+	cf = load_ok("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"dice-roller\"], "
+	    "\"reload\": \"upgrade\", \"watch\": true}, {\"name\": \"b\", "
+	    "\"exec\": [\"dice-roller\"], \"watch\": [\"/tmp/w1\", \"rel/w2\"]}, "
+	    "{\"name\": \"c\", \"exec\": [\"dice-roller\"]}]}");
+	assert_int_equal(cf->plugins[0].reload, RELOAD_UPGRADE);
+	assert_int_equal(cf->plugins[0].watch, 1);
+	/* true: the program, resolved. */
+	assert_int_equal(cf->plugins[0].nwatch, 1);
+	assert_string_equal(cf->plugins[0].watch_paths[0],
+	    cf->plugins[0].argv[0]);
+	assert_int_equal(cf->plugins[1].nwatch, 2);
+	assert_string_equal(cf->plugins[1].watch_paths[0], "/tmp/w1");
+	assert_true(cf->plugins[1].watch_paths[1][0] == '/');
+	assert_non_null(strstr(cf->plugins[1].watch_paths[1], "/rel/w2"));
+	assert_int_equal(cf->plugins[2].reload, RELOAD_RESTART);
+	assert_int_equal(cf->plugins[2].watch, 0);
+	assert_int_equal(config_plugin_watch_equal(&cf->plugins[0],
+	    &cf->plugins[2]), 0);
+	assert_string_equal(config_reload_mode_name(RELOAD_UPGRADE), "upgrade");
+	config_free(cf);
+
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"reload\": \"hot\"}]}",
+	    "cfg.json:1:53: plugins[0].reload: must be one of \"restart\", "
+	    "\"upgrade\", got \"hot\"");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"watch\": \"yes\"}]}",
+	    "cfg.json:1:52: plugins[0].watch: must be true, false or a list "
+	    "of paths, got \"yes\"");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"watch\": []}]}",
+	    "cfg.json:1:52: plugins[0].watch: a list of 1 to 16 paths, got 0");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"watch\": [\"\"]}]}",
+	    "cfg.json:1:53: plugins[0].watch[0]: must be a path, got \"\"");
+	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
+	    "\"role\": \"connector\", \"reload\": \"upgrade\"}]}",
+	    "cfg.json:1:74: plugins[0].reload: a connector is restarted, "
+	    "never upgraded: its chat connection cannot have two processes");
+}
+
 static void
 test_unknown_keys(void **state)
 {
@@ -966,7 +1013,7 @@ test_unknown_keys(void **state)
 	    "cfg.json:1:83: plugins[1].cmd: unknown key (expected one of: "
 	    "name, exec, role, env, config, autostart, terminal, platform, "
 	    "restart, limits, output, log_file, directory, user, group, "
-	    "umask, nice)");
+	    "umask, nice, reload, watch)");
 	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
 	    "\"limits\": {\"memory\": 5}}]}",
 	    "cfg.json:1:54: plugins[0].limits.memory: unknown key (expected "
@@ -2015,6 +2062,7 @@ main(void)
 		cmocka_unit_test(test_invalid_json),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_plugin_identity),
+		cmocka_unit_test(test_reload_and_watch),
 		cmocka_unit_test(test_rollups_state),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_out_of_range),

@@ -207,7 +207,7 @@ static int
 has_process(int s)
 {
 	return s == PLUGIN_STARTING || s == PLUGIN_RUNNING ||
-	    s == PLUGIN_STOPPING;
+	    s == PLUGIN_STOPPING || s == PLUGIN_UPGRADING;
 }
 
 /*
@@ -240,8 +240,19 @@ test_invariants(void **state)
 				assert_false(lifecycle_allows(a,
 				    PLUGIN_RUNNING));
 			}
+			/* RUNNING: a ready, or the end of an upgrade. */
 			if (lifecycle_allows(a, PLUGIN_RUNNING))
-				assert_int_equal(s, PLUGIN_STARTING);
+				assert_true(s == PLUGIN_STARTING ||
+				    s == PLUGIN_UPGRADING);
+			/* The new process exists only in UPGRADING. */
+			if (s != PLUGIN_UPGRADING) {
+				assert_int_equal(lifecycle_decide(s,
+				    PEV_NEW_READY), LA_INVALID);
+				assert_int_equal(lifecycle_decide(s,
+				    PEV_NEW_FAILED), LA_INVALID);
+			}
+			if (lifecycle_allows(a, PLUGIN_UPGRADING))
+				assert_int_equal(s, PLUGIN_RUNNING);
 		}
 	}
 	/* Where a spawn is tried, its failure is a crash. */
@@ -292,6 +303,48 @@ test_known_paths(void **state)
 	    LA_REFUSE);
 }
 
+/*
+ * Upgrade: only a running plugin gets a new process beside the old; either
+ * outcome of the new one leaves it RUNNING (the new version, or the old one
+ * serving on); an operator's stop or restart during it still means stop.
+ */
+static void
+test_upgrade_paths(void **state)
+{
+	assert_int_equal(lifecycle_decide(PLUGIN_RUNNING, PEV_UPGRADE),
+	    LA_UPGRADE);
+	assert_int_equal(lifecycle_targets(LA_UPGRADE),
+	    PLUGIN_STATE_BIT(PLUGIN_UPGRADING));
+	assert_int_equal(lifecycle_decide(PLUGIN_UPGRADING, PEV_NEW_READY),
+	    LA_SWITCH);
+	assert_int_equal(lifecycle_decide(PLUGIN_UPGRADING, PEV_NEW_FAILED),
+	    LA_ABANDON);
+	assert_int_equal(lifecycle_targets(LA_SWITCH),
+	    PLUGIN_STATE_BIT(PLUGIN_RUNNING));
+	assert_int_equal(lifecycle_targets(LA_ABANDON),
+	    PLUGIN_STATE_BIT(PLUGIN_RUNNING));
+	assert_int_equal(lifecycle_decide(PLUGIN_UPGRADING, PEV_UPGRADE),
+	    LA_PEND_UPGRADE);
+	assert_int_equal(lifecycle_decide(PLUGIN_UPGRADING, PEV_STOP),
+	    LA_SHUTDOWN);
+	assert_int_equal(lifecycle_decide(PLUGIN_UPGRADING, PEV_RESTART),
+	    LA_RESTART);
+	/* The old process crashing or hanging is its own crash. */
+	assert_int_equal(lifecycle_decide(PLUGIN_UPGRADING, PEV_EXIT),
+	    LA_CRASHED);
+	assert_int_equal(lifecycle_decide(PLUGIN_UPGRADING, PEV_TIMER),
+	    LA_TICK);
+	/* Nothing to upgrade: stopped stays stopped, a crashed one starts. */
+	assert_int_equal(lifecycle_decide(PLUGIN_STOPPED, PEV_UPGRADE),
+	    LA_IGNORE);
+	assert_int_equal(lifecycle_decide(PLUGIN_BACKOFF, PEV_UPGRADE),
+	    LA_START);
+	assert_int_equal(lifecycle_decide(PLUGIN_FATAL, PEV_UPGRADE),
+	    LA_START);
+	assert_string_equal(plugin_state_name(PLUGIN_UPGRADING), "UPGRADING");
+	assert_string_equal(plugin_event_name(PEV_NEW_FAILED), "new-failed");
+}
+
 static void
 test_names_and_bounds(void **state)
 {
@@ -321,6 +374,7 @@ main(void)
 		cmocka_unit_test(test_targets_match_the_doc),
 		cmocka_unit_test(test_invariants),
 		cmocka_unit_test(test_known_paths),
+		cmocka_unit_test(test_upgrade_paths),
 		cmocka_unit_test(test_names_and_bounds),
 	};
 

@@ -262,6 +262,11 @@ test_chat_text(void **state)
 	assert_string_equal(chat_of("stop", "{\"plugin\": \"8ball\", "
 	    "\"action\": \"stop\", \"state\": \"STOPPING\"}"),
 	    "8ball: stop asked, now STOPPING");
+	assert_string_equal(chat_of("upgrade", "{\"plugin\": \"dice-roller\", "
+	    "\"action\": \"upgrade\", \"state\": \"UPGRADING\", \"pid\": 4242, "
+	    "\"upgrade\": {\"seq\": 1, \"new_pid\": 4243}}"),
+	    "dice-roller: upgrading, new pid 4243 beside pid 4242; the outcome "
+	    "follows here");
 	assert_string_equal(chat_of("signal", "{\"plugin\": \"dice-roller\", "
 	    "\"signal\": \"SIGHUP\", \"signal_number\": 1, \"pid\": 4242, "
 	    "\"state\": \"RUNNING\"}"),
