@@ -71,6 +71,15 @@ config_dup_vector(char *const *v, size_t n)
 	return copy;
 }
 
+/* Free what a sandbox config holds. */
+static void
+config_sandbox_free(struct sandbox_config *sb)
+{
+	config_free_vector(sb->read);
+	config_free_vector(sb->write);
+	config_free_vector(sb->syscalls);
+}
+
 /* A deep copy of one plugin's config, owned by the caller. */
 struct plugin_config *
 config_plugin_dup(const struct plugin_config *pc)
@@ -85,6 +94,12 @@ config_plugin_dup(const struct plugin_config *pc)
 	copy->config = json_deep_copy(pc->config);
 	copy->log_file.path = pc->log_file.path != NULL ?
 	    xstrdup(pc->log_file.path) : NULL;
+	copy->sandbox.read = config_dup_vector(pc->sandbox.read,
+	    pc->sandbox.nread);
+	copy->sandbox.write = config_dup_vector(pc->sandbox.write,
+	    pc->sandbox.nwrite);
+	copy->sandbox.syscalls = config_dup_vector(pc->sandbox.syscalls,
+	    pc->sandbox.nsyscalls);
 	return copy;
 }
 
@@ -99,6 +114,7 @@ config_plugin_free(struct plugin_config *pc)
 	config_free_vector(pc->env);
 	json_decref(pc->config);
 	free(pc->log_file.path);
+	config_sandbox_free(&pc->sandbox);
 	free(pc);
 }
 
@@ -158,6 +174,19 @@ config_output_equal(const struct plugin_config *a,
 	    x->summary_interval == y->summary_interval;
 }
 
+/* 1 if two sandboxes are the same. */
+static int
+config_sandbox_equal(const struct sandbox_config *a,
+    const struct sandbox_config *b)
+{
+	return a->enabled == b->enabled && a->required == b->required &&
+	    a->network == b->network &&
+	    config_vector_equal(a->read, a->nread, b->read, b->nread) &&
+	    config_vector_equal(a->write, a->nwrite, b->write, b->nwrite) &&
+	    config_vector_equal(a->syscalls, a->nsyscalls, b->syscalls,
+	    b->nsyscalls);
+}
+
 /* 1 if two plugin configs would run the same plugin the same way. */
 int
 config_plugin_equal(const struct plugin_config *a,
@@ -174,7 +203,8 @@ config_plugin_equal(const struct plugin_config *a,
 	    a->limits.violations == b->limits.violations &&
 	    a->limits.cpu_percent == b->limits.cpu_percent &&
 	    a->limits.cpu_seconds == b->limits.cpu_seconds &&
-	    config_output_equal(a, b);
+	    config_output_equal(a, b) &&
+	    config_sandbox_equal(&a->sandbox, &b->sandbox);
 }
 
 /* 1 if two alert rules are the same rule (a reload keeps its alerts). */
@@ -205,6 +235,7 @@ config_free(struct config *cf)
 		config_free_vector(p->env);
 		json_decref(p->config);
 		free(p->log_file.path);
+		config_sandbox_free(&p->sandbox);
 	}
 	free(cf->plugins);
 	for (i = 0; i < cf->alerts.ntargets; i++) {

@@ -82,6 +82,33 @@ struct log_file_config {
 	int		 backups;	/* old files kept, 5 */
 };
 
+/*
+ * The sandbox of a plugin (docs/sandbox.md, supervisor/sandbox.c). The
+ * global "sandbox" sets enabled and required for every plugin; a plugin's
+ * own adds paths, network and syscalls. Paths are absolute and exist.
+ */
+#define CONFIG_SANDBOX_MAX_PATHS	64	/* per list: one rule each */
+#define CONFIG_SANDBOX_PATH_MAX		1024	/* bytes of one path */
+enum sandbox_network {
+	SANDBOX_NET_NONE,	/* no TCP bind or connect */
+	SANDBOX_NET_CONNECT,	/* TCP connect, no bind (connectors) */
+	SANDBOX_NET_ANY,	/* not restricted */
+};
+struct sandbox_config {
+	int		  enabled;	/* true */
+	int		  required;	/* refuse to run without Landlock, false */
+	char		**read;		/* NULL-terminated: read and execute */
+	size_t		  nread;
+	char		**write;	/* NULL-terminated: read and write */
+	size_t		  nwrite;
+	enum sandbox_network network;	/* by role: connectors connect */
+	char		**syscalls;	/* NULL-terminated: denied ones allowed */
+	size_t		  nsyscalls;
+};
+/* The syscalls the filter denies by default, NULL-terminated. */
+extern const char *const config_sandbox_denied[];
+const char *config_sandbox_network_name(enum sandbox_network);
+
 struct plugin_config {
 	char		 *name;		/* [a-z0-9][a-z0-9_-]{0,31} */
 	enum plugin_role  role;
@@ -99,6 +126,7 @@ struct plugin_config {
 	struct plugin_limits  limits;
 	struct output_policy  output;
 	struct log_file_config log_file;
+	struct sandbox_config sandbox;
 };
 
 /* One rollup tier: buckets of resolution seconds kept for duration. */
@@ -219,6 +247,7 @@ struct config {
 	struct output_policy output;	/* global defaults */
 	struct alerts_config alerts;
 	struct http_config http;
+	struct sandbox_config sandbox;	/* global: enabled and required */
 	struct plugin_config *plugins;
 	size_t		  nplugins;
 	struct config_source *source;	/* private: the text parsed, kept

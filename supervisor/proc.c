@@ -42,6 +42,7 @@ enum proc_step {
 	PROC_STEP_CGROUP,
 	PROC_STEP_PARENT,
 	PROC_STEP_STDIN,
+	PROC_STEP_SANDBOX,
 	PROC_STEP_EXEC,
 };
 
@@ -50,6 +51,7 @@ static const char *const proc_step_names[] = {
 	[PROC_STEP_CGROUP] = "joining its cgroup",
 	[PROC_STEP_PARENT] = "the daemon was gone",
 	[PROC_STEP_STDIN] = "opening /dev/null",
+	[PROC_STEP_SANDBOX] = "entering its sandbox",
 	[PROC_STEP_EXEC] = "exec",
 };
 
@@ -96,7 +98,7 @@ proc_child_move(int fd)
  */
 static void __attribute__((noreturn))
 proc_child(struct plugin *p, int sock, int out, int err, const char *cgroup,
-    int report, pid_t parent)
+    int report, pid_t parent, const struct sandbox_spawn *sb)
 {
 	struct plugin_config	*pc = p->conf;
 	sigset_t		 set;
@@ -162,6 +164,10 @@ proc_child(struct plugin *p, int sock, int out, int err, const char *cgroup,
 	setenv("SUPERVISOR_PLUGIN", pc->name, 1);
 	for (i = 0; i < (int)pc->nenv; i++)
 		putenv(pc->env[i]);
+	putenv((char *)sb->env_data);
+	putenv((char *)sb->env_tmp);
+	if (sandbox_apply(sb) == -1)
+		proc_child_fail(report, PROC_STEP_SANDBOX);
 	execv(pc->argv[0], pc->argv);
 	proc_child_fail(report, PROC_STEP_EXEC);
 }
@@ -269,6 +275,7 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 	int	rep[2] = { -1, -1 };
 	char	cgroup[PATH_MAX];
 	pid_t	pid, parent = getpid();
+	struct sandbox_spawn sb;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
 	    sv) == -1) {
@@ -285,12 +292,17 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 	}
 	if (contain_prepare(p, cgroup, sizeof cgroup, cause) == -1)
 		goto fail;
+	if (sandbox_prepare(p, &sb, cause) == -1) {
+		sandbox_release(&sb);
+		goto fail;
+	}
 	/* The child gets a blocking socket: plugins may read it plainly. */
 	fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) & ~O_NONBLOCK);
 
 	switch (pid = fork()) {
 	case -1:
 		xasprintf(cause, "fork: %s", strerror(errno));
+		sandbox_release(&sb);
 		goto fail;
 	case 0:
 		close(sv[0]);
@@ -299,8 +311,9 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 		close(errp[0]);
 		close(rep[0]);
 		proc_child(p, sv[1], outp[1], errp[1], cgroup[0] != '\0' ?
-		    cgroup : NULL, rep[1], parent);
+		    cgroup : NULL, rep[1], parent, &sb);
 	}
+	sandbox_release(&sb);
 	/* Also set the group from the parent: no race with a fast kill. */
 	if (!p->conf->terminal)
 		setpgid(pid, pid);

@@ -705,6 +705,7 @@ server_free(void)
 		plugin_free(p);
 	}
 	contain_cleanup();
+	sandbox_cleanup();
 	state_free();
 	alert_free();
 	http_free();
