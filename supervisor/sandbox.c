@@ -617,10 +617,10 @@ sandbox_status(const struct plugin *p, struct jsonw *w)
 /*
  * The plugin a process belongs to, or NULL: its own pid or process group
  * is a plugin's, or an ancestor's is (up to the daemon or init), or its
- * cgroup is a plugin's. A control peer found here is refused.
+ * cgroup is a plugin's.
  */
-const struct plugin *
-sandbox_peer_plugin(pid_t pid)
+static const struct plugin *
+sandbox_owner(pid_t pid)
 {
 	const struct plugin	*p;
 	char			 path[64], buf[512], *s;
@@ -650,6 +650,19 @@ sandbox_peer_plugin(pid_t pid)
 	}
 	/* An orphan the daemon reaps: its cgroup still says whose it is. */
 	return contain_cgroup_owner(peer);
+}
+
+/*
+ * The sandboxed plugin a control peer belongs to, or NULL. One with
+ * "sandbox": {"enabled": false} has the daemon's rights, the control
+ * socket with them.
+ */
+const struct plugin *
+sandbox_peer_plugin(pid_t pid)
+{
+	const struct plugin	*p = sandbox_owner(pid);
+
+	return p != NULL && p->conf->sandbox.enabled ? p : NULL;
 }
 
 /* At exit: the shared programs go. */

@@ -14,6 +14,7 @@
  *	!escape tcp		connect to 127.0.0.1:"tcp_port"
  *	!escape module		finit_module(-1): EPERM if refused, EBADF if
  *				the call went through to the descriptor check
+ *	!escape unshare		unshare(0), a no-op unless refused
  *	!escape data		create a file in $SUPERVISOR_DATA_DIR
  *	!escape tmp		create a file in $TMPDIR
  *
@@ -70,7 +71,7 @@ hostile_result(const struct sdk_event *ev, const char *what, int rc, int e)
 static void
 hostile_control(const struct sdk_event *ev)
 {
-	static const char	 req[] = "{\"cmd\": \"stop\", \"name\": \"victim\"}\n";
+	static const char	 req[] = "{\"cmd\": \"stop\", \"plugin\": \"victim\"}\n";
 	struct sockaddr_un	 sun;
 	struct pollfd		 pfd;
 	const char		*path = sdk_config_str("control_socket", "");
@@ -92,7 +93,10 @@ hostile_control(const struct sdk_event *ev)
 	}
 	/* The daemon refuses at accept: the write or the read sees it. */
 	if (write(fd, req, sizeof req - 1) == -1) {
-		hostile_result(ev, "control", -1, errno);
+		if (errno == EPIPE || errno == ECONNRESET)
+			sdk_reply(ev, "control: closed");
+		else
+			hostile_result(ev, "control", -1, errno);
 		close(fd);
 		return;
 	}
@@ -207,6 +211,9 @@ hostile_escape(const struct sdk_event *ev, void *arg)
 		hostile_result(ev, what, rc, e);
 	} else if (strcmp(what, "module") == 0) {
 		rc = (int)syscall(SYS_finit_module, -1, "", 0);
+		hostile_result(ev, what, rc, errno);
+	} else if (strcmp(what, "unshare") == 0) {
+		rc = (int)syscall(SYS_unshare, 0);
 		hostile_result(ev, what, rc, errno);
 	} else if (strcmp(what, "data") == 0)
 		hostile_create(ev, what, getenv("SUPERVISOR_DATA_DIR"));
