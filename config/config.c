@@ -180,7 +180,7 @@ config_sandbox_equal(const struct sandbox_config *a,
     const struct sandbox_config *b)
 {
 	return a->enabled == b->enabled && a->required == b->required &&
-	    a->network == b->network &&
+	    a->network == b->network && a->root == b->root &&
 	    config_vector_equal(a->read, a->nread, b->read, b->nread) &&
 	    config_vector_equal(a->write, a->nwrite, b->write, b->nwrite) &&
 	    config_vector_equal(a->syscalls, a->nsyscalls, b->syscalls,

@@ -104,6 +104,8 @@ struct sandbox_config {
 	enum sandbox_network network;	/* by role: connectors connect */
 	char		**syscalls;	/* NULL-terminated: denied ones allowed */
 	size_t		  nsyscalls;
+	int		  root;		/* a root daemon's plugin keeps root's
+					   capabilities, false */
 };
 /* The syscalls the filter denies by default, NULL-terminated. */
 extern const char *const config_sandbox_denied[];

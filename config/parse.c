@@ -230,6 +230,7 @@ static const struct config_field config_sandbox_fields[] = {
 	{ "write", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "network", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "syscalls", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "root", CT_BOOL, SB(root), 0, 0, NULL },
 };
 
 /*

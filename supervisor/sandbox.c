@@ -121,6 +121,7 @@ static TAILQ_HEAD(, sandbox_filter) sandbox_filters =
     TAILQ_HEAD_INITIALIZER(sandbox_filters);
 
 static int	 sandbox_abi;		/* Landlock ABI, 0 without */
+static int	 sandbox_cap_last = 40;	/* /proc/sys/kernel/cap_last_cap */
 static int	 sandbox_simulated;	/* the test-only switch is on */
 
 /* The Landlock syscalls, which glibc does not wrap. */
@@ -161,9 +162,17 @@ sandbox_init(void)
 {
 	const char	*sim = getenv(SANDBOX_TEST_NO_LANDLOCK);
 	char		 what[128];
+	FILE		*f;
+	int		 last;
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		log_warn("prctl(PR_SET_DUMPABLE, 0)");
+	/* Capabilities this kernel has, dropped from a root plugin's set. */
+	if ((f = fopen("/proc/sys/kernel/cap_last_cap", "re")) != NULL) {
+		if (fscanf(f, "%d", &last) == 1 && last > 0 && last < 64)
+			sandbox_cap_last = last;
+		fclose(f);
+	}
 	sandbox_simulated = sim != NULL && strcmp(sim, "1") == 0;
 	if (sandbox_simulated)
 		sandbox_abi = 0;
@@ -541,6 +550,7 @@ sandbox_prepare(const struct plugin *p, struct sandbox_spawn *s, char **cause)
 
 	memset(s, 0, sizeof *s);
 	s->ruleset_fd = -1;
+	s->drop_caps = -1;
 	if (sandbox_data_dir(p, dir, sizeof dir, cause) == -1)
 		return -1;
 	snprintf(s->env_data, sizeof s->env_data, "SUPERVISOR_DATA_DIR=%s",
@@ -549,6 +559,13 @@ sandbox_prepare(const struct plugin *p, struct sandbox_spawn *s, char **cause)
 	if (!sb->enabled)
 		return 0;
 	s->enabled = 1;
+	/*
+	 * A root daemon's plugin keeps uid 0 (its own uid is the per-plugin
+	 * user setting) but not root's power: with an empty bounding set its
+	 * exec gives it no capability, and no_new_privs keeps it so.
+	 */
+	if (geteuid() == 0 && !sb->root)
+		s->drop_caps = sandbox_cap_last;
 	if (sandbox_abi == 0 && sb->required) {
 		xasprintf(cause, "sandbox.required is true but the kernel "
 		    "offers no Landlock");
@@ -578,8 +595,20 @@ sandbox_release(struct sandbox_spawn *s)
 int
 sandbox_apply(const struct sandbox_spawn *s)
 {
+	int	cap;
+
 	if (!s->enabled)
 		return 0;
+	if (s->drop_caps >= 0) {
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ==
+		    -1 && errno != EINVAL)
+			return -1;
+		for (cap = 0; cap <= s->drop_caps; cap++) {
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 &&
+			    errno != EINVAL)
+				return -1;
+		}
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return -1;
 	if (s->ruleset_fd != -1 &&
@@ -610,6 +639,10 @@ sandbox_status(const struct plugin *p, struct jsonw *w)
 		else
 			jw_string(w, config_sandbox_network_name(sb->network));
 		jw_key(w, "scoped"), jw_bool(w, sandbox_abi >= 6);
+		/* Root's capabilities: dropped, kept by "root": true, or none. */
+		jw_key(w, "capabilities");
+		jw_string(w, geteuid() != 0 ? "none" : sb->root ? "root" :
+		    "dropped");
 	}
 	jw_close_object(w);
 }

@@ -342,6 +342,7 @@ const struct plugin *contain_cgroup_owner(pid_t);
 struct sock_fprog;
 struct sandbox_spawn {
 	int			 enabled;
+	int			 drop_caps;	/* last capability to drop, -1: none */
 	int			 ruleset_fd;	/* Landlock, -1: none */
 	const struct sock_fprog	*prog;		/* seccomp, shared */
 	char			 env_data[4200];	/* SUPERVISOR_DATA_DIR=... */

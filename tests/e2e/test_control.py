@@ -38,7 +38,7 @@ TREE_KEYS = {"tree_cpu_seconds", "tree_memory_mb"}
 PLUGIN_KEYS = {"name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
-               "events", "queued", "output_suppressed", "history_since"}
+               "events", "queued", "output_suppressed", "history_since", "sandbox"}
 NO_DROPS = {"queue_full": 0, "plugin_down": 0, "died": 0, "expired": 0, "not_reading": 0}
 SYSTEM_KEYS = {"bot_uptime_seconds", "bot_uptime_human", "total_plugins", "plugins_running",
                "plugins_crashed", "total_events", "total_memory_mb", "chat_lines",
@@ -147,7 +147,7 @@ FIELD_ORDER = ["name", "role", "state", "state_since", "uptime_seconds", "uptime
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
                "events", "queued", "output_suppressed", "chat_lines", "chat_lines_dropped",
-               "history_since"]
+               "history_since", "sandbox"]
 
 
 def test_status_fields_select_what_each_row_carries(daemon):

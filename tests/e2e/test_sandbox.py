@@ -110,6 +110,33 @@ def test_every_escape_goes_through_with_the_sandbox_off(daemon, listener):
     daemon.wait_state("victim", "STOPPED")
 
 
+def caps(pid):
+    """(effective, bounding) capability masks of a process."""
+    with open("/proc/%d/status" % pid) as f:
+        v = dict(line.split(":", 1) for line in f if line.startswith("Cap"))
+    return int(v["CapEff"], 16), int(v["CapBnd"], 16)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root's capabilities need a root daemon")
+def test_root_plugins_lose_capabilities_unless_granted_root(daemon, listener):
+    hostile_setup(daemon, listener)
+    assert caps(daemon.status("hostile")["pid"]) == (0, 0)
+    assert daemon.status("hostile")["sandbox"]["capabilities"] == "dropped"
+    assert daemon.status("victim")["sandbox"]["capabilities"] == "dropped"
+    assert caps(daemon.status("victim")["pid"]) == (0, 0)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root's capabilities need a root daemon")
+def test_root_true_keeps_capabilities(daemon, listener):
+    hostile_setup(daemon, listener, sandbox={"root": True})
+    eff, bnd = caps(daemon.status("hostile")["pid"])
+    assert eff != 0 and bnd != 0
+    assert daemon.status("hostile")["sandbox"]["capabilities"] == "root"
+    # The filter and Landlock still hold.
+    assert escape(daemon, "ptrace-daemon") == "EPERM"
+    assert escape(daemon, "config") == "EACCES"
+
+
 def test_status_data_dir_and_grants(daemon, listener, tmp_path):
     granted = tmp_path / "granted"
     granted.mkdir()
