@@ -183,6 +183,7 @@ main(int argc, char **argv)
 		free(plugin_dir);
 		return 1;
 	}
+	sandbox_log_offer();
 	http_init(dashboard_html, dashboard_html_len);
 	status = server_run();
 	server_free();

@@ -277,9 +277,18 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 	pid_t	pid, parent = getpid();
 	struct sandbox_spawn sb;
 
+	/*
+	 * First: its ruleset holds one descriptor through the spawn, and
+	 * building it one more for a moment; the pipes are not open yet.
+	 */
+	if (sandbox_prepare(p, &sb, cause) == -1) {
+		sandbox_release(&sb);
+		return -1;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
 	    sv) == -1) {
 		xasprintf(cause, "socketpair: %s", strerror(errno));
+		sandbox_release(&sb);
 		return -1;
 	}
 	if (!p->conf->terminal && pipe2(outp, O_CLOEXEC) == -1) {
@@ -292,17 +301,12 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 	}
 	if (contain_prepare(p, cgroup, sizeof cgroup, cause) == -1)
 		goto fail;
-	if (sandbox_prepare(p, &sb, cause) == -1) {
-		sandbox_release(&sb);
-		goto fail;
-	}
 	/* The child gets a blocking socket: plugins may read it plainly. */
 	fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) & ~O_NONBLOCK);
 
 	switch (pid = fork()) {
 	case -1:
 		xasprintf(cause, "fork: %s", strerror(errno));
-		sandbox_release(&sb);
 		goto fail;
 	case 0:
 		close(sv[0]);
@@ -341,6 +345,7 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 	return pid;
 
 fail:
+	sandbox_release(&sb);
 	if (rep[0] != -1) {
 		close(rep[0]);
 		close(rep[1]);

@@ -123,6 +123,7 @@ static TAILQ_HEAD(, sandbox_filter) sandbox_filters =
 static int	 sandbox_abi;		/* Landlock ABI, 0 without */
 static int	 sandbox_cap_last = 40;	/* /proc/sys/kernel/cap_last_cap */
 static int	 sandbox_simulated;	/* the test-only switch is on */
+static char	 sandbox_offer[160];	/* what the kernel offers, for the log */
 
 /* The Landlock syscalls, which glibc does not wrap. */
 static int
@@ -154,14 +155,15 @@ sandbox_fs_rights(void)
 }
 
 /*
- * At daemon start: mark the daemon non-dumpable, learn what the kernel
- * offers and say it once.
+ * At daemon start: mark the daemon non-dumpable and learn what the kernel
+ * offers (sandbox_log_offer says it).
  */
 void
 sandbox_init(void)
 {
 	const char	*sim = getenv(SANDBOX_TEST_NO_LANDLOCK);
-	char		 what[128];
+	char		*what = sandbox_offer;
+	size_t		 size = sizeof sandbox_offer;
 	FILE		*f;
 	int		 last;
 
@@ -180,17 +182,26 @@ sandbox_init(void)
 	    LANDLOCK_CREATE_RULESET_VERSION)) < 0)
 		sandbox_abi = 0;
 	if (sandbox_abi == 0)
-		snprintf(what, sizeof what, "no Landlock (%s)", sandbox_simulated ?
+		snprintf(what, size, "no Landlock (%s)", sandbox_simulated ?
 		    SANDBOX_TEST_NO_LANDLOCK "=1, a test-only switch" :
 		    "not in this kernel, or disabled at boot");
 	else
-		snprintf(what, sizeof what, "Landlock ABI %d (files%s%s)",
+		snprintf(what, size, "Landlock ABI %d (files%s%s)",
 		    sandbox_abi, sandbox_abi >= 4 ? ", TCP" : "",
 		    sandbox_abi >= 6 ? ", signal and abstract socket scoping" :
 		    "");
-	log_info("sandbox: kernel offers %s, seccomp filters, no_new_privs",
-	    what);
 }
+
+/* Once the daemon is the one on its socket: what the kernel offers. */
+void
+sandbox_log_offer(void)
+{
+	log_info("sandbox: kernel offers %s, seccomp filters, no_new_privs",
+	    sandbox_offer);
+}
+
+static const struct sock_fprog *sandbox_filter(const struct sandbox_config *,
+	     char **);
 
 /* The Landlock ABI in force, 0 without. */
 int
@@ -209,6 +220,7 @@ sandbox_check_config(const struct config *cf, char **cause)
 {
 	const struct plugin_config	*pc;
 	size_t				 i;
+	char				*why;
 
 	for (i = 0; i < cf->nplugins; i++) {
 		pc = &cf->plugins[i];
@@ -221,6 +233,17 @@ sandbox_check_config(const struct config *cf, char **cause)
 			xasprintf(cause, "plugin %s: sandbox.required is true "
 			    "but the kernel offers no Landlock", pc->name);
 			return -1;
+		}
+	}
+	/*
+	 * Each policy's filter now, once: a spawn then needs no memfd, and a
+	 * failure here is retried at the spawn.
+	 */
+	for (i = 0; i < cf->nplugins; i++) {
+		if (cf->plugins[i].sandbox.enabled &&
+		    sandbox_filter(&cf->plugins[i].sandbox, &why) == NULL) {
+			log_warnx("plugin %s: %s", cf->plugins[i].name, why);
+			free(why);
 		}
 	}
 	if (sandbox_abi == 0) {
@@ -520,13 +543,21 @@ sandbox_data_dir(const struct plugin *p, char *buf, size_t size,
     char **cause)
 {
 	const char	*state = server->config->state_dir;
-	char		 path[PATH_MAX];
+	char		 path[PATH_MAX], *slash;
 
 	if ((size_t)snprintf(buf, size, "%s/plugins/%s", state, p->name) >=
 	    size || strlen(buf) + sizeof "/tmp" > sizeof path) {
 		xasprintf(cause, "data directory: path too long below %s",
 		    state);
 		return -1;
+	}
+	/* The state directory may be nested ("hist/deep") and not made yet. */
+	snprintf(path, sizeof path, "%s", state);
+	for (slash = path + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+		*slash = '\0';
+		if (sandbox_mkdir(path, cause) == -1)
+			return -1;
+		*slash = '/';
 	}
 	snprintf(path, sizeof path, "%s/plugins", state);
 	if (sandbox_mkdir(state, cause) == -1 ||

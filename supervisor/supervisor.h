@@ -349,6 +349,7 @@ struct sandbox_spawn {
 	char			 env_tmp[4200];		/* TMPDIR=... */
 };
 void	 sandbox_init(void);
+void	 sandbox_log_offer(void);
 int	 sandbox_landlock_abi(void);
 int	 sandbox_check_config(const struct config *, char **cause);
 int	 sandbox_prepare(const struct plugin *, struct sandbox_spawn *,

@@ -1294,7 +1294,7 @@ def test_ctl_c_reads_the_socket_and_reports_a_broken_config(daemon, tmp_path):
              'characters, got ""'),
             ('{"sokcet": "x.sock", "plugins": []}',
              "1:2: sokcet: unknown key (expected one of: socket, control, chat, metrics, "
-             "state, restart, output, plugins, alerts, http)"),
+             "state, restart, output, plugins, alerts, http, sandbox)"),
             ('{"socket": "%s"}' % ("x" * 120),
              '1:12: socket: socket path "%s..." is %d bytes, longer than the 107 a Unix '
              'socket allows' % (long_sock[:48], len(long_sock)))):

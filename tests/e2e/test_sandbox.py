@@ -149,6 +149,9 @@ def test_status_data_dir_and_grants(daemon, listener, tmp_path):
     assert st["network"] == "none"
     assert daemon.status("victim")["sandbox"]["enabled"] is True
     assert re.search(r"sandbox: kernel offers Landlock ABI \d+", daemon.read_log())
+    out = daemon.ctl("status", "hostile").stdout
+    assert re.search(r"^sandbox: +Landlock ABI %d, seccomp, no_new_privs, network none"
+                     % st["landlock_abi"], out, re.M), out
 
     data = os.path.join(daemon.dir, "state", "plugins", "hostile")
     assert os.path.isdir(os.path.join(data, "tmp"))
@@ -244,3 +247,4 @@ def test_global_sandbox_off(daemon, listener):
     daemon.start(config=cfg)
     assert escape(daemon, "write") == "ok"
     assert daemon.status("hostile")["sandbox"] == {"enabled": False}
+    assert re.search(r"^sandbox: +off$", daemon.ctl("status", "hostile").stdout, re.M)
