@@ -546,11 +546,8 @@ sandbox_data_dir(const struct plugin *p, char *buf, size_t size,
 	char		 path[PATH_MAX], *slash;
 
 	if ((size_t)snprintf(buf, size, "%s/plugins/%s", state, p->name) >=
-	    size || strlen(buf) + sizeof "/tmp" > sizeof path) {
-		xasprintf(cause, "data directory: path too long below %s",
-		    state);
-		return -1;
-	}
+	    size)
+		goto long_path;
 	/* The state directory may be nested ("hist/deep") and not made yet. */
 	snprintf(path, sizeof path, "%s", state);
 	for (slash = path + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
@@ -559,13 +556,19 @@ sandbox_data_dir(const struct plugin *p, char *buf, size_t size,
 			return -1;
 		*slash = '/';
 	}
-	snprintf(path, sizeof path, "%s/plugins", state);
+	if ((size_t)snprintf(path, sizeof path, "%s/plugins", state) >=
+	    sizeof path)
+		goto long_path;
 	if (sandbox_mkdir(state, cause) == -1 ||
 	    sandbox_mkdir(path, cause) == -1 ||
 	    sandbox_mkdir(buf, cause) == -1)
 		return -1;
-	snprintf(path, sizeof path, "%s/tmp", buf);
+	if ((size_t)snprintf(path, sizeof path, "%s/tmp", buf) >= sizeof path)
+		goto long_path;
 	return sandbox_mkdir(path, cause);
+long_path:
+	xasprintf(cause, "data directory: path too long below %s", state);
+	return -1;
 }
 
 /*
@@ -584,9 +587,14 @@ sandbox_prepare(const struct plugin *p, struct sandbox_spawn *s, char **cause)
 	s->drop_caps = -1;
 	if (sandbox_data_dir(p, dir, sizeof dir, cause) == -1)
 		return -1;
-	snprintf(s->env_data, sizeof s->env_data, "SUPERVISOR_DATA_DIR=%s",
-	    dir);
-	snprintf(s->env_tmp, sizeof s->env_tmp, "TMPDIR=%s/tmp", dir);
+	/* Both fit: dir is under PATH_MAX, the buffers are larger. */
+	if ((size_t)snprintf(s->env_data, sizeof s->env_data,
+	    "SUPERVISOR_DATA_DIR=%s", dir) >= sizeof s->env_data ||
+	    (size_t)snprintf(s->env_tmp, sizeof s->env_tmp, "TMPDIR=%s/tmp",
+	    dir) >= sizeof s->env_tmp) {
+		xasprintf(cause, "data directory: path too long");
+		return -1;
+	}
 	if (!sb->enabled)
 		return 0;
 	s->enabled = 1;
