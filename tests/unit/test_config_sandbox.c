@@ -76,7 +76,8 @@ test_sandbox_full(void **state)
 	    "\"required\": true}, \"plugins\": [{\"name\": \"a\", \"exec\": "
 	    "[\"/bin/true\"], \"sandbox\": {\"enabled\": true, \"read\": "
 	    "[\"/usr\", \"/etc/hostname\"], \"write\": [\"/tmp\"], "
-	    "\"network\": \"any\", \"syscalls\": [\"ptrace\", \"unshare\"]}}, "
+	    "\"network\": \"any\", \"syscalls\": [\"ptrace\", \"unshare\"], "
+	    "\"root\": true}}, "
 	    "{\"name\": \"b\", \"exec\": [\"/bin/true\"], \"sandbox\": "
 	    "{\"network\": false}}]}", &cf, &cause), 0);
 	assert_false(cf->sandbox.enabled);
@@ -89,6 +90,8 @@ test_sandbox_full(void **state)
 	assert_int_equal(cf->plugins[0].sandbox.network, SANDBOX_NET_ANY);
 	assert_int_equal(cf->plugins[0].sandbox.nsyscalls, 2);
 	assert_string_equal(cf->plugins[0].sandbox.syscalls[1], "unshare");
+	assert_true(cf->plugins[0].sandbox.root);
+	assert_false(cf->plugins[1].sandbox.root);
 	assert_false(cf->plugins[1].sandbox.enabled);
 	assert_int_equal(cf->plugins[1].sandbox.network, SANDBOX_NET_NONE);
 	assert_string_equal(config_sandbox_network_name(SANDBOX_NET_CONNECT),
@@ -116,7 +119,7 @@ test_sandbox_errors(void **state)
 	    "path; sandbox paths are absolute");
 	assert_cause(PLUG(", \"sandbox\": {\"readonly\": []}"),
 	    "cfg.json:1:63: plugins[0].sandbox.readonly: unknown key (expected "
-	    "one of: enabled, required, read, write, network, syscalls)");
+	    "one of: enabled, required, read, write, network, syscalls, root)");
 	assert_cause(PLUG(", \"sandbox\": {\"network\": true}"),
 	    "cfg.json:1:74: plugins[0].sandbox.network: must be false, "
 	    "\"none\", \"connect\" or \"any\", got true");
