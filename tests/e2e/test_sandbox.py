@@ -73,7 +73,10 @@ def test_every_escape_fails_under_the_default_sandbox(daemon, listener):
     assert not os.path.exists(outside)
     assert escape(daemon, "ptrace-daemon") == "EPERM"
     assert escape(daemon, "ptrace %d" % victim) == "EPERM"
-    assert escape(daemon, "kill %d" % victim) == "EPERM"
+    # Signals are scoped from Landlock ABI 6 (Linux 6.12) on; before, a
+    # sibling of the same uid can be signalled (docs/sandbox.md).
+    abi = daemon.status("hostile")["sandbox"]["landlock_abi"]
+    assert escape(daemon, "kill %d" % victim) == ("EPERM" if abi >= 6 else "ok")
     assert escape(daemon, "tcp") == "EPERM"
     assert escape(daemon, "module") == "EPERM"
     # What it is given works.
