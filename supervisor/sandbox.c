@@ -638,7 +638,12 @@ sandbox_apply(const struct sandbox_spawn *s)
 
 	if (!s->enabled)
 		return 0;
-	if (s->drop_caps >= 0) {
+	/*
+	 * Still root here (no per-plugin user switched it): an empty bounding
+	 * set. A plugin that changed to another uid has no capability left
+	 * to drop, and could not drop them (that needs CAP_SETPCAP).
+	 */
+	if (s->drop_caps >= 0 && geteuid() == 0) {
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ==
 		    -1 && errno != EINVAL)
 			return -1;
