@@ -615,8 +615,8 @@ def only_http():
 
 
 def startup_100(sandbox):
-    """Seconds from the daemon's start to 100 C plugins RUNNING, and its RSS then."""
-    plugins = [{"name": "p%03d" % i, "exec": [os.path.join(BUILD, "plugins", "dice-roller")],
+    """Seconds from the daemon's start to 100 idle plugins (bench_idle) RUNNING, and its RSS."""
+    plugins = [{"name": "p%03d" % i, "exec": [os.path.join(BENCH, "bench_idle")],
                 "sandbox": {"enabled": sandbox}} for i in range(100)]
     t0 = time.monotonic()
     d = Daemon(plugins, metrics={"enabled": False})
@@ -652,8 +652,8 @@ def sandbox_report_lines(sb):
         SANDBOX_MARK,
         "## Plugin sandbox",
         "",
-        "The restart gap (as above, 200 crashes) and the start-up of 100 dice-roller",
-        "plugins (daemon start to all RUNNING, metrics off) with the sandbox on (the",
+        "The restart gap (as above, 200 crashes) and the start-up of 100 idle",
+        "plugins (bench/bench_idle.c; daemon start to all RUNNING, metrics off) with the sandbox on (the",
         "default: no_new_privs, Landlock, seccomp; docs/sandbox.md) and off",
         "(`\"sandbox\": {\"enabled\": false}`); median of 5 alternating runs each.",
         "",

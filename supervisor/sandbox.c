@@ -120,6 +120,23 @@ struct sandbox_filter {
 static TAILQ_HEAD(, sandbox_filter) sandbox_filters =
     TAILQ_HEAD_INITIALIZER(sandbox_filters);
 
+/*
+ * A plugin's Landlock ruleset, kept from one spawn to the next while what
+ * it was built from (key: executable, grants, network) stays the same.
+ * Building one costs ~170 us of the daemon's time and makes the child's
+ * exec slower still (fresh Landlock objects for every granted inode): a
+ * crash loop's restart gap was 36 % longer when each spawn built its own
+ * (scripts/bench.py, sandbox section). The price is one descriptor per
+ * sandboxed plugin.
+ */
+struct sandbox_ruleset {
+	char		*key;
+	int		 fd;
+	dev_t		 data_dev;	/* the data directory it grants: one */
+	ino_t		 data_ino;	/* removed and made again is rebuilt */
+};
+static struct hmap	*sandbox_rulesets;	/* by plugin name */
+
 static int	 sandbox_abi;		/* Landlock ABI, 0 without */
 static int	 sandbox_cap_last = 40;	/* /proc/sys/kernel/cap_last_cap */
 static int	 sandbox_simulated;	/* the test-only switch is on */
@@ -202,6 +219,7 @@ sandbox_log_offer(void)
 
 static const struct sock_fprog *sandbox_filter(const struct sandbox_config *,
 	     char **);
+static void	 sandbox_ruleset_drop(const char *);
 
 /* The Landlock ABI in force, 0 without. */
 int
@@ -222,9 +240,19 @@ sandbox_check_config(const struct config *cf, char **cause)
 	size_t				 i;
 	char				*why;
 
+	/* Kept rulesets of plugins gone from cf go (a reload removed them). */
+	if (sandbox_rulesets != NULL && server != NULL) {
+		struct plugin	*p;
+
+		TAILQ_FOREACH(p, &server->plugins, entry) {
+			if (config_find_plugin(cf, p->name) == NULL)
+				sandbox_ruleset_drop(p->name);
+		}
+	}
 	for (i = 0; i < cf->nplugins; i++) {
 		pc = &cf->plugins[i];
 		if (!pc->sandbox.enabled) {
+			sandbox_ruleset_drop(pc->name);
 			log_warnx("plugin %s: sandbox disabled by its config: it "
 			    "runs with the daemon's rights", pc->name);
 			continue;
@@ -543,11 +571,17 @@ sandbox_data_dir(const struct plugin *p, char *buf, size_t size,
     char **cause)
 {
 	const char	*state = server->config->state_dir;
+	struct stat	 st;
 	char		 path[PATH_MAX], *slash;
 
 	if ((size_t)snprintf(buf, size, "%s/plugins/%s", state, p->name) >=
 	    size)
 		goto long_path;
+	/* Made already (every restart but the first): one stat, no mkdir. */
+	if ((size_t)snprintf(path, sizeof path, "%s/tmp", buf) >= sizeof path)
+		goto long_path;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
 	/* The state directory may be nested ("hist/deep") and not made yet. */
 	snprintf(path, sizeof path, "%s", state);
 	for (slash = path + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
@@ -569,6 +603,92 @@ sandbox_data_dir(const struct plugin *p, char *buf, size_t size,
 long_path:
 	xasprintf(cause, "data directory: path too long below %s", state);
 	return -1;
+}
+
+/* What a plugin's ruleset is built from, as one string. */
+static char *
+sandbox_ruleset_key(const struct plugin *p, const char *data_dir)
+{
+	const struct sandbox_config	*sb = &p->conf->sandbox;
+	char				*key, *next;
+	size_t				 i;
+
+	xasprintf(&key, "%s\n%s\n%d", p->conf->argv[0], data_dir,
+	    (int)sb->network);
+	for (i = 0; i < sb->nread; i++) {
+		xasprintf(&next, "%s\nr%s", key, sb->read[i]);
+		free(key);
+		key = next;
+	}
+	for (i = 0; i < sb->nwrite; i++) {
+		xasprintf(&next, "%s\nw%s", key, sb->write[i]);
+		free(key);
+		key = next;
+	}
+	return key;
+}
+
+/* Close and free a kept ruleset. */
+static void
+sandbox_ruleset_free(void *arg)
+{
+	struct sandbox_ruleset	*r = arg;
+
+	close(r->fd);
+	free(r->key);
+	free(r);
+}
+
+/* Forget a plugin's kept ruleset. */
+static void
+sandbox_ruleset_drop(const char *name)
+{
+	struct sandbox_ruleset	*r;
+
+	if (sandbox_rulesets != NULL &&
+	    (r = hmap_sdel(sandbox_rulesets, name)) != NULL)
+		sandbox_ruleset_free(r);
+}
+
+/*
+ * The plugin's ruleset: the kept one if it was built from the same
+ * config, else a new one, kept. -1 with *cause.
+ */
+static int
+sandbox_ruleset_get(const struct plugin *p, const char *data_dir,
+    char **cause)
+{
+	struct sandbox_ruleset	*r;
+	struct stat		 st;
+	char			*key = sandbox_ruleset_key(p, data_dir);
+	int			 fd;
+
+	if (stat(data_dir, &st) == -1) {
+		xasprintf(cause, "data directory: %s: %s", data_dir,
+		    strerror(errno));
+		free(key);
+		return -1;
+	}
+	if (sandbox_rulesets == NULL)
+		sandbox_rulesets = hmap_new();
+	if ((r = hmap_sget(sandbox_rulesets, p->name)) != NULL &&
+	    strcmp(r->key, key) == 0 && r->data_dev == st.st_dev &&
+	    r->data_ino == st.st_ino) {
+		free(key);
+		return r->fd;
+	}
+	sandbox_ruleset_drop(p->name);
+	if ((fd = sandbox_ruleset(p, data_dir, cause)) == -1) {
+		free(key);
+		return -1;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->key = key;
+	r->fd = fd;
+	r->data_dev = st.st_dev;
+	r->data_ino = st.st_ino;
+	hmap_sput(sandbox_rulesets, p->name, r);
+	return fd;
 }
 
 /*
@@ -612,18 +732,16 @@ sandbox_prepare(const struct plugin *p, struct sandbox_spawn *s, char **cause)
 	}
 	if ((s->prog = sandbox_filter(sb, cause)) == NULL)
 		return -1;
-	if (sandbox_abi > 0 && (s->ruleset_fd = sandbox_ruleset(p, dir,
+	if (sandbox_abi > 0 && (s->ruleset_fd = sandbox_ruleset_get(p, dir,
 	    cause)) == -1)
 		return -1;
 	return 0;
 }
 
-/* In the daemon, after the spawn: its descriptor goes. */
+/* In the daemon, after the spawn (the ruleset is kept, not closed). */
 void
 sandbox_release(struct sandbox_spawn *s)
 {
-	if (s->ruleset_fd != -1)
-		close(s->ruleset_fd);
 	s->ruleset_fd = -1;
 }
 
@@ -749,6 +867,10 @@ sandbox_cleanup(void)
 	struct sandbox_filter	*f;
 	size_t			 i;
 
+	if (sandbox_rulesets != NULL) {
+		hmap_free_with(sandbox_rulesets, sandbox_ruleset_free);
+		sandbox_rulesets = NULL;
+	}
 	while ((f = TAILQ_FIRST(&sandbox_filters)) != NULL) {
 		TAILQ_REMOVE(&sandbox_filters, f, entry);
 		for (i = 0; f->syscalls[i] != NULL; i++)

@@ -251,3 +251,19 @@ def test_global_sandbox_off(daemon, listener):
     assert escape(daemon, "write") == "ok"
     assert daemon.status("hostile")["sandbox"] == {"enabled": False}
     assert re.search(r"^sandbox: +off$", daemon.ctl("status", "hostile").stdout, re.M)
+
+
+def test_a_data_dir_removed_is_made_again_and_granted(daemon, listener):
+    import shutil
+    hostile_setup(daemon, listener)
+    data = os.path.join(daemon.dir, "state", "plugins", "hostile")
+    assert escape(daemon, "data") == "ok"
+    shutil.rmtree(data)
+    old = daemon.status("hostile")["pid"]
+    assert daemon.request({"cmd": "restart", "plugin": "hostile"})["ok"]
+    wait_for(lambda: daemon.status("hostile")["pid"] not in (None, old)
+             and daemon.state("hostile") == "RUNNING", what="hostile restarted")
+    assert os.path.isdir(os.path.join(data, "tmp"))
+    # The kept ruleset granted the old directory: a new one grants this.
+    assert escape(daemon, "data") == "ok"
+    assert escape(daemon, "tmp") == "ok"
