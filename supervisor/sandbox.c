@@ -220,6 +220,7 @@ sandbox_log_offer(void)
 static const struct sock_fprog *sandbox_filter(const struct sandbox_config *,
 	     char **);
 static void	 sandbox_ruleset_drop(const char *);
+static void	 sandbox_ruleset_free(void *);
 
 /* The Landlock ABI in force, 0 without. */
 int
@@ -240,14 +241,14 @@ sandbox_check_config(const struct config *cf, char **cause)
 	size_t				 i;
 	char				*why;
 
-	/* Kept rulesets of plugins gone from cf go (a reload removed them). */
-	if (sandbox_rulesets != NULL && server != NULL) {
-		struct plugin	*p;
-
-		TAILQ_FOREACH(p, &server->plugins, entry) {
-			if (config_find_plugin(cf, p->name) == NULL)
-				sandbox_ruleset_drop(p->name);
-		}
+	/*
+	 * A reload rebuilds every kept ruleset at its plugin's next spawn:
+	 * grants follow files, not names, and a granted file replaced since
+	 * (a renewed certificate) is granted again that way.
+	 */
+	if (sandbox_rulesets != NULL) {
+		hmap_free_with(sandbox_rulesets, sandbox_ruleset_free);
+		sandbox_rulesets = NULL;
 	}
 	for (i = 0; i < cf->nplugins; i++) {
 		pc = &cf->plugins[i];
