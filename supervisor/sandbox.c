@@ -343,6 +343,13 @@ sandbox_build_filter(const struct sandbox_config *sb, struct sock_fprog *prog,
 		xasprintf(cause, "seccomp_init failed");
 		return -1;
 	}
+	/*
+	 * A binary tree of syscall numbers rather than a chain: the kernel
+	 * runs the filter for every syscall number when it is attached (to
+	 * cache what is always allowed), and every allowed call would walk
+	 * the whole chain. Older libseccomp without it: the chain.
+	 */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	for (i = 0; (name = config_sandbox_denied[i]) != NULL; i++) {
 		if (sandbox_listed(sb->syscalls, name))
 			continue;
