@@ -628,7 +628,7 @@ def startup_100(sandbox):
     return took, rss
 
 
-def bench_sandbox(runs=5):
+def bench_sandbox(runs=9):
     """Restart gap and start-up of 100 plugins, sandbox on and off, alternating
     so drift of the machine hits both alike; medians."""
     out = {}
@@ -655,7 +655,7 @@ def sandbox_report_lines(sb):
         "The restart gap (as above, 200 crashes) and the start-up of 100 idle",
         "plugins (bench/bench_idle.c; daemon start to all RUNNING, metrics off) with the sandbox on (the",
         "default: no_new_privs, Landlock, seccomp; docs/sandbox.md) and off",
-        "(`\"sandbox\": {\"enabled\": false}`); median of 5 alternating runs each.",
+        "(`\"sandbox\": {\"enabled\": false}`); median of 9 alternating runs each.",
         "",
         "| figure | sandbox on | sandbox off | difference | target |",
         "| --- | --- | --- | --- | --- |",
