@@ -55,7 +55,7 @@ LIBSUP	= $(BUILD)/lib/libsupervisor.a
 
 # System libraries, each on the link lines that use it: the daemon needs no
 # libm, the CLI no libevent, plugins neither libevent nor jansson.
-DAEMON_LIBS	= -levent -lmsgpackc -ljansson -lproc2
+DAEMON_LIBS	= -levent -lmsgpackc -ljansson -lproc2 -lseccomp
 CTL_LIBS	= -ljansson -lm
 PLUGIN_LIBS	= -lmsgpackc
 # PLUGIN_LIBS_NAME: what plugin NAME links beyond that (e.g. its TLS library).

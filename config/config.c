@@ -72,7 +72,15 @@ config_dup_vector(char *const *v, size_t n)
 	return copy;
 }
 
-/* A deep copy of one plugin's config, owned by the caller. */
+/* Free what a sandbox config holds. */
+static void
+config_sandbox_free(struct sandbox_config *sb)
+{
+	config_free_vector(sb->read);
+	config_free_vector(sb->write);
+	config_free_vector(sb->syscalls);
+}
+
 /* dst, a struct copy of src, made to own copies of src's strings. */
 static void
 config_identity_dup(struct plugin_identity *dst,
@@ -91,6 +99,7 @@ config_identity_dup(struct plugin_identity *dst,
 	}
 }
 
+/* Free what an identity holds. */
 static void
 config_identity_free(struct plugin_identity *id)
 {
@@ -100,6 +109,7 @@ config_identity_free(struct plugin_identity *id)
 	free(id->groups);
 }
 
+/* A deep copy of one plugin's config, owned by the caller. */
 struct plugin_config *
 config_plugin_dup(const struct plugin_config *pc)
 {
@@ -116,6 +126,12 @@ config_plugin_dup(const struct plugin_config *pc)
 	config_identity_dup(&copy->identity, &pc->identity);
 	copy->watch_paths = pc->watch_paths != NULL ?
 	    config_dup_vector(pc->watch_paths, pc->nwatch) : NULL;
+	copy->sandbox.read = config_dup_vector(pc->sandbox.read,
+	    pc->sandbox.nread);
+	copy->sandbox.write = config_dup_vector(pc->sandbox.write,
+	    pc->sandbox.nwrite);
+	copy->sandbox.syscalls = config_dup_vector(pc->sandbox.syscalls,
+	    pc->sandbox.nsyscalls);
 	return copy;
 }
 
@@ -132,6 +148,7 @@ config_plugin_free(struct plugin_config *pc)
 	free(pc->log_file.path);
 	config_identity_free(&pc->identity);
 	config_free_vector(pc->watch_paths);
+	config_sandbox_free(&pc->sandbox);
 	free(pc);
 }
 
@@ -213,6 +230,19 @@ config_identity_equal(const struct plugin_identity *a,
 	return 1;
 }
 
+/* 1 if two sandboxes are the same. */
+static int
+config_sandbox_equal(const struct sandbox_config *a,
+    const struct sandbox_config *b)
+{
+	return a->enabled == b->enabled && a->required == b->required &&
+	    a->network == b->network && a->root == b->root &&
+	    config_vector_equal(a->read, a->nread, b->read, b->nread) &&
+	    config_vector_equal(a->write, a->nwrite, b->write, b->nwrite) &&
+	    config_vector_equal(a->syscalls, a->nsyscalls, b->syscalls,
+	    b->nsyscalls);
+}
+
 /* 1 if two plugin configs would run the same plugin the same way. */
 int
 config_plugin_equal(const struct plugin_config *a,
@@ -230,7 +260,8 @@ config_plugin_equal(const struct plugin_config *a,
 	    a->limits.cpu_percent == b->limits.cpu_percent &&
 	    a->limits.cpu_seconds == b->limits.cpu_seconds &&
 	    config_output_equal(a, b) &&
-	    config_identity_equal(&a->identity, &b->identity);
+	    config_identity_equal(&a->identity, &b->identity) &&
+	    config_sandbox_equal(&a->sandbox, &b->sandbox);
 }
 
 /*
@@ -277,6 +308,7 @@ config_free(struct config *cf)
 		free(p->log_file.path);
 		config_identity_free(&p->identity);
 		config_free_vector(p->watch_paths);
+		config_sandbox_free(&p->sandbox);
 	}
 	free(cf->plugins);
 	for (i = 0; i < cf->alerts.ntargets; i++) {

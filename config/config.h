@@ -108,6 +108,35 @@ struct plugin_identity {
 	int		  nice;		/* -20 to 19 */
 };
 
+/*
+ * The sandbox of a plugin (docs/sandbox.md, supervisor/sandbox.c). The
+ * global "sandbox" sets enabled and required for every plugin; a plugin's
+ * own adds paths, network and syscalls. Paths are absolute and exist.
+ */
+#define CONFIG_SANDBOX_MAX_PATHS	64	/* per list: one rule each */
+#define CONFIG_SANDBOX_PATH_MAX		1024	/* bytes of one path */
+enum sandbox_network {
+	SANDBOX_NET_NONE,	/* no TCP bind or connect */
+	SANDBOX_NET_CONNECT,	/* TCP connect, no bind (connectors) */
+	SANDBOX_NET_ANY,	/* not restricted */
+};
+struct sandbox_config {
+	int		  enabled;	/* true */
+	int		  required;	/* refuse to run without Landlock, false */
+	char		**read;		/* NULL-terminated: read and execute */
+	size_t		  nread;
+	char		**write;	/* NULL-terminated: read and write */
+	size_t		  nwrite;
+	enum sandbox_network network;	/* by role: connectors connect */
+	char		**syscalls;	/* NULL-terminated: denied ones allowed */
+	size_t		  nsyscalls;
+	int		  root;		/* a root daemon's plugin keeps root's
+					   capabilities, false */
+};
+/* The syscalls the filter denies by default, NULL-terminated. */
+extern const char *const config_sandbox_denied[];
+const char *config_sandbox_network_name(enum sandbox_network);
+
 struct plugin_config {
 	char		 *name;		/* [a-z0-9][a-z0-9_-]{0,31} */
 	enum plugin_role  role;
@@ -132,6 +161,7 @@ struct plugin_config {
 					   resolved; true: the program (and
 					   a script it is given) */
 	size_t		  nwatch;
+	struct sandbox_config sandbox;
 };
 
 /* One rollup tier: buckets of resolution seconds kept for duration. */
@@ -252,6 +282,7 @@ struct config {
 	struct output_policy output;	/* global defaults */
 	struct alerts_config alerts;
 	struct http_config http;
+	struct sandbox_config sandbox;	/* global: enabled and required */
 	struct plugin_config *plugins;
 	size_t		  nplugins;
 	struct config_source *source;	/* private: the text parsed, kept

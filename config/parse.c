@@ -106,6 +106,7 @@ static const struct config_field config_top_fields[] = {
 	{ "alerts", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "http", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "base_dir", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "sandbox", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
 static const struct config_field config_state_fields[] = {
@@ -194,6 +195,7 @@ static const struct config_field config_plugin_fields[] = {
 	{ "nice", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "reload", CT_ENUM, PL(reload), 0, 0, config_reload_mode_names },
 	{ "watch", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "sandbox", CT_CUSTOM, 0, 0, 0, NULL },
 };
 
 static const struct config_field config_limits_fields[] = {
@@ -221,6 +223,52 @@ static const struct config_field config_log_file_fields[] = {
 	{ "path", CT_CUSTOM, 0, 0, 0, NULL },
 	{ "max_bytes", CT_SIZE, LF(max_bytes), 4096, 1099511627776.0, NULL },
 	{ "backups", CT_INTEGER, LF(backups), 0, 100, NULL },
+};
+
+#define SB(f)	offsetof(struct sandbox_config, f)
+
+/* The global "sandbox": what every plugin starts from. */
+static const struct config_field config_sandbox_global_fields[] = {
+	{ "enabled", CT_BOOL, SB(enabled), 0, 0, NULL },
+	{ "required", CT_BOOL, SB(required), 0, 0, NULL },
+};
+
+static const char *const config_sandbox_network_names[] = {
+	"none", "connect", "any", NULL
+};
+
+/* A plugin's "sandbox"; network is read by hand (false is "none"). */
+static const struct config_field config_sandbox_fields[] = {
+	{ "enabled", CT_BOOL, SB(enabled), 0, 0, NULL },
+	{ "required", CT_BOOL, SB(required), 0, 0, NULL },
+	{ "read", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "write", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "network", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "syscalls", CT_CUSTOM, 0, 0, 0, NULL },
+	{ "root", CT_BOOL, SB(root), 0, 0, NULL },
+};
+
+/*
+ * What the seccomp filter denies (with EPERM) unless a plugin's
+ * "syscalls" allows it: nothing a chat plugin needs. The filter itself is
+ * built from this list in supervisor/sandbox.c; "syscalls" may only name
+ * these (allowing anything else would be a no-op, so it is a typo).
+ */
+const char *const config_sandbox_denied[] = {
+	"ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
+	"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree",
+	"fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+	"kexec_load", "kexec_file_load", "reboot",
+	"init_module", "finit_module", "delete_module",
+	"bpf", "perf_event_open", "userfaultfd",
+	"keyctl", "add_key", "request_key",
+	"personality", "setns", "unshare",
+	"swapon", "swapoff", "acct", "quotactl", "syslog",
+	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+	"iopl", "ioperm", "open_by_handle_at", "name_to_handle_at",
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	"lookup_dcookie", "vhangup",
+	NULL
 };
 
 /* alerts (docs/alerts.md). */
@@ -1606,6 +1654,128 @@ config_parse_watch(struct config_ctx *ctx, json_t *v, struct plugin_config *p)
 	return 0;
 }
 
+/* "none", "connect", "any": as written in the config. */
+const char *
+config_sandbox_network_name(enum sandbox_network n)
+{
+	return config_sandbox_network_names[n];
+}
+
+/* The global "sandbox": enabled, required. */
+static int
+config_parse_sandbox_global(struct config_ctx *ctx, json_t *obj)
+{
+	if (config_want_object(ctx, obj) == -1)
+		return -1;
+	return config_read_fields(ctx, obj, config_sandbox_global_fields,
+	    nitems(config_sandbox_global_fields), &ctx->cf->sandbox);
+}
+
+/*
+ * One list of a plugin's "sandbox": absolute paths (resolve.c checks they
+ * exist), or names from config_sandbox_denied. At most
+ * CONFIG_SANDBOX_MAX_PATHS: each is a rule the kernel checks on every path
+ * walk, and a list longer than that is a grant of too much anyway.
+ */
+static int
+config_parse_sandbox_list(struct config_ctx *ctx, json_t *v, int syscalls,
+    char ***vec, size_t *n)
+{
+	json_t		*item;
+	const char	*s;
+	size_t		 i, j, len;
+
+	if (!json_is_array(v))
+		return config_wrong(ctx, v, syscalls ? "an array of syscall "
+		    "names" : "an array of absolute paths");
+	if (json_array_size(v) > CONFIG_SANDBOX_MAX_PATHS)
+		return config_error(ctx, AT_VALUE, "at most %d entries, got %zu",
+		    CONFIG_SANDBOX_MAX_PATHS, json_array_size(v));
+	config_free_vector(*vec);
+	*vec = xcalloc(json_array_size(v) + 1, sizeof **vec);
+	*n = 0;
+	json_array_foreach(v, i, item) {
+		config_push_index(ctx, i);
+		if (!json_is_string(item) || (len = json_string_length(item)) ==
+		    0 || len > CONFIG_SANDBOX_PATH_MAX ||
+		    config_has_control(s = json_string_value(item), 0)) {
+			config_wrong(ctx, item, syscalls ? "a syscall name" :
+			    "an absolute path without control characters");
+			config_pop(ctx);
+			return -1;
+		}
+		if (!syscalls && s[0] != '/') {
+			config_error(ctx, AT_VALUE, "\"%s\" is a relative "
+			    "path; sandbox paths are absolute", s);
+			config_pop(ctx);
+			return -1;
+		}
+		if (syscalls) {
+			for (j = 0; config_sandbox_denied[j] != NULL; j++) {
+				if (strcmp(s, config_sandbox_denied[j]) == 0)
+					break;
+			}
+			if (config_sandbox_denied[j] == NULL) {
+				config_error(ctx, AT_VALUE, "\"%.64s\" is not a "
+				    "syscall the sandbox denies (see "
+				    "docs/sandbox.md for the list)", s);
+				config_pop(ctx);
+				return -1;
+			}
+		}
+		(*vec)[(*n)++] = xstrdup(s);
+		config_pop(ctx);
+	}
+	return 0;
+}
+
+/*
+ * A plugin's "sandbox": over the global enabled and required and the
+ * role's network (set by the caller).
+ */
+static int
+config_parse_sandbox(struct config_ctx *ctx, json_t *obj,
+    struct sandbox_config *sb)
+{
+	json_t	*v;
+	size_t	 i;
+
+	if (config_want_object(ctx, obj) == -1)
+		return -1;
+	if (config_read_fields(ctx, obj, config_sandbox_fields,
+	    nitems(config_sandbox_fields), sb) == -1)
+		return -1;
+	CONFIG_CUSTOM(ctx, obj, "read", config_parse_sandbox_list(ctx, v_, 0,
+	    &sb->read, &sb->nread));
+	CONFIG_CUSTOM(ctx, obj, "write", config_parse_sandbox_list(ctx, v_, 0,
+	    &sb->write, &sb->nwrite));
+	CONFIG_CUSTOM(ctx, obj, "syscalls", config_parse_sandbox_list(ctx, v_,
+	    1, &sb->syscalls, &sb->nsyscalls));
+	if ((v = json_object_get(obj, "network")) != NULL) {
+		config_push_key(ctx, "network");
+		if (json_is_false(v))
+			sb->network = SANDBOX_NET_NONE;
+		else {
+			for (i = 0; json_is_string(v) &&
+			    config_sandbox_network_names[i] != NULL; i++) {
+				if (strcmp(json_string_value(v),
+				    config_sandbox_network_names[i]) == 0)
+					break;
+			}
+			if (!json_is_string(v) ||
+			    config_sandbox_network_names[i] == NULL) {
+				config_wrong(ctx, v, "false, \"none\", "
+				    "\"connect\" or \"any\"");
+				config_pop(ctx);
+				return -1;
+			}
+			sb->network = (enum sandbox_network)i;
+		}
+		config_pop(ctx);
+	}
+	return 0;
+}
+
 /* One entry of "plugins". */
 static int
 config_parse_plugin(struct config_ctx *ctx, json_t *obj, size_t idx,
@@ -1627,6 +1797,8 @@ config_parse_plugin(struct config_ctx *ctx, json_t *obj, size_t idx,
 	p->log_file.max_bytes = 10485760;
 	p->log_file.backups = 5;
 	p->identity.umask = -1;
+	p->sandbox.enabled = cf->sandbox.enabled;
+	p->sandbox.required = cf->sandbox.required;
 	if (config_want_object(ctx, obj) == -1)
 		return -1;
 	if (config_read_fields(ctx, obj, config_plugin_fields,
@@ -1687,6 +1859,17 @@ config_parse_plugin(struct config_ctx *ctx, json_t *obj, size_t idx,
 	    config_parse_output(ctx, v_, &p->output));
 	CONFIG_CUSTOM(ctx, obj, "log_file",
 	    config_parse_log_file(ctx, v_, &p->log_file));
+	/* After "role": a connector's network default is connect. */
+	p->sandbox.network = p->role == ROLE_CONNECTOR ? SANDBOX_NET_CONNECT :
+	    SANDBOX_NET_NONE;
+	CONFIG_CUSTOM(ctx, obj, "sandbox",
+	    config_parse_sandbox(ctx, v_, &p->sandbox));
+	if (p->sandbox.read == NULL)
+		p->sandbox.read = xcalloc(1, sizeof *p->sandbox.read);
+	if (p->sandbox.write == NULL)
+		p->sandbox.write = xcalloc(1, sizeof *p->sandbox.write);
+	if (p->sandbox.syscalls == NULL)
+		p->sandbox.syscalls = xcalloc(1, sizeof *p->sandbox.syscalls);
 	if ((v = json_object_get(obj, "config")) != NULL) {
 		config_push_key(ctx, "config");
 		if (config_want_object(ctx, v) == -1) {
@@ -2133,6 +2316,9 @@ config_parse_root(struct config_ctx *ctx, json_t *root, enum config_part part)
 	CONFIG_CUSTOM(ctx, root, "output",
 	    config_parse_output(ctx, v_, &ctx->cf->output));
 	CONFIG_CUSTOM(ctx, root, "http", config_parse_http(ctx, v_));
+	/* Before the plugins: theirs start from it. */
+	CONFIG_CUSTOM(ctx, root, "sandbox",
+	    config_parse_sandbox_global(ctx, v_));
 	if (config_parse_plugins(ctx, root) == -1)
 		return -1;
 	/* After the plugins: alert targets and rules name them. */
@@ -2210,6 +2396,7 @@ config_parse_text(const char *text, size_t len, const char *origin,
 	cf->http.max_connections = 256;
 	cf->http.max_events_clients = 64;
 	cf->http.idle_timeout = 30;
+	cf->sandbox.enabled = 1;
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.origin = src->origin;

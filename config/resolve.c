@@ -394,6 +394,42 @@ config_resolve_log_files(struct config_ctx *ctx, struct config *cf)
 }
 
 /*
+ * Each path a plugin's sandbox grants must exist now: Landlock grants a
+ * file or directory by its descriptor, so a path missing at spawn would be
+ * a grant silently dropped (or a plugin that cannot start).
+ */
+static int
+config_resolve_sandbox(struct config_ctx *ctx, struct config *cf)
+{
+	const struct sandbox_config	*sb;
+	struct stat			 st;
+	char				 quoted[CONFIG_QUOTE_SIZE];
+	char *const			*list;
+	size_t				 i, j, k;
+
+	for (i = 0; i < cf->nplugins; i++) {
+		sb = &cf->plugins[i].sandbox;
+		for (k = 0; k < 2; k++) {
+			list = k == 0 ? sb->read : sb->write;
+			for (j = 0; list != NULL && list[j] != NULL; j++) {
+				if (stat(list[j], &st) == 0)
+					continue;
+				config_quote(list[j], quoted, sizeof quoted);
+				config_push_key(ctx, "plugins");
+				config_push_index(ctx, i);
+				config_push_key(ctx, "sandbox");
+				config_push_key(ctx, k == 0 ? "read" : "write");
+				config_push_index(ctx, j);
+				config_error(ctx, AT_VALUE, "%s: %s", quoted,
+				    strerror(errno));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
  * Take dir (from config_base_dir) as the config's directory and make the
  * socket path absolute against it; it must fit sun_path with its NUL, and
  * what is there already must be a socket, if anything. Plugins' log
@@ -451,7 +487,8 @@ config_resolve_paths(struct config *cf, char *dir, char **cause)
 		*cause = ctx.cause;
 		return -1;
 	}
-	if (config_resolve_log_files(&ctx, cf) == -1) {
+	if (config_resolve_log_files(&ctx, cf) == -1 ||
+	    config_resolve_sandbox(&ctx, cf) == -1) {
 		*cause = ctx.cause;
 		return -1;
 	}

@@ -12,6 +12,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import shutil
 import sys
 import tempfile
 import threading
@@ -26,6 +27,8 @@ IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "600"))
 CHAOS_MARK = "<!-- chaos: written by make chaos (scripts/chaos.py) -->"
 # The HTTP section, which `scripts/bench.py BUILD --only http` rewrites alone.
 HTTP_MARK = "<!-- http: written by make bench (bench_http), or scripts/bench.py BUILD --only http -->"
+# The sandbox section, which `scripts/bench.py BUILD --only sandbox` rewrites alone.
+SANDBOX_MARK = "<!-- sandbox: written by make bench (bench_sandbox), or scripts/bench.py BUILD --only sandbox -->"
 
 
 def log(msg):
@@ -171,10 +174,13 @@ def bench_default_rss():
     return rss, pss
 
 
-def bench_restart_gap(n=200):
-    path = tempfile.mktemp(suffix=".crashlog")
+def bench_restart_gap(n=200, sandbox=True):
+    # The crash log's own directory, granted to the sandboxed plugin.
+    logdir = tempfile.mkdtemp(prefix="supervisor-bench-gap-")
+    path = os.path.join(logdir, "crashlog")
     d = Daemon([{"name": "crashloop", "exec": [os.path.join(BENCH, "bench_crashloop")],
                  "env": {"BENCH_CRASHLOG": path},
+                 "sandbox": {"enabled": sandbox, "write": [logdir]},
                  "restart": {"first_delay": 0, "initial_delay": 0, "max_crashes": 1000,
                              "crash_window": 1, "crash_history": 16, "stderr_lines": 0}}],
                metrics={"enabled": False})
@@ -190,6 +196,7 @@ def bench_restart_gap(n=200):
     with open(path) as f:
         marks = [(l[0], int(l.split()[1])) for l in f if l.strip()]
     os.unlink(path)
+    os.rmdir(logdir)
     gaps = []
     for (a, ta), (b, tb) in zip(marks, marks[1:]):
         if a == "e" and b == "s":
@@ -593,7 +600,10 @@ def only_http():
     section = "\n".join(http_report_lines(h))
     if HTTP_MARK in text:
         start = text.index(HTTP_MARK)
-        end = text.find(CHAOS_MARK, start)
+        # It ends where the next section starts (sandbox's, or chaos's).
+        ends = [i for i in (text.find(SANDBOX_MARK, start), text.find(CHAOS_MARK, start))
+                if i >= 0]
+        end = min(ends) if ends else -1
         text = text[:start] + section + ("\n" + text[end:] if end >= 0 else "\n")
     elif CHAOS_MARK in text:
         i = text.index(CHAOS_MARK)
@@ -604,6 +614,96 @@ def only_http():
         f.write(text)
     print(section)
 
+
+
+def startup_100(sandbox):
+    """Seconds from the daemon's start to 100 idle plugins (bench_idle) RUNNING, and its RSS."""
+    plugins = [{"name": "p%03d" % i, "exec": [os.path.join(BENCH, "bench_idle")],
+                "sandbox": {"enabled": sandbox}} for i in range(100)]
+    t0 = time.monotonic()
+    d = Daemon(plugins, metrics={"enabled": False})
+    wait_for(lambda: d.all_running(100), 60, "100 plugins running")
+    took = time.monotonic() - t0
+    rss = d.rss_kib()
+    d.stop()
+    shutil.rmtree(d.dir, ignore_errors=True)
+    return took, rss
+
+
+def bench_sandbox(runs=9):
+    """Restart gap and start-up of 100 plugins, sandbox on and off, alternating
+    so drift of the machine hits both alike; medians."""
+    out = {}
+    for on in (True, False):
+        out[on] = {"gap": [], "start": [], "rss": []}
+    for _ in range(runs):
+        for on in (True, False):
+            g = bench_restart_gap(n=200, sandbox=on)
+            out[on]["gap"].append(g["median_ms"])
+            out[on].setdefault("p99", []).append(g["p99_ms"])
+            took, rss = startup_100(on)
+            out[on]["start"].append(took)
+            out[on]["rss"].append(rss)
+    return {on: {k: median(v) for k, v in r.items()} for on, r in out.items()}
+
+
+def sandbox_report_lines(sb):
+    on, off = sb[True], sb[False]
+    pct = lambda a, b: 100 * (a - b) / b
+    return [
+        SANDBOX_MARK,
+        "## Plugin sandbox",
+        "",
+        "The restart gap (as above, 200 crashes) and the start-up of 100 idle",
+        "plugins (bench/bench_idle.c; daemon start to all RUNNING, metrics off) with the sandbox on (the",
+        "default: no_new_privs, Landlock, seccomp; docs/sandbox.md) and off",
+        "(`\"sandbox\": {\"enabled\": false}`); median of 9 alternating runs each.",
+        "",
+        "| figure | sandbox on | sandbox off | difference | target |",
+        "| --- | --- | --- | --- | --- |",
+        "| restart gap, median | %.3f ms | %.3f ms | %+.1f %% | ≤ 10 %% slower |" % (
+            on["gap"], off["gap"], pct(on["gap"], off["gap"])),
+        "| restart gap, p99 | %.3f ms | %.3f ms | %+.1f %% | |" % (
+            on["p99"], off["p99"], pct(on["p99"], off["p99"])),
+        "| start-up of 100 plugins | %.3f s | %.3f s | %+.1f %% | ≤ 10 %% slower |" % (
+            on["start"], off["start"], pct(on["start"], off["start"])),
+        "| daemon RSS with 100 plugins | %d KiB | %d KiB | %+.1f %% | unchanged |" % (
+            on["rss"], off["rss"], pct(on["rss"], off["rss"])),
+        "",
+        "Where the time goes: a plugin's first spawn builds its Landlock ruleset",
+        "(~30 paths opened O_PATH and added, ~170 us of the daemon's time in a",
+        "standalone measurement); later spawns reuse it (kept per plugin, one",
+        "descriptor), which took the restart gap's excess from +36 % to the figure",
+        "above. The seccomp program is built once per policy at config load and",
+        "shared. What remains is in the child and the new process: attaching the",
+        "filter (the kernel JIT-compiles it and precomputes its per-syscall cache),",
+        "entering the Landlock domain, then every path walk and syscall of the",
+        "plugin's start under both; a standalone fork+exec of /bin/true measured",
+        "+60-250 us for the filter alone on this noisy 2-core VM. The start-up of",
+        "100 plugins pays the ruleset build once per plugin.",
+        "",
+    ]
+
+
+def only_section(mark, lines):
+    """Rewrite one marked section of docs/benchmarks.md in place."""
+    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    with open(path) as f:
+        text = f.read()
+    section = "\n".join(lines)
+    if mark in text:
+        start = text.index(mark)
+        ends = [i for i in (text.find("<!-- ", start + len(mark)),) if i >= 0]
+        end = ends[0] if ends else -1
+        text = text[:start] + section + ("\n" + text[end:] if end >= 0 else "\n")
+    elif CHAOS_MARK in text:
+        i = text.index(CHAOS_MARK)
+        text = text[:i] + section + "\n" + text[i:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+    print(section)
 
 
 def bench_alerts():
@@ -768,15 +868,17 @@ def main():
     http = bench_http()
     log("hot upgrade under load")
     upgrade = bench_upgrade()
+    log("plugin sandbox on and off")
+    sandbox = bench_sandbox()
     # Last and alone: nothing else competes for the CPU while it is measured.
     log("idle daemon: measuring for %.0f s" % IDLE_SECONDS)
     idle_r = finish_idle(start_idle())
     write_report(routing, floor, rss, gap, control, metrics_out, history, idle_r, alerts_out, http,
-                 upgrade)
+                 upgrade, sandbox=sandbox)
 
 
 def write_report(routing, floor, rss, gap, control, metrics_out, history, idle, alerts_out, http,
-                 upgrade):
+                 upgrade, sandbox=None):
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     ok = lambda good: "met" if good else "**missed**"
     lines = [
@@ -915,6 +1017,8 @@ def write_report(routing, floor, rss, gap, control, metrics_out, history, idle, 
         "",
     ]
     lines += http_report_lines(http)
+    if sandbox is not None:
+        lines += sandbox_report_lines(sandbox)
     path = os.path.join(ROOT, "docs", "benchmarks.md")
     # make chaos writes its own section (scripts/chaos.py): keep it.
     try:
@@ -936,5 +1040,7 @@ if __name__ == "__main__":
     elif "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1:][:1] == ["upgrade"]:
         # The upgrade figures alone, printed (make bench writes them in the report).
         print("\n".join(upgrade_report_lines(bench_upgrade())))
+    elif "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1:][:1] == ["sandbox"]:
+        only_section(SANDBOX_MARK, sandbox_report_lines(bench_sandbox()))
     else:
         main()

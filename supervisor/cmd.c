@@ -206,7 +206,8 @@ json_crash(const struct crash_record *cr)
 	X(version) X(commands) X(cpu_percent) X(memory_mb) \
 	X(tree_cpu_seconds) X(tree_memory_mb) X(events) X(queued) \
 	X(output_suppressed) X(chat_lines) X(chat_lines_dropped) \
-	X(history_since) X(upgrade)
+	X(history_since) X(upgrade) \
+	X(sandbox)
 
 /*
  * The parts of a row's "events" object; "fields" may name one as
@@ -390,6 +391,8 @@ jw_plugin_status(struct jsonw *w, const struct plugin *p, unsigned int f,
 		jw_json(w, u);
 		json_decref(u);
 	}
+	if (f & SF(sandbox))
+		jw_key(w, "sandbox"), sandbox_status(p, w);
 	jw_close_object(w);
 }
 

@@ -392,6 +392,39 @@ contain_prepare(const struct plugin *p, char *buf, size_t size, char **cause)
 	return 0;
 }
 
+/*
+ * In cgroup mode, the live plugin whose cgroup (or one below it) a process
+ * is in, from its /proc/PID/cgroup line "0::/.../supervisor.PID/NAME";
+ * NULL otherwise.
+ */
+const struct plugin *
+contain_cgroup_owner(pid_t pid)
+{
+	char		 path[64], buf[4096], name[64], *s, *e;
+	const char	*base;
+	size_t		 len;
+
+	if (!contain_cgroup || (base = strrchr(contain_base, '/')) == NULL)
+		return NULL;
+	snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)pid);
+	if (contain_read(path, buf, sizeof buf) <= 0)
+		return NULL;
+	len = strlen(base);
+	for (s = buf; (s = strstr(s, base)) != NULL; s += len) {
+		if (s[len] != '/')
+			continue;
+		s += len + 1;
+		for (e = s; *e != '\0' && *e != '/' && *e != '\n'; e++)
+			;
+		if ((size_t)(e - s) >= sizeof name)
+			return NULL;
+		memcpy(name, s, (size_t)(e - s));
+		name[e - s] = '\0';
+		return server_find_plugin(name);
+	}
+	return NULL;
+}
+
 /* Append a pid to a log list of at most CONTAIN_LOG_PIDS. */
 static void
 contain_note_pid(char *list, size_t size, size_t n, pid_t pid)

@@ -513,6 +513,7 @@ control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct control_client	*c;
+	const struct plugin	*owner;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
 	double			 now = clock_mono();
@@ -532,6 +533,16 @@ control_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 			log_warnx("control: refused pid %ld uid %ld: only uid "
 			    "%ld and root may use the control socket",
 			    (long)cred.pid, (long)cred.uid, (long)geteuid());
+		close(fd);
+		return;
+	}
+	/*
+	 * Same uid is not enough: a plugin (or anything it started) runs as
+	 * the daemon's user, and must not stop its siblings or reload.
+	 */
+	if ((owner = sandbox_peer_plugin(cred.pid)) != NULL) {
+		log_warnx("control: refused pid %ld uid %ld: a process of plugin "
+		    "%s", (long)cred.pid, (long)cred.uid, owner->name);
 		close(fd);
 		return;
 	}

@@ -161,6 +161,16 @@ main(int argc, char **argv)
 		return 0;
 	}
 
+	/* Before any plugin: what the kernel offers, checked against cf. */
+	sandbox_init();
+	if (sandbox_check_config(cf, &cause) != 0) {
+		fprintf(stderr, "supervisor: %s\n", cause);
+		log_warnx("%s", cause);
+		free(cause);
+		config_free(cf);
+		free(plugin_dir);
+		return 1;
+	}
 	server_init(cf, plugin_dir);
 	if (config_path == NULL) {
 		server->builtin_config = default_config_json;
@@ -173,6 +183,7 @@ main(int argc, char **argv)
 		free(plugin_dir);
 		return 1;
 	}
+	sandbox_log_offer();
 	http_init(dashboard_html, dashboard_html_len);
 	status = server_run();
 	server_free();

@@ -43,6 +43,7 @@ enum proc_step {
 	PROC_STEP_PARENT,
 	PROC_STEP_STDIN,
 	PROC_STEP_IDENTITY,
+	PROC_STEP_SANDBOX,
 	PROC_STEP_EXEC,
 };
 
@@ -53,6 +54,7 @@ static const char *const proc_step_names[] = {
 	[PROC_STEP_STDIN] = "opening /dev/null",
 	[PROC_STEP_IDENTITY] = "taking its directory, nice value, group or "
 	    "user",
+	[PROC_STEP_SANDBOX] = "entering its sandbox",
 	[PROC_STEP_EXEC] = "exec",
 };
 
@@ -99,7 +101,7 @@ proc_child_move(int fd)
  */
 static void __attribute__((noreturn))
 proc_child(struct plugin *p, int sock, int out, int err, const char *cgroup,
-    int report, pid_t parent)
+    int report, pid_t parent, const struct sandbox_spawn *sb)
 {
 	struct plugin_config	*pc = p->conf;
 	sigset_t		 set;
@@ -168,6 +170,10 @@ proc_child(struct plugin *p, int sock, int out, int err, const char *cgroup,
 	setenv("SUPERVISOR_PLUGIN", pc->name, 1);
 	for (i = 0; i < (int)pc->nenv; i++)
 		putenv(pc->env[i]);
+	putenv((char *)sb->env_data);
+	putenv((char *)sb->env_tmp);
+	if (sandbox_apply(sb) == -1)
+		proc_child_fail(report, PROC_STEP_SANDBOX);
 	execv(pc->argv[0], pc->argv);
 	proc_child_fail(report, PROC_STEP_EXEC);
 }
@@ -275,10 +281,20 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 	int	rep[2] = { -1, -1 };
 	char	cgroup[PATH_MAX];
 	pid_t	pid, parent = getpid();
+	struct sandbox_spawn sb;
 
+	/*
+	 * First: its ruleset holds one descriptor through the spawn, and
+	 * building it one more for a moment; the pipes are not open yet.
+	 */
+	if (sandbox_prepare(p, &sb, cause) == -1) {
+		sandbox_release(&sb);
+		return -1;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
 	    sv) == -1) {
 		xasprintf(cause, "socketpair: %s", strerror(errno));
+		sandbox_release(&sb);
 		return -1;
 	}
 	if (!p->conf->terminal && pipe2(outp, O_CLOEXEC) == -1) {
@@ -305,8 +321,9 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 		close(errp[0]);
 		close(rep[0]);
 		proc_child(p, sv[1], outp[1], errp[1], cgroup[0] != '\0' ?
-		    cgroup : NULL, rep[1], parent);
+		    cgroup : NULL, rep[1], parent, &sb);
 	}
+	sandbox_release(&sb);
 	/* Also set the group from the parent: no race with a fast kill. */
 	if (!p->conf->terminal)
 		setpgid(pid, pid);
@@ -334,6 +351,7 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 	return pid;
 
 fail:
+	sandbox_release(&sb);
 	if (rep[0] != -1) {
 		close(rep[0]);
 		close(rep[1]);

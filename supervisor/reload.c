@@ -109,6 +109,11 @@ server_reload(char **cause)
 		server_notify_reloaded();
 		return NULL;
 	}
+	if (sandbox_check_config(cf, cause) != 0) {
+		config_free(cf);
+		server_notify_reloaded();
+		return NULL;
+	}
 
 	kept = json_array();
 	reload_not_applied(kept, "socket",

@@ -574,7 +574,8 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Each plugin takes three descriptors and each control client one: raise
+ * Each plugin takes four descriptors (three, and its sandbox's kept
+ * Landlock ruleset) and each control client one: raise
  * the soft limit on open files to the hard one (at most 65536), so 1024
  * clients and thousands of plugins fit under the stock soft limit of 1024.
  * A hard limit too low for that is said at start: the control socket then
@@ -599,7 +600,7 @@ server_raise_fd_limit(size_t nplugins)
 		}
 	}
 	/* 64: the loop, the listener, logs, a spawn in progress. */
-	need = CONTROL_MAX_CLIENTS + 3ULL * nplugins + 64;
+	need = CONTROL_MAX_CLIENTS + 4ULL * nplugins + 64;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
 		log_warnx("open-file limit %llu is below the %llu that %d "
 		    "control clients and %zu plugins need: raise the hard "
@@ -730,6 +731,7 @@ server_free(void)
 		plugin_free(p);
 	}
 	contain_cleanup();
+	sandbox_cleanup();
 	state_free();
 	alert_free();
 	http_free();

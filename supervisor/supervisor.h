@@ -420,6 +420,33 @@ int	 contain_shutdown(void);
 void	 contain_cleanup(void);
 int	 contain_usage(const struct plugin *, double *cpu_seconds,
 	     double *memory_mb);
+const struct plugin *contain_cgroup_owner(pid_t);
+
+/*
+ * sandbox.c: least privilege for plugins (docs/sandbox.md). What the
+ * daemon prepares for one spawn and the child applies before exec.
+ */
+struct sock_fprog;
+struct sandbox_spawn {
+	int			 enabled;
+	int			 drop_caps;	/* last capability to drop, -1: none */
+	int			 ruleset_fd;	/* Landlock, -1: none */
+	const struct sock_fprog	*prog;		/* seccomp, shared */
+	char			 env_data[4200];	/* SUPERVISOR_DATA_DIR=... */
+	char			 env_tmp[4200];		/* TMPDIR=... */
+};
+void	 sandbox_init(void);
+void	 sandbox_log_offer(void);
+int	 sandbox_landlock_abi(void);
+int	 sandbox_check_config(const struct config *, char **cause);
+int	 sandbox_prepare(const struct plugin *, struct sandbox_spawn *,
+	     char **cause);
+void	 sandbox_release(struct sandbox_spawn *);
+int	 sandbox_apply(const struct sandbox_spawn *);
+struct jsonw;
+void	 sandbox_status(const struct plugin *, struct jsonw *);
+const struct plugin *sandbox_peer_plugin(pid_t);
+void	 sandbox_cleanup(void);
 
 /* notify.c: readiness, status and watchdog for systemd (sd_notify(3)). */
 void	 notify_init(void);

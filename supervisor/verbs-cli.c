@@ -388,6 +388,31 @@ cli_status_upgrade(json_t *u)
 	    verb_int(u, "failures", 0));
 }
 
+/*
+ * "sandbox: Landlock ABI 7, seccomp, no_new_privs, network none, scoped,
+ * capabilities dropped", or "sandbox: off".
+ */
+static void
+cli_status_sandbox(json_t *sb)
+{
+	long long	abi;
+
+	if (!json_is_object(sb))
+		return;
+	if (!json_is_true(json_object_get(sb, "enabled"))) {
+		printf("%-17soff\n", "sandbox:");
+		return;
+	}
+	abi = verb_int(sb, "landlock_abi", 0);
+	if (abi > 0)
+		printf("%-17sLandlock ABI %lld", "sandbox:", abi);
+	else
+		printf("%-17sno Landlock", "sandbox:");
+	printf(", seccomp, no_new_privs, network %s%s, capabilities %s\n",
+	    verb_str(sb, "network", "?"), json_is_true(json_object_get(sb,
+	    "scoped")) ? ", scoped" : "", verb_str(sb, "capabilities", "?"));
+}
+
 /* status NAME: one plugin as "key: value" lines; 1 if it is not RUNNING. */
 static int
 cli_status_one(json_t *p)
@@ -449,6 +474,7 @@ cli_status_one(json_t *p)
 	if (json_object_get(p, "chat_lines_dropped") != NULL)
 		printf("%-17s%lld\n", "chat dropped:",
 		    verb_int(p, "chat_lines_dropped", 0));
+	cli_status_sandbox(json_object_get(p, "sandbox"));
 	return verb_cli_status_exit(p);
 }
 

@@ -64,6 +64,20 @@ def plugin(name, script, config=None, restart=None, **extra):
     return p
 
 
+def grant_config_files(p):
+    """Grant a plugin read access to the existing files its config names by a
+    key ending in "_file" (the IRC connector's TLS and SASL files), as its
+    operator would in its "sandbox" (docs/sandbox.md)."""
+    if not isinstance(p, dict) or not isinstance(p.get("config"), dict):
+        return p
+    files = [v for k, v in p["config"].items() if k.endswith("_file") and isinstance(v, str)
+             and os.path.isabs(v) and os.path.exists(v)]
+    if files:
+        sb = p.setdefault("sandbox", {})
+        sb["read"] = list(sb.get("read", [])) + [f for f in files if f not in sb.get("read", [])]
+    return p
+
+
 def connectable(path):
     """True if a connection to the Unix socket at path goes through."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -114,6 +128,8 @@ class Daemon:
     def start(self, plugins=None, config=None, wait_running=True, args=(), env=None):
         if config is None:
             config = self.config(plugins or [])
+        for p in config.get("plugins", []):
+            grant_config_files(p)
         self.config_path = os.path.join(self.dir, "config.json")
         with open(self.config_path, "w") as f:
             json.dump(config, f, indent=2)

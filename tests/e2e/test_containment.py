@@ -56,8 +56,9 @@ def leaver(name, pidfile, main, double_fork=False):
     start = "setsid sh -c '%s' &" % inner
     if double_fork:
         start = "( %s ) &" % start
+    # The pidfile's directory is granted, as an operator would grant it.
     return {"name": name, "exec": ["/bin/sh", "-c", "%s %s" % (start, main)],
-            "restart": NEVER}
+            "restart": NEVER, "sandbox": {"write": [os.path.dirname(pidfile)]}}
 
 
 def read_pid(path):

@@ -38,7 +38,7 @@ TREE_KEYS = {"tree_cpu_seconds", "tree_memory_mb"}
 PLUGIN_KEYS = {"name", "role", "state", "state_since", "uptime_seconds", "uptime_human",
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
-               "events", "queued", "output_suppressed", "history_since", "upgrade"}
+               "events", "queued", "output_suppressed", "history_since", "upgrade", "sandbox"}
 NO_DROPS = {"queue_full": 0, "plugin_down": 0, "died": 0, "expired": 0, "not_reading": 0}
 SYSTEM_KEYS = {"bot_uptime_seconds", "bot_uptime_human", "total_plugins", "plugins_running",
                "plugins_crashed", "total_events", "total_memory_mb", "chat_lines",
@@ -149,7 +149,7 @@ FIELD_ORDER = ["name", "role", "state", "state_since", "uptime_seconds", "uptime
                "restarts", "crashes", "starts", "breaker", "pid", "version", "commands",
                "cpu_percent", "memory_mb", "tree_cpu_seconds", "tree_memory_mb",
                "events", "queued", "output_suppressed", "chat_lines", "chat_lines_dropped",
-               "history_since", "upgrade"]
+               "history_since", "upgrade", "sandbox"]
 
 
 def test_status_fields_select_what_each_row_carries(daemon):
@@ -1296,7 +1296,7 @@ def test_ctl_c_reads_the_socket_and_reports_a_broken_config(daemon, tmp_path):
              'characters, got ""'),
             ('{"sokcet": "x.sock", "plugins": []}',
              "1:2: sokcet: unknown key (expected one of: socket, control, chat, metrics, "
-             "state, restart, output, plugins, alerts, http, base_dir)"),
+             "state, restart, output, plugins, alerts, http, base_dir, sandbox)"),
             ('{"socket": "%s"}' % ("x" * 120),
              '1:12: socket: socket path "%s..." is %d bytes, longer than the 107 a Unix '
              'socket allows' % (long_sock[:48], len(long_sock)))):

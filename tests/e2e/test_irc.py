@@ -308,7 +308,8 @@ def ircbits(tmp_path):
     with open(path, "w") as f:
         f.write(IRCBITS.format(plugins=TEST_PLUGINS, channel=CHANNEL))
     os.chmod(path, 0o755)
-    return {"name": "ircbits", "exec": [path]}
+    # It imports testplugin from the tree: granted, as an operator would.
+    return {"name": "ircbits", "exec": [path], "sandbox": {"read": [TEST_PLUGINS]}}
 
 
 ECHO = {"name": "echo", "exec": [tplugin("echo")]}

@@ -38,10 +38,11 @@ class Exhaust:
 
     def __enter__(self):
         used = open_fds(self.pid)
-        # Room for the clients below and nothing more.
-        limit = used + 8
+        # Room for the clients below and nothing more: 9 descriptors, what a
+        # spawn needs (4 pipes and its sandbox's ruleset).
+        limit = used + 9
         resource.prlimit(self.pid, resource.RLIMIT_NOFILE, (limit, limit))
-        for _ in range(8 + 8):
+        for _ in range(9 + 8):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.connect(self.daemon.sock)
             self.clients.append(s)

@@ -649,7 +649,10 @@ def test_state_disabled_writes_nothing(daemon):
     r = daemon.ctl("forget", "gone", check=1)
     assert "history is not saved (state.enabled is false)" in r.stderr
     log = stop(daemon)
-    assert not os.path.exists(state_dir(daemon)), os.listdir(daemon.dir)
+    # Only the plugins' data directories (docs/sandbox.md), no state file.
+    assert os.listdir(state_dir(daemon)) == ["plugins"], os.listdir(state_dir(daemon))
+    assert sorted(os.listdir(os.path.join(state_dir(daemon), "plugins"))) == \
+        ["console", "dice-roller"]
     assert "state:" not in log
     # And the next start has nothing to load.
     start_again(daemon, cfg, 2)
@@ -697,7 +700,8 @@ def test_state_dir_is_created_0700_and_files_0600(daemon):
     assert saving(daemon)["dir"] == d
     assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
     stop(daemon)
-    assert os.listdir(d) == ["dice-roller.state"]
+    # Beside the plugins' data directories (docs/sandbox.md).
+    assert sorted(os.listdir(d)) == ["dice-roller.state", "plugins"]
     assert stat.S_IMODE(os.stat(os.path.join(d, "dice-roller.state")).st_mode) == 0o600
 
 
@@ -711,9 +715,9 @@ def test_a_file_left_by_an_interrupted_save_is_removed_at_start(daemon):
     daemon.start(config=config(daemon, [DICE]))
     daemon.wait_log(r"state: removed %s/\.dice-roller\.state\.tmp, left by an interrupted save"
                     % re.escape(d))
-    assert sorted(os.listdir(d)) == [".notes.tmp", "notes.txt"]
+    assert sorted(os.listdir(d)) == [".notes.tmp", "notes.txt", "plugins"]
     stop(daemon)
-    assert sorted(os.listdir(d)) == [".notes.tmp", "dice-roller.state", "notes.txt"]
+    assert sorted(os.listdir(d)) == [".notes.tmp", "dice-roller.state", "notes.txt", "plugins"]
 
 
 def test_a_second_daemon_refused_at_the_socket_leaves_the_state_directory_alone(daemon):

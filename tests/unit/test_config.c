@@ -991,7 +991,7 @@ test_unknown_keys(void **state)
 {
 	assert_error("{\"plugins\": [], \"sockt\": \"x\"}",
 	    "cfg.json:1:17: sockt: unknown key (expected one of: socket, "
-	    "control, chat, metrics, state, restart, output, plugins, alerts, http, base_dir)");
+	    "control, chat, metrics, state, restart, output, plugins, alerts, http, base_dir, sandbox)");
 	assert_error("{\"control\": {\"idle\": 5}, \"plugins\": []}",
 	    "cfg.json:1:14: control.idle: unknown key (expected one of: "
 	    "idle_timeout)");
@@ -1013,7 +1013,7 @@ test_unknown_keys(void **state)
 	    "cfg.json:1:83: plugins[1].cmd: unknown key (expected one of: "
 	    "name, exec, role, env, config, autostart, terminal, platform, "
 	    "restart, limits, output, log_file, directory, user, group, "
-	    "umask, nice, reload, watch)");
+	    "umask, nice, reload, watch, sandbox)");
 	assert_error("{\"plugins\": [{\"name\": \"a\", \"exec\": [\"x\"], "
 	    "\"limits\": {\"memory\": 5}}]}",
 	    "cfg.json:1:54: plugins[0].limits.memory: unknown key (expected "
@@ -1028,7 +1028,7 @@ test_unknown_keys(void **state)
 	/* A key that is not a plain word is quoted, escapes and all. */
 	assert_error("{\"plugins\": [], \"so cket\\n\": 1}",
 	    "cfg.json:1:17: [\"so cket\\u000a\"]: unknown key (expected one "
-	    "of: socket, control, chat, metrics, state, restart, output, plugins, alerts, http, base_dir)");
+	    "of: socket, control, chat, metrics, state, restart, output, plugins, alerts, http, base_dir, sandbox)");
 	/* Anything goes inside a plugin's own config. */
 	config_free(load_ok("{\"plugins\": [{\"name\": \"a\", \"exec\": "
 	    "[\"dice-roller\"], \"config\": {\"whatever\": [1, {\"x\": null}]}}]}"));
@@ -2017,7 +2017,7 @@ test_load_socket(void **state)
 	assert_int_equal(config_load_socket(path, &sock, &cause), -1);
 	assert_null(sock);
 	xasprintf(&want, "%s:1:2: sockte: unknown key (expected one of: "
-	    "socket, control, chat, metrics, state, restart, output, plugins, alerts, http, base_dir)", path);
+	    "socket, control, chat, metrics, state, restart, output, plugins, alerts, http, base_dir, sandbox)", path);
 	assert_string_equal(cause, want);
 	free(want);
 	free(cause);
