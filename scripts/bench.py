@@ -730,11 +730,13 @@ def bench_upgrade(rate=2000, seconds=4.0, before=1.5):
     with open(vf, "w") as f:
         f.write("1\n")
     d = Daemon([{"name": "ver", "exec": [os.path.join(plugins, "versioned.py")],
-                 "config": {"version_file": vf}},
+                 "config": {"version_file": vf},
+                 "sandbox": {"read": [tmp]}},
                 {"name": "load", "role": "connector",
                  "exec": [os.path.join(plugins, "loadgen.py")],
                  "config": {"out": out, "rate": rate, "seconds": seconds,
-                            "start_file": go, "grace": 2}}],
+                            "start_file": go, "grace": 2},
+                 "sandbox": {"write": [tmp]}}],
                metrics={"enabled": False})
     wait_for(lambda: d.all_running(2), 10, "plugins running")
     open(go, "w").close()

@@ -613,23 +613,52 @@ long_path:
 	return -1;
 }
 
-/* What a plugin's ruleset is built from, as one string. */
+/*
+ * The identity of what path names now ("dev:ino", or "-" if nothing): a
+ * Landlock rule holds the inode it was made on, so a granted file replaced
+ * by a rename (a rebuilt program, a rewritten data file) needs a new rule.
+ */
+static void
+sandbox_path_identity(const char *path, char *buf, size_t size)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == -1)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%llx:%llx", (unsigned long long)st.st_dev,
+		    (unsigned long long)st.st_ino);
+}
+
+/*
+ * What a plugin's ruleset is built from, as one string: the paths of its
+ * config and the identities of the files they name now (a few stat calls
+ * per spawn, against rebuilding the whole ruleset).
+ */
 static char *
 sandbox_ruleset_key(const struct plugin *p, const char *data_dir)
 {
 	const struct sandbox_config	*sb = &p->conf->sandbox;
-	char				*key, *next;
+	char				*key, *next, id[64], exe[PATH_MAX];
+	char				*slash;
 	size_t				 i;
 
-	xasprintf(&key, "%s\n%s\n%d", p->conf->argv[0], data_dir,
-	    (int)sb->network);
+	exe[0] = '\0';
+	if (realpath(p->conf->argv[0], exe) != NULL &&
+	    (slash = strrchr(exe, '/')) != NULL)
+		slash[slash == exe ? 1 : 0] = '\0';
+	sandbox_path_identity(exe, id, sizeof id);
+	xasprintf(&key, "%s\n%s %s\n%s\n%d", p->conf->argv[0], exe, id,
+	    data_dir, (int)sb->network);
 	for (i = 0; i < sb->nread; i++) {
-		xasprintf(&next, "%s\nr%s", key, sb->read[i]);
+		sandbox_path_identity(sb->read[i], id, sizeof id);
+		xasprintf(&next, "%s\nr%s %s", key, sb->read[i], id);
 		free(key);
 		key = next;
 	}
 	for (i = 0; i < sb->nwrite; i++) {
-		xasprintf(&next, "%s\nw%s", key, sb->write[i]);
+		sandbox_path_identity(sb->write[i], id, sizeof id);
+		xasprintf(&next, "%s\nw%s %s", key, sb->write[i], id);
 		free(key);
 		key = next;
 	}

@@ -29,8 +29,11 @@ def versioned(tmp_path, version="1", name="ver", **extra):
 def loadgen(tmp_path, out, **config):
     cfg = {"out": out, "rate": 2000, "seconds": 3}
     cfg.update(config)
+    # It writes its results into the test's directory: granted, as an
+    # operator grants a plugin a directory it writes to.
     return {"name": "load", "role": "connector",
-            "exec": [os.path.join(TEST_PLUGINS, "loadgen.py")], "config": cfg}
+            "exec": [os.path.join(TEST_PLUGINS, "loadgen.py")], "config": cfg,
+            "sandbox": {"write": [str(tmp_path)]}}
 
 
 def write_version(path, text):
@@ -232,8 +235,9 @@ def test_watch_upgrades_once_per_rebuild(daemon, tmp_path):
     with open(path, "w") as f:
         f.write(text)
     os.chmod(path, 0o755)
+    # The script imports the test plugin beside it, as an operator grants it.
     ver = {"name": "ver", "exec": [path], "watch": True,
-           "restart": dict(FAST_STOP)}
+           "restart": dict(FAST_STOP), "sandbox": {"read": [TEST_PLUGINS]}}
     daemon.start([CONSOLE, ver])
     assert daemon.ask("!ver a") == "1:a"
     # A compiler's way: a temp name, then a rename over it.
@@ -270,7 +274,7 @@ def test_watch_waits_until_the_file_is_executable(daemon, tmp_path):
     data = os.path.join(str(tmp_path), "data.txt")
     open(data, "w").close()
     ver = {"name": "ver", "exec": [path], "watch": [data, path],
-           "restart": dict(FAST_STOP)}
+           "restart": dict(FAST_STOP), "sandbox": {"read": [TEST_PLUGINS]}}
     daemon.start([CONSOLE, ver])
     _, text = watched(tmp_path, "2")
     with open(path + ".new", "w") as f:
