@@ -729,6 +729,76 @@ sandbox_ruleset_get(const struct plugin *p, const char *data_dir,
 }
 
 /*
+ * A plugin with its own user (identity.user) owns its data directory and
+ * its tmp, and can reach them: the state directory and its plugins/ are
+ * 0700, so a root daemon opens them to traversal (0711: no listing, and the
+ * state files stay 0600). Checked at each spawn (two stat calls), so a
+ * changed user gets the directories too. -1 with *cause.
+ */
+static int
+sandbox_data_owner(const struct plugin *p, const char *dir, char **cause)
+{
+	const struct plugin_identity	*id = &p->conf->identity;
+	const char			*state = server->config->state_dir;
+	const char			*paths[2];
+	struct stat			 st;
+	char				 tmp[PATH_MAX], plugins[PATH_MAX];
+	uid_t				 uid;
+	gid_t				 gid;
+	size_t				 i;
+
+	if (!id->set_uid || geteuid() != 0)
+		return 0;
+	uid = id->uid;
+	gid = id->set_gid ? id->gid : (gid_t)-1;
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s/tmp", dir) >= sizeof tmp ||
+	    (size_t)snprintf(plugins, sizeof plugins, "%s/plugins", state) >=
+	    sizeof plugins) {
+		xasprintf(cause, "data directory: path too long");
+		return -1;
+	}
+	paths[0] = dir;
+	paths[1] = tmp;
+	for (i = 0; i < nitems(paths); i++) {
+		if (lstat(paths[i], &st) == -1) {
+			xasprintf(cause, "data directory: %s: %s", paths[i],
+			    strerror(errno));
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			xasprintf(cause, "data directory: %s: not a directory",
+			    paths[i]);
+			return -1;
+		}
+		if (st.st_uid == uid && (gid == (gid_t)-1 || st.st_gid == gid))
+			continue;
+		if (lchown(paths[i], uid, gid) == -1) {
+			xasprintf(cause, "data directory: chown %s to uid %ld: "
+			    "%s", paths[i], (long)uid, strerror(errno));
+			return -1;
+		}
+		log_info("sandbox: plugin %s: data directory %s given to uid "
+		    "%ld", p->name, paths[i], (long)uid);
+	}
+	paths[0] = state;
+	paths[1] = plugins;
+	for (i = 0; i < nitems(paths); i++) {
+		if (stat(paths[i], &st) == -1 ||
+		    (st.st_mode & 0011) == 0011)
+			continue;
+		if (chmod(paths[i], (st.st_mode & 07777) | 0011) == -1) {
+			xasprintf(cause, "data directory: chmod %s: %s",
+			    paths[i], strerror(errno));
+			return -1;
+		}
+		log_info("sandbox: %s opened to traversal (mode %o) for plugin "
+		    "%s, which runs as uid %ld; its files stay private",
+		    paths[i], (st.st_mode & 07777) | 0011, p->name, (long)uid);
+	}
+	return 0;
+}
+
+/*
  * In the daemon, before a spawn: make the plugin's data directory and its
  * environment lines, and, with the sandbox on, its ruleset and filter.
  * sandbox_release after the spawn. -1 with *cause.
@@ -742,7 +812,8 @@ sandbox_prepare(const struct plugin *p, struct sandbox_spawn *s, char **cause)
 	memset(s, 0, sizeof *s);
 	s->ruleset_fd = -1;
 	s->drop_caps = -1;
-	if (sandbox_data_dir(p, dir, sizeof dir, cause) == -1)
+	if (sandbox_data_dir(p, dir, sizeof dir, cause) == -1 ||
+	    sandbox_data_owner(p, dir, cause) == -1)
 		return -1;
 	/* Both fit: dir is under PATH_MAX, the buffers are larger. */
 	if ((size_t)snprintf(s->env_data, sizeof s->env_data,

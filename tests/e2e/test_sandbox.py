@@ -267,3 +267,48 @@ def test_a_data_dir_removed_is_made_again_and_granted(daemon, listener):
     # The kept ruleset granted the old directory: a new one grants this.
     assert escape(daemon, "data") == "ok"
     assert escape(daemon, "tmp") == "ok"
+
+
+def test_a_plugin_with_its_own_user_owns_its_data_dir_and_nothing_more(daemon, listener):
+    """A root daemon's plugin with "user": its data directory and tmp are given to
+    that uid, the state directory is opened to traversal only (its files stay
+    0600, its listing closed), and the sandbox still holds."""
+    import shutil
+    import tempfile
+    base = tempfile.mkdtemp(prefix="sandbox-user-")
+    try:
+        os.chmod(base, 0o755)   # where an operator puts a state directory
+        state = os.path.join(base, "state")
+        hostile = {"name": "hostile", "exec": [HOSTILE], "user": "nobody",
+                   "group": "nogroup", "config": {
+                       "config_file": os.path.join(daemon.dir, "config.json"),
+                       "state_dir": state,
+                       "outside": os.path.join(base, "outside")}}
+        cfg = daemon.config([CONSOLE, hostile], state={"dir": state})
+        daemon.start(config=cfg)
+        pid = daemon.status("hostile")["pid"]
+        with open("/proc/%d/status" % pid) as f:
+            uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+        assert uids == ["65534"] * 4
+        data = os.path.join(state, "plugins", "hostile")
+        for d in (data, os.path.join(data, "tmp")):
+            st = os.stat(d)
+            assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (65534, 65534, 0o700), d
+        assert os.stat(state).st_mode & 0o777 == 0o711
+        assert os.stat(os.path.join(state, "plugins")).st_mode & 0o777 == 0o711
+        daemon.wait_log(r"sandbox: plugin hostile: data directory .*/plugins/hostile given "
+                        r"to uid 65534")
+        assert escape(daemon, "data") == "ok"
+        assert escape(daemon, "tmp") == "ok"
+        assert escape(daemon, "state") == "EACCES"
+        assert escape(daemon, "config") == "EACCES"
+        assert escape(daemon, "write") == "EACCES"
+        # The daemon's own state files stay private when it saves.
+        assert daemon.result("status")  # still serving
+        daemon.stop()
+        files = [f for f in os.listdir(state) if f.endswith(".state")]
+        assert files
+        for f in files:
+            assert os.stat(os.path.join(state, f)).st_mode & 0o777 == 0o600
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
