@@ -102,6 +102,7 @@ plugin_new(const struct plugin_config *pc)
 	p->conf = config_plugin_dup(pc);
 	p->state = PLUGIN_STOPPED;
 	p->state_since = clock_wall();
+	sampler_files_init(&p->procf);
 	restart_init(&p->restart, &pc->restart);
 	p->crashes = crashlog_new((size_t)pc->restart.crash_history);
 	p->tail_cap = (size_t)pc->restart.stderr_lines;
@@ -406,6 +407,13 @@ plugin_spawn(struct plugin *p, const char *why)
 	plugin_tail_clear(p);
 	p->cpu_over_since = 0;
 	hmap_iput(server->by_pid, (uint64_t)pid, p);
+	/*
+	 * Kept open until plugin_reap, for the sampling ticks. Short of
+	 * descriptors, the process is sampled through libproc2 instead.
+	 */
+	if (sampler_files_open(&p->procf, pid) == -1)
+		log_debug("plugin %s: /proc/%ld/stat: %s; sampled by path",
+		    p->name, (long)pid, strerror(errno));
 
 	p->stream = ipc_stream_new(IPC_MAX_MESSAGE);
 	p->bev = bufferevent_socket_new(server->base, sock, BEV_OPT_CLOSE_ON_FREE);
@@ -1075,6 +1083,7 @@ plugin_reap(struct plugin *p, int status, char *how, size_t howlen)
 
 	proc_describe_status(status, how, howlen);
 	hmap_idel(server->by_pid, (uint64_t)p->pid);
+	sampler_files_close(&p->procf);
 	/* Stragglers in its process group go with it, and those outside. */
 	proc_signal(p, p->pid, SIGKILL);
 	contain_exited(p);

@@ -488,7 +488,8 @@ server_sample_self(double now_mono, double now_wall, struct proc_reading *r)
 }
 
 /*
- * One sampling tick: every live plugin pid in one batched read, and the
+ * One sampling tick: every live plugin from the /proc files it keeps open
+ * (sampler.c), those without them in one batched libproc2 read, and the
  * daemon itself from its own /proc/PID/stat.
  */
 void
@@ -498,9 +499,11 @@ server_sample(void)
 	static struct proc_reading	*readings;
 	static size_t			 cap;
 	struct plugin			*p;
+	struct proc_reading		 own, *r;
 	size_t				 n = 0, need, i;
 	double				 now_mono = clock_mono();
 	double				 now_wall = clock_wall();
+	int				 failed = 0;
 
 	need = hmap_count(server->by_name) + 1;
 	if (need > cap) {
@@ -509,32 +512,41 @@ server_sample(void)
 		readings = xreallocarray(readings, cap, sizeof *readings);
 	}
 	TAILQ_FOREACH(p, &server->plugins, entry) {
-		if (p->pid > 0)
+		if (p->pid > 0 && p->procf.stat == -1)
 			pids[n++] = p->pid;
 	}
-	if (sampler_read(server->sampler, pids, n, readings) != 0)
+	if (n > 0 && sampler_read(server->sampler, pids, n, readings) != 0) {
 		log_warn("sampling /proc");
-	else {
-		i = 0;
-		TAILQ_FOREACH(p, &server->plugins, entry) {
-			struct proc_reading	*r;
-
-			if (p->pid <= 0) {
+		failed = 1;
+	}
+	i = 0;
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->pid <= 0) {
+			if (!failed)
 				plugin_sample(p, now_mono, now_wall, 0, 0, 0, 0);
+			continue;
+		}
+		if (p->procf.stat == -1) {
+			if (failed)
+				continue;
+			r = &readings[i++];
+		} else {
+			r = &own;
+			if (sampler_read_files(&p->procf, p->pid, r) != 0) {
+				log_warn("plugin %s: reading /proc/%ld/stat",
+				    p->name, (long)p->pid);
 				continue;
 			}
-			r = &readings[i++];
-			plugin_sample(p, now_mono, now_wall, r->found &&
-			    r->state != 'Z', r->ticks, r->rss_kib * 1024,
-			    r->threads);
 		}
+		plugin_sample(p, now_mono, now_wall, r->found &&
+		    r->state != 'Z', r->ticks, r->rss_kib * 1024, r->threads);
 	}
 	/* Last, so this tick's own work is in the daemon's reading. */
-	if (sampler_read_self(server->sampler, &readings[n]) != 0)
+	if (sampler_read_self(server->sampler, &own) != 0)
 		log_warn("sampling the daemon's own /proc/%ld/stat",
 		    (long)getpid());
 	else
-		server_sample_self(now_mono, now_wall, &readings[n]);
+		server_sample_self(now_mono, now_wall, &own);
 }
 
 /* The cron: sample (if enabled) and expire events nobody answered. */

@@ -18,6 +18,7 @@
 #include "common/hmap.h"
 #include "config/config.h"
 #include "ipc/ipc.h"
+#include "metrics/metrics.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/verbs.h"
 
@@ -113,6 +114,7 @@ struct plugin {
 	double				 state_since;	/* wall */
 
 	pid_t				 pid;
+	struct proc_files		 procf;		/* its /proc stat, statm: sampler.c */
 	struct bufferevent		*bev;		/* the socketpair */
 	struct ipc_stream		*stream;
 	struct bufferevent		*out_bev;	/* stdout pipe */
