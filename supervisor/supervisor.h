@@ -146,7 +146,8 @@ struct plugin {
 	/* Health. */
 	uint64_t			 ping_seq;
 	double				 ping_sent;	/* monotonic, 0 if none outstanding */
-	double				 next_ping;
+	double				 last_heard;	/* monotonic: its last message */
+	double				 ping_tried;	/* ... the last ping (sent or not) */
 
 	/* Counters, cumulative per name across restarts. */
 	uint64_t			 events_routed;
