@@ -568,7 +568,10 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
  * clients and thousands of plugins fit under the stock soft limit of 1024.
  * A hard limit too low for that is said at start: the control socket then
  * runs out of descriptors before its table of clients is full, and makes
- * room by closing idle clients sooner (docs/control.md).
+ * room by closing idle clients sooner (docs/control.md). The sampler keeps
+ * two more per running plugin (its /proc stat and statm, sampler.c) where
+ * it can; they are not counted as needed: without them a plugin is
+ * sampled through libproc2.
  */
 static void
 server_raise_fd_limit(size_t nplugins)
