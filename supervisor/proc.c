@@ -24,7 +24,9 @@
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -33,6 +35,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,6 +332,412 @@ proc_build_env(const struct plugin_config *pc)
 }
 
 /*
+ * The spawn helper. Even without the page-table copy, a child gets a copy
+ * of the descriptor table of the process that clones it, and its exec
+ * closes every close-on-exec entry again: with the daemon's five per
+ * plugin (socket, two pipes, the sampler's stat and statm) that is O(n)
+ * per spawn and O(n^2) to start n plugins. Starting 1000 bench_idle
+ * plugins spent a third of its time in dup_fd and do_close_on_exec
+ * (filp_flush, dnotify_flush) after the switch to clone.
+ *
+ * So the daemon forks a helper at start, before it holds any plugin's
+ * descriptor; the helper closes all but its socket and 0-2, and clones
+ * the plugins on the daemon's behalf with CLONE_PARENT: each plugin is
+ * the daemon's child all the same (SIGCHLD, waitpid, PR_SET_PDEATHSIG and
+ * getppid as before), with the helper's small table to copy and close.
+ * The daemon passes the child's descriptors (SCM_RIGHTS) and everything
+ * proc_child needs (argv, envp, cgroup path) and waits for the pid, so a
+ * spawn is still synchronous. If the helper is gone or refuses, the
+ * daemon clones the child itself, as before, and says so once.
+ */
+
+/* A spawn request: this header, then size bytes of NUL-ended strings. */
+struct proc_helper_req {
+	uint32_t	size;
+	int32_t		nargv;
+	int32_t		nenvp;
+	int32_t		terminal;
+	int32_t		has_out;
+	int32_t		has_cgroup;
+	int32_t		parent;
+};
+
+/* The answer: the pid, or -1 and the errno of the clone. */
+struct proc_helper_rep {
+	int32_t	pid;
+	int32_t	error;
+};
+
+/*
+ * The largest request the helper takes: argv and envp of any sane
+ * plugin (the config allows 256 env entries) are far below it; a bigger
+ * one is spawned by the daemon itself.
+ */
+#define PROC_HELPER_MAX		(1024 * 1024)
+
+/*
+ * How long the daemon waits on the helper (a send or the answer). It
+ * answers in the time of a clone; only a helper stopped or wedged takes
+ * this long, and is then replaced by spawning in the daemon.
+ */
+#define PROC_HELPER_WAIT_S	5
+
+static int	proc_helper_fd = -1;	/* the daemon's end */
+static pid_t	proc_helper_pid = -1;
+
+/* In the helper: read exactly n bytes; 0, or -1 on end of file or error. */
+static int
+proc_helper_read(int fd, void *buf, size_t n)
+{
+	char	*p = buf;
+	ssize_t	 r;
+
+	while (n > 0) {
+		if ((r = read(fd, p, n)) == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Write all of buf; 0, or -1 with errno. */
+static int
+proc_helper_write(int fd, const void *buf, size_t n)
+{
+	const char	*p = buf;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * In the helper: split a request's strings into args. Returns 0, or -1
+ * if they are not what the header says (then nothing is spawned).
+ */
+static int
+proc_helper_parse(const struct proc_helper_req *rq, char *buf,
+    char ***argvp, char ***envpp, const char **cgroup)
+{
+	char	**argv, **envp, *p = buf, *end = buf + rq->size;
+	int32_t	  i;
+
+	if (rq->nargv < 1 || rq->nenvp < 0 || rq->size == 0 ||
+	    end[-1] != '\0')
+		return -1;
+	argv = calloc((size_t)rq->nargv + 1, sizeof *argv);
+	envp = calloc((size_t)rq->nenvp + 1, sizeof *envp);
+	if (argv == NULL || envp == NULL)
+		goto fail;
+	for (i = 0; i < rq->nargv + rq->nenvp + (rq->has_cgroup ? 1 : 0);
+	    i++) {
+		if (p >= end)
+			goto fail;
+		if (i < rq->nargv)
+			argv[i] = p;
+		else if (i < rq->nargv + rq->nenvp)
+			envp[i - rq->nargv] = p;
+		else
+			*cgroup = p;
+		p += strlen(p) + 1;
+	}
+	*argvp = argv;
+	*envpp = envp;
+	return 0;
+fail:
+	free(argv);
+	free(envp);
+	return -1;
+}
+
+/*
+ * In the helper: one request. Returns 0 when answered, -1 when the
+ * daemon's end is gone (the helper then exits).
+ */
+static int
+proc_helper_serve(int fd)
+{
+	struct proc_helper_req	 rq;
+	struct proc_helper_rep	 rep;
+	struct proc_child_args	 args;
+	struct msghdr		 msg;
+	struct cmsghdr		*cm;
+	struct iovec		 iov;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(4 * sizeof(int))];
+	}			 cbuf;
+	sigset_t		 all, old;
+	char			*buf = NULL, **argv = NULL, **envp = NULL;
+	const char		*cgroup = NULL;
+	int			 fds[4] = { -1, -1, -1, -1 }, nfds = 0, i;
+	ssize_t			 n;
+
+	memset(&msg, 0, sizeof msg);
+	iov.iov_base = &rq;
+	iov.iov_len = sizeof rq;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof cbuf.buf;
+	while ((n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (nfds > 4)
+				nfds = 4;
+			memcpy(fds, CMSG_DATA(cm), (size_t)nfds * sizeof(int));
+		}
+	}
+	if ((size_t)n < sizeof rq && proc_helper_read(fd, (char *)&rq + n,
+	    sizeof rq - (size_t)n) == -1)
+		return -1;
+	rep.pid = -1;
+	rep.error = EINVAL;
+	if (rq.size > PROC_HELPER_MAX || (buf = malloc(rq.size + 1)) == NULL)
+		return -1;
+	if (proc_helper_read(fd, buf, rq.size) == -1) {
+		free(buf);
+		return -1;
+	}
+	if (nfds == (rq.has_out ? 4 : 3) &&
+	    proc_helper_parse(&rq, buf, &argv, &envp, &cgroup) == 0) {
+		memset(&args, 0, sizeof args);
+		i = 0;
+		args.sock = fds[i++];
+		args.out = rq.has_out ? fds[i++] : -1;
+		args.err = fds[i++];
+		args.report = fds[i++];
+		args.theirs[0] = args.theirs[1] = args.theirs[2] = -1;
+		args.theirs[3] = fd;	/* its own socket: room at the limit */
+		args.terminal = rq.terminal;
+		args.cgroup = cgroup;
+		args.parent = (pid_t)rq.parent;
+		args.path = argv[0];
+		args.argv = argv;
+		args.envp = envp;
+		args.signals = proc_signals;
+		args.nsignals = proc_nsignals;
+		sigfillset(&all);
+		sigprocmask(SIG_SETMASK, &all, &old);
+		rep.pid = clone(proc_child, proc_stack + sizeof proc_stack,
+		    CLONE_VM | CLONE_VFORK | CLONE_PARENT, &args);
+		rep.error = rep.pid == -1 ? errno : 0;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	free(argv);
+	free(envp);
+	free(buf);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	return proc_helper_write(fd, &rep, sizeof rep);
+}
+
+/* In the helper: serve requests until the daemon closes its end. */
+static void __attribute__((noreturn))
+proc_helper_main(int fd, pid_t daemon)
+{
+	struct sigaction	sa;
+	sigset_t		none;
+	int			i;
+
+	/* Not the daemon's handlers (they write to its loop), nor its mask. */
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	for (i = 1; i < NSIG; i++) {
+		sa.sa_handler = SIG_DFL;
+		if (i == SIGINT || i == SIGTERM || i == SIGHUP ||
+		    i == SIGQUIT || i == SIGPIPE)
+			sa.sa_handler = SIG_IGN;	/* the daemon decides */
+		if (i != SIGKILL && i != SIGSTOP)
+			sigaction(i, &sa, NULL);
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != daemon)
+		_exit(0);
+	prctl(PR_SET_NAME, "supervisor-spawn");
+	/* Its table is what every plugin's clone copies: keep it small. */
+	if (fd > 3)
+		close_range(3, (unsigned int)fd - 1, 0);
+	close_range((unsigned int)fd + 1, ~0U, 0);
+	proc_scan_signals();
+	while (proc_helper_serve(fd) == 0)
+		;
+	_exit(0);
+}
+
+/*
+ * Fork the spawn helper. Called at start, before any plugin exists; on
+ * failure the daemon spawns its plugins itself.
+ */
+void
+proc_helper_start(void)
+{
+	struct timeval	tv;
+	int		sv[2];
+	pid_t		pid, daemon = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("spawn helper: socketpair");
+		return;
+	}
+	switch (pid = fork()) {
+	case -1:
+		log_warn("spawn helper: fork");
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	case 0:
+		close(sv[0]);
+		proc_helper_main(sv[1], daemon);
+	}
+	close(sv[1]);
+	tv.tv_sec = PROC_HELPER_WAIT_S;
+	tv.tv_usec = 0;
+	if (setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
+	    setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
+		log_warn("spawn helper: setsockopt");
+	proc_helper_fd = sv[0];
+	proc_helper_pid = pid;
+	log_debug("spawn helper: pid %ld", (long)pid);
+}
+
+/* Stop the helper and reap it (at shutdown, before waiting for children). */
+void
+proc_helper_stop(void)
+{
+	if (proc_helper_pid == -1)
+		return;
+	close(proc_helper_fd);
+	proc_helper_fd = -1;
+	kill(proc_helper_pid, SIGKILL);
+	while (waitpid(proc_helper_pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	proc_helper_pid = -1;
+}
+
+/* The helper failed us: stop using it, and say so once. */
+static void
+proc_helper_lost(const char *why, int error)
+{
+	log_warnx("spawn helper: %s: %s; the daemon spawns plugins itself "
+	    "from now on", why, strerror(error));
+	proc_helper_stop();
+}
+
+/*
+ * Ask the helper to spawn. Returns the pid; -1 with *error set when the
+ * clone failed there; -2 if the helper could not be asked (the caller
+ * then clones in the daemon).
+ */
+static pid_t
+proc_helper_spawn(const struct proc_child_args *a, int *error)
+{
+	struct proc_helper_req	 rq;
+	struct proc_helper_rep	 rep;
+	struct msghdr		 msg;
+	struct cmsghdr		*cm;
+	struct iovec		 iov;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(4 * sizeof(int))];
+	}			 cbuf;
+	size_t			 size = 0, len;
+	char			*buf, *p;
+	int			 fds[4], nfds = 0, i;
+	ssize_t			 n;
+
+	if (proc_helper_fd == -1)
+		return -2;
+	memset(&rq, 0, sizeof rq);
+	for (i = 0; a->argv[i] != NULL; i++)
+		size += strlen(a->argv[i]) + 1;
+	rq.nargv = i;
+	for (i = 0; a->envp[i] != NULL; i++)
+		size += strlen(a->envp[i]) + 1;
+	rq.nenvp = i;
+	if (a->cgroup != NULL)
+		size += strlen(a->cgroup) + 1;
+	if (size > PROC_HELPER_MAX)
+		return -2;
+	rq.size = (uint32_t)size;
+	rq.terminal = a->terminal;
+	rq.has_out = a->out != -1;
+	rq.has_cgroup = a->cgroup != NULL;
+	rq.parent = (int32_t)a->parent;
+	p = buf = xmalloc(size);
+	for (i = 0; a->argv[i] != NULL; i++) {
+		len = strlen(a->argv[i]) + 1;
+		memcpy(p, a->argv[i], len);
+		p += len;
+	}
+	for (i = 0; a->envp[i] != NULL; i++) {
+		len = strlen(a->envp[i]) + 1;
+		memcpy(p, a->envp[i], len);
+		p += len;
+	}
+	if (a->cgroup != NULL)
+		memcpy(p, a->cgroup, strlen(a->cgroup) + 1);
+
+	fds[nfds++] = a->sock;
+	if (a->out != -1)
+		fds[nfds++] = a->out;
+	fds[nfds++] = a->err;
+	fds[nfds++] = a->report;
+	memset(&msg, 0, sizeof msg);
+	memset(&cbuf, 0, sizeof cbuf);
+	iov.iov_base = &rq;
+	iov.iov_len = sizeof rq;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+	while ((n = sendmsg(proc_helper_fd, &msg, MSG_NOSIGNAL)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof rq ||
+	    proc_helper_write(proc_helper_fd, buf, size) == -1 ||
+	    proc_helper_read(proc_helper_fd, &rep, sizeof rep) == -1) {
+		free(buf);
+		proc_helper_lost("cannot ask it", n == -1 || errno != 0 ?
+		    errno : EPIPE);
+		return -2;
+	}
+	free(buf);
+	if (rep.pid == -1 && rep.error == EINVAL) {
+		/* It could not clone as asked (CLONE_PARENT refused?). */
+		proc_helper_lost("clone", EINVAL);
+		return -2;
+	}
+	if (rep.pid == -1) {
+		*error = rep.error;
+		return -1;
+	}
+	return (pid_t)rep.pid;
+}
+
+/*
  * The interpreter a script names on its "#!" line, or "" (not a script, or
  * unreadable). Read in the daemon, only after an exec failed.
  */
@@ -474,24 +883,27 @@ proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)
 	args.nsignals = proc_nsignals;
 
 	/*
-	 * Every signal blocked across the clone: the child shares the daemon's
-	 * memory, so a handler of the daemon's must never run in it. The
-	 * child resets the dispositions before it unblocks.
+	 * Through the helper if there is one; else here. Either way the
+	 * daemon resumes once the child exec'd or exited (CLONE_VFORK), so
+	 * the group the child set is in place before anyone signals it.
 	 */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
+	if ((pid = proc_helper_spawn(&args, &clone_errno)) == -2) {
+		/*
+		 * Every signal blocked across the clone: the child shares the
+		 * daemon's memory, so a handler of the daemon's must never
+		 * run in it. The child resets the dispositions first.
+		 */
+		sigfillset(&all);
+		sigprocmask(SIG_SETMASK, &all, &old);
 #if defined(__SANITIZE_ADDRESS__)
-	/* The last child left its frames' redzones poisoned on this stack. */
-	ASAN_UNPOISON_MEMORY_REGION(proc_stack, sizeof proc_stack);
+		/* The last child left its frames' redzones poisoned here. */
+		ASAN_UNPOISON_MEMORY_REGION(proc_stack, sizeof proc_stack);
 #endif
-	/*
-	 * The daemon resumes once the child exec'd or exited (CLONE_VFORK),
-	 * so the group the child set is in place before anyone signals it.
-	 */
-	pid = clone(proc_child, proc_stack + sizeof proc_stack,
-	    CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-	clone_errno = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
+		pid = clone(proc_child, proc_stack + sizeof proc_stack,
+		    CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+		clone_errno = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
 	free(envp);
 	if (pid == -1) {
 		xasprintf(cause, "clone: %s", strerror(clone_errno));

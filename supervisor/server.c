@@ -369,6 +369,8 @@ server_maybe_exit(void)
 		if (p->pid > 0)
 			return;
 	}
+	/* No spawn from now on; contain_shutdown waits for every child. */
+	proc_helper_stop();
 	if (contain_shutdown()) {
 		if (!evtimer_pending(server_leftover_timer, NULL)) {
 			tv.tv_sec = (time_t)LEFTOVER_WAIT;
@@ -623,6 +625,8 @@ server_init(struct config *cf, const char *plugin_dir)
 	router_init();
 
 	server_raise_fd_limit(cf->nplugins);
+	/* Forked while the daemon is small and holds no plugin's descriptor. */
+	proc_helper_start();
 	notify_init();
 
 	/* Plugins' orphans are reparented to us, so nothing escapes. */

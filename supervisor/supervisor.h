@@ -323,6 +323,8 @@ uint64_t output_suppressed(const struct plugin *);
 pid_t	 proc_spawn(struct plugin *, int *sock, int *out_fd, int *err_fd,
 	     char **cause);
 void	 proc_signal(const struct plugin *, pid_t, int);
+void	 proc_helper_start(void);
+void	 proc_helper_stop(void);
 const char *proc_describe_status(int status, char *, size_t);
 
 /* contain.c: nothing a plugin starts outlives it (cgroup or subreaper). */
