@@ -476,6 +476,9 @@ msg_decode(const void *data, size_t len, struct msg *m, char **cause)
 	return 0;
 }
 
+/* The unpacker's first buffer: a ping's pong, a log line or two. */
+#define IPC_STREAM_INITIAL	512
+
 struct ipc_stream *
 ipc_stream_new(size_t max_message)
 {
@@ -484,7 +487,13 @@ ipc_stream_new(size_t max_message)
 	s->max_message = max_message;
 	s->scan.max_message = max_message;
 	s->scan.strings = 1;
-	if (!msgpack_unpacker_init(&s->unpacker, 4096))
+	/*
+	 * Small to start: an idle plugin's stream sees pongs of a few bytes,
+	 * and msgpack grows the buffer for a larger message (and reuses it
+	 * from the start once all is consumed). 4096 here was 4 MB of the
+	 * daemon's heap at 1000 plugins.
+	 */
+	if (!msgpack_unpacker_init(&s->unpacker, IPC_STREAM_INITIAL))
 		fatalx("msgpack_unpacker_init failed");
 	return s;
 }
