@@ -371,6 +371,7 @@ struct jsonw {
 	size_t	 len;
 	size_t	 size;
 	int	 comma;		/* the next value or key needs a comma */
+	int	 nokeys;	/* jw_key writes nothing: a row of values */
 };
 void	 jw_init(struct jsonw *);
 void	 jw_free(struct jsonw *);
