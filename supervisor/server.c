@@ -260,6 +260,8 @@ server_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 			saver = 1;
 			continue;
 		}
+		if (proc_helper_exited(pid, status))
+			continue;
 		if ((p = hmap_iget(server->by_pid, (uint64_t)pid)) == NULL) {
 			/* An orphan of a plugin, reparented to us. */
 			log_debug("reaped pid %ld (not a plugin)", (long)pid);
@@ -369,8 +371,12 @@ server_maybe_exit(void)
 		if (p->pid > 0)
 			return;
 	}
-	/* No spawn from now on; contain_shutdown waits for every child. */
-	proc_helper_stop();
+	/*
+	 * No spawn from now on. contain_shutdown waits for every child: the
+	 * spawn helper goes once it is the last (a save may still run).
+	 */
+	if (proc_helper_alone())
+		proc_helper_stop();
 	if (contain_shutdown()) {
 		if (!evtimer_pending(server_leftover_timer, NULL)) {
 			tv.tv_sec = (time_t)LEFTOVER_WAIT;
@@ -626,7 +632,7 @@ server_init(struct config *cf, const char *plugin_dir)
 
 	server_raise_fd_limit(cf->nplugins);
 	/* Forked while the daemon is small and holds no plugin's descriptor. */
-	proc_helper_start();
+	proc_helper_start(cf->nplugins);
 	notify_init();
 
 	/* Plugins' orphans are reparented to us, so nothing escapes. */

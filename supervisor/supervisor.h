@@ -323,8 +323,10 @@ uint64_t output_suppressed(const struct plugin *);
 pid_t	 proc_spawn(struct plugin *, int *sock, int *out_fd, int *err_fd,
 	     char **cause);
 void	 proc_signal(const struct plugin *, pid_t, int);
-void	 proc_helper_start(void);
+void	 proc_helper_start(size_t);
 void	 proc_helper_stop(void);
+int	 proc_helper_alone(void);
+int	 proc_helper_exited(pid_t, int);
 const char *proc_describe_status(int status, char *, size_t);
 
 /* contain.c: nothing a plugin starts outlives it (cgroup or subreaper). */

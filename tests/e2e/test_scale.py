@@ -1,6 +1,9 @@
 """Scale: status as rows (what supervisorctl's table asks for) carries the
 same values as the objects; many plugins start, are sampled and stop."""
-from conftest import CONSOLE, DICE, plugin, wait_for
+import os
+import signal
+
+from conftest import CONSOLE, DICE, pid_alive, plugin, wait_for
 
 TABLE = ["name", "state", "pid", "uptime_human", "cpu_percent", "memory_mb",
          "events.routed", "restarts", "crashes"]
@@ -71,12 +74,69 @@ def test_status_table_from_rows(daemon):
     assert all(l[at:at + 7] in ("RUNNING", "STOPPED") for l in lines[1:-1]), lines
 
 
-def test_many_plugins_start_sample_and_stop(daemon):
-    plugins = [plugin("p%d" % i, "echo", {"commands": []}) for i in range(40)]
+def parent_and_comm(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        text = f.read()
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    return int(text.rsplit(")", 1)[1].split()[1]), comm
+
+
+def daemon_children(pid):
+    """(pid, comm) of every process whose parent is pid."""
+    out = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid, comm = parent_and_comm(int(entry))
+            except (OSError, ValueError):
+                continue
+            if ppid == pid:
+                out.add((int(entry), comm))
+    return out
+
+
+def test_many_plugins_through_the_spawn_helper(daemon):
+    # 64 plugins or more: a spawn helper clones them, each the daemon's child.
+    n = 64
+    plugins = [plugin("p%d" % i, "echo", {"commands": []}) for i in range(n)]
     daemon.start(plugins, config=daemon.config(plugins, metrics={"poll_interval": 0.2}))
-    rows = wait_for(lambda: (lambda r: all(x[1] == "RUNNING" and x[2] is not None for x in r["rows"]) and r)(
-        daemon.result("status", fields=["name", "state", "memory_mb"], rows=True)),
-        timeout=30, what="40 plugins running and sampled")
-    assert len(rows["rows"]) == 40
+    rows = wait_for(lambda: (lambda r: all(x[1] == "RUNNING" and x[3] is not None
+                                           for x in r["rows"]) and r)(
+        daemon.result("status", fields=["name", "state", "pid", "memory_mb"], rows=True)),
+        timeout=60, what="%d plugins running and sampled" % n)
+    assert len(rows["rows"]) == n
     # Sampled through the kept-open /proc files: a plausible RSS each.
-    assert all(0.5 < r[2] < 500 for r in rows["rows"]), rows["rows"][:3]
+    assert all(0.5 < r[3] < 500 for r in rows["rows"]), rows["rows"][:3]
+    kids = daemon_children(daemon.proc.pid)
+    helpers = [p for p, comm in kids if comm == "supervisor-spaw"]
+    assert len(helpers) == 1, kids
+    assert {r[2] for r in rows["rows"]} == {p for p, _ in kids} - set(helpers)
+    # The environment a plugin gets, built by the daemon.
+    with open("/proc/%d/environ" % rows["rows"][5][2], "rb") as f:
+        env = f.read().split(b"\0")
+    assert b"SUPERVISOR_PLUGIN=p5" in env and b"SUPERVISOR_FD=3" in env
+    # A plugin killed is restarted through the helper, still the daemon's child.
+    victim = rows["rows"][7][2]
+    os.kill(victim, signal.SIGKILL)
+    st = wait_for(lambda: (lambda s: s["state"] == "RUNNING" and s["pid"] != victim and s)(
+        daemon.status("p7")), timeout=10, what="p7 restarted")
+    assert parent_and_comm(st["pid"])[0] == daemon.proc.pid
+    # At exit the helper goes too.
+    assert daemon.stop() == 0
+    assert not pid_alive(helpers[0])
+
+
+def test_helper_gone_the_daemon_spawns_itself(daemon):
+    n = 64
+    plugins = [plugin("p%d" % i, "echo", {"commands": []}) for i in range(n)]
+    daemon.start(plugins)
+    helper = [p for p, comm in daemon_children(daemon.proc.pid) if comm == "supervisor-spaw"]
+    assert len(helper) == 1
+    os.kill(helper[0], signal.SIGKILL)
+    victim = daemon.status("p3")["pid"]
+    os.kill(victim, signal.SIGKILL)
+    st = wait_for(lambda: (lambda s: s["state"] == "RUNNING" and s["pid"] != victim and s)(
+        daemon.status("p3")), timeout=10, what="p3 restarted without the helper")
+    assert parent_and_comm(st["pid"])[0] == daemon.proc.pid
+    # Reaped as the helper, or found gone at the next spawn: said once.
+    daemon.wait_log(r"spawn helper: .*; the daemon spawns plugins itself from now on")
