@@ -105,8 +105,10 @@ def test_many_plugins_through_the_spawn_helper(daemon):
         daemon.result("status", fields=["name", "state", "pid", "memory_mb"], rows=True)),
         timeout=60, what="%d plugins running and sampled" % n)
     assert len(rows["rows"]) == n
-    # Sampled through the kept-open /proc files: a plausible RSS each.
-    assert all(0.5 < r[3] < 500 for r in rows["rows"]), rows["rows"][:3]
+    # Sampled through the kept-open /proc files: a Python plugin's RSS. (One
+    # restarted under a loaded machine may be caught mid-start: allow two.)
+    odd = [r for r in rows["rows"] if not 2 < r[3] < 500]
+    assert len(odd) <= 2, odd
     kids = daemon_children(daemon.proc.pid)
     helpers = [p for p, comm in kids if comm == "supervisor-spaw"]
     assert len(helpers) == 1, kids
