@@ -180,6 +180,14 @@ proc_child_move(int fd)
  * then exec. It runs in the daemon's memory (see the top of the file):
  * system calls on what proc_spawn prepared, nothing else; a failure goes
  * to the report pipe. Returns only to please clone's prototype.
+ *
+ * A step added here reads only struct proc_child_args. With the spawn
+ * helper (64 plugins or more) the child runs in the helper's memory, a
+ * copy of the daemon made at start: whatever a new step needs that the
+ * daemon prepares per spawn (an identity, a sandbox) must travel in the
+ * helper's request (struct proc_helper_req, its strings and descriptors)
+ * like argv and envp do, or proc_helper_spawn must return -2 for the
+ * plugins that use it, so the daemon clones them itself.
  */
 static int
 proc_child(void *arg)
