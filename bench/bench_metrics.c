@@ -2,6 +2,7 @@
  * bench_metrics.c: cost of the metrics module against its targets.
  *
  *   sample tick (sampler_read over n live pids)  <= 60 us per plugin
+ *   ... as the daemon reads (sampler_read_files)  <= 60 us per plugin
  *   ring memory, 720 samples (1 h at 5 s)         <= 20 KB per plugin
  *   metrics_aggregate over a full 720 ring        <= 20 us
  *
@@ -121,6 +122,38 @@ bench_sampler_tick(struct sampler *sm, const pid_t *pids, size_t n,
 }
 
 /*
+ * Median microseconds of one tick as the daemon makes it: sampler_read_files
+ * over each pid's kept-open stat and statm (the path every plugin takes
+ * unless it ran short of descriptors at spawn).
+ */
+static double
+bench_files_tick(const struct proc_files *files, const pid_t *pids, size_t n,
+    int ticks)
+{
+	struct proc_reading	 r;
+	double			*t, t0, med;
+	int			 i;
+	size_t			 j, found = 0;
+
+	t = xreallocarray(NULL, (size_t)ticks, sizeof *t);
+	for (i = 0; i < ticks; i++) {
+		t0 = bench_now();
+		for (j = 0; j < n; j++) {
+			if (sampler_read_files(&files[j], pids[j], &r) != 0)
+				fatal("sampler_read_files");
+			found += r.found != 0;
+		}
+		t[i] = (bench_now() - t0) * 1e6;
+	}
+	if (found != n * (size_t)ticks)
+		fatalx("sampler_read_files found %zu of %zu", found,
+		    n * (size_t)ticks);
+	med = bench_median(t, (size_t)ticks);
+	free(t);
+	return med;
+}
+
+/*
  * Parse what the sampler reads from stat and statm text: utime + stime,
  * start time, threads, state, resident pages. Enough to be a fair floor.
  */
@@ -209,6 +242,7 @@ bench_sampling(void)
 {
 	static const size_t	 sizes[] = { 10, 100, 1000 };
 	struct sampler		*sm;
+	struct proc_files	*files;
 	struct rlimit		 rl;
 	pid_t			 pids[BENCH_MAX_CHILDREN];
 	int			*fds, ticks;
@@ -216,9 +250,9 @@ bench_sampling(void)
 	size_t			 i, k, n;
 	double			 us;
 
-	/* Three descriptors per pid for the floor. */
+	/* Three descriptors per pid for the floor, two for the files. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur < 3 * BENCH_MAX_CHILDREN + 64) {
+	    rl.rlim_cur < 5 * BENCH_MAX_CHILDREN + 64) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
@@ -234,6 +268,11 @@ bench_sampling(void)
 		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 			fatal("open %s", path);
 	}
+	files = xreallocarray(NULL, BENCH_MAX_CHILDREN, sizeof *files);
+	for (i = 0; i < BENCH_MAX_CHILDREN; i++) {
+		if (sampler_files_open(&files[i], pids[i]) == -1)
+			fatal("sampler_files_open %d", (int)pids[i]);
+	}
 
 	for (k = 0; k < nitems(sizes); k++) {
 		n = sizes[k];
@@ -242,6 +281,9 @@ bench_sampling(void)
 		printf("sample_tick_us n=%zu ticks=%d value=%.1f\n", n, ticks,
 		    us);
 		printf("sample_tick_us_per_plugin n=%zu value=%.2f "
+		    "target=60\n", n, us / n);
+		us = bench_files_tick(files, pids, n, ticks);
+		printf("sample_tick_files_us_per_plugin n=%zu value=%.2f "
 		    "target=60\n", n, us / n);
 		us = bench_floor_tick(fds, n, ticks, 0);
 		printf("floor_pread_us_per_plugin n=%zu value=%.2f\n", n,
@@ -258,6 +300,9 @@ bench_sampling(void)
 	for (i = 0; i < 3 * BENCH_MAX_CHILDREN; i++)
 		close(fds[i]);
 	free(fds);
+	for (i = 0; i < BENCH_MAX_CHILDREN; i++)
+		sampler_files_close(&files[i]);
+	free(files);
 	sampler_free(sm);
 	bench_reap_children(pids, BENCH_MAX_CHILDREN);
 }

@@ -60,6 +60,7 @@ struct ipc_scan {
 
 struct ipc_stream {
 	msgpack_unpacker	unpacker;
+	int			live;		/* unpacker initialised */
 	size_t			max_message;
 	struct ipc_scan		scan;
 	char		       *refused;	/* the scanner's cause, for next() */
@@ -476,6 +477,18 @@ msg_decode(const void *data, size_t len, struct msg *m, char **cause)
 	return 0;
 }
 
+/* The unpacker's first buffer: a ping's pong, a log line or two. */
+#define IPC_STREAM_INITIAL	512
+
+/*
+ * A stream holds an unpacker only while it has bytes: msgpack-c's unpacker
+ * is a buffer, a parse stack (1 KiB) and an 8 KiB zone, renewed after
+ * every message, and an idle plugin's stream is empty but for a pong every
+ * ping_interval. Kept for every plugin, they were the larger part of the
+ * daemon's heap at 1000 idle plugins; made when bytes come and dropped
+ * when all are consumed, the heap reuses the same few. A message handed
+ * out keeps what it needs (msgpack-c counts references to the buffer).
+ */
 struct ipc_stream *
 ipc_stream_new(size_t max_message)
 {
@@ -484,9 +497,28 @@ ipc_stream_new(size_t max_message)
 	s->max_message = max_message;
 	s->scan.max_message = max_message;
 	s->scan.strings = 1;
-	if (!msgpack_unpacker_init(&s->unpacker, 4096))
-		fatalx("msgpack_unpacker_init failed");
 	return s;
+}
+
+/* Make the unpacker for bytes to come. */
+static void
+ipc_stream_open(struct ipc_stream *s)
+{
+	if (s->live)
+		return;
+	if (!msgpack_unpacker_init(&s->unpacker, IPC_STREAM_INITIAL))
+		fatalx("msgpack_unpacker_init failed");
+	s->live = 1;
+}
+
+/* Drop the unpacker if it holds no byte, whole or partial message. */
+static void
+ipc_stream_idle(struct ipc_stream *s)
+{
+	if (!s->live || msgpack_unpacker_message_size(&s->unpacker) != 0)
+		return;
+	msgpack_unpacker_destroy(&s->unpacker);
+	s->live = 0;
 }
 
 void
@@ -494,7 +526,8 @@ ipc_stream_free(struct ipc_stream *s)
 {
 	if (s == NULL)
 		return;
-	msgpack_unpacker_destroy(&s->unpacker);
+	if (s->live)
+		msgpack_unpacker_destroy(&s->unpacker);
 	free(s->refused);
 	free(s);
 }
@@ -502,6 +535,8 @@ ipc_stream_free(struct ipc_stream *s)
 size_t
 ipc_stream_pending(const struct ipc_stream *s)
 {
+	if (!s->live)
+		return 0;
 	/* Counts the part of a message the unpacker has already parsed, too. */
 	return msgpack_unpacker_message_size(&s->unpacker);
 }
@@ -532,6 +567,7 @@ ipc_stream_feed(struct ipc_stream *s, const void *data, size_t len,
 	else if (s->scan.refused)
 		xasprintf(&s->refused, "message exceeds the %zu-byte limit",
 		    s->max_message);
+	ipc_stream_open(s);
 	if (!msgpack_unpacker_reserve_buffer(&s->unpacker, len))
 		fatalx("msgpack_unpacker_reserve_buffer(%zu) failed", len);
 	memcpy(msgpack_unpacker_buffer(&s->unpacker), data, len);
@@ -547,6 +583,16 @@ ipc_stream_next(struct ipc_stream *s, struct msg *m, char **cause)
 
 	memset(m, 0, sizeof *m);
 	msgpack_unpacked_init(&m->unpacked);
+	if (!s->live) {
+		/* No byte since the last message. */
+		msg_release(m);
+		if (s->refused != NULL) {
+			*cause = s->refused;
+			s->refused = NULL;
+			return -1;
+		}
+		return 0;
+	}
 	ret = msgpack_unpacker_next_with_size(&s->unpacker, &m->unpacked, &size);
 	switch (ret) {
 	case MSGPACK_UNPACK_SUCCESS:
@@ -564,6 +610,7 @@ ipc_stream_next(struct ipc_stream *s, struct msg *m, char **cause)
 			    s->max_message);
 			return -1;
 		}
+		ipc_stream_idle(s);
 		return 0;
 	case MSGPACK_UNPACK_NOMEM_ERROR:
 		/*

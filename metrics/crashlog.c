@@ -44,7 +44,12 @@ crashlog_new(size_t capacity)
 		fatalx("crashlog_new: zero capacity");
 	log = xcalloc(1, sizeof *log);
 	log->capacity = capacity;
-	log->records = xcalloc(capacity, sizeof *log->records);
+	/*
+	 * The records come with the first crash (crashlog_push): 64 of them
+	 * are 4 KiB, and most plugins never crash. With 1000 plugins that
+	 * was 4 MB of the daemon's memory holding nothing.
+	 */
+	log->records = NULL;
 	return log;
 }
 
@@ -69,7 +74,7 @@ crashlog_free(struct crash_log *log)
 
 	if (log == NULL)
 		return;
-	for (i = 0; i < log->capacity; i++)
+	for (i = 0; log->records != NULL && i < log->capacity; i++)
 		crashlog_clear_record(&log->records[i]);
 	free(log->records);
 	free(log);
@@ -82,6 +87,8 @@ crashlog_push(struct crash_log *log, const struct crash_record *cr)
 	struct crash_record	*slot;
 	size_t			 i;
 
+	if (log->records == NULL)
+		log->records = xcalloc(log->capacity, sizeof *log->records);
 	slot = &log->records[log->head];
 	crashlog_clear_record(slot);
 	*slot = *cr;

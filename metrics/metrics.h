@@ -242,6 +242,23 @@ void		 sampler_free(struct sampler *);
 int		 sampler_read(struct sampler *, const pid_t *, size_t,
 		     struct proc_reading *);
 int		 sampler_read_self(struct sampler *, struct proc_reading *);
+
+/*
+ * A process's /proc/PID/stat and statm, kept open from its spawn to its
+ * reap (so the pid cannot have been reused behind them): each tick reads
+ * them with a pread. -1 where a file could not be opened; such a process is
+ * read through sampler_read (libproc2) instead.
+ */
+struct proc_files {
+	int	stat;
+	int	statm;
+};
+
+void		 sampler_files_init(struct proc_files *);
+int		 sampler_files_open(struct proc_files *, pid_t);
+void		 sampler_files_close(struct proc_files *);
+int		 sampler_read_files(const struct proc_files *, pid_t,
+		     struct proc_reading *);
 int		 sampler_parse_stat(const char *, struct proc_reading *);
 long		 sampler_hz(void);
 double		 metrics_cpu_percent(uint64_t prev_ticks, uint64_t cur_ticks,

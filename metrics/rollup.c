@@ -44,6 +44,7 @@ struct rollup_tier {
 	int64_t			origin;	/* the first head: slots before it
 					   were never written */
 	int64_t			first;	/* oldest non-empty bucket kept */
+	int64_t			base;	/* the bucket in slot 0 (see rollup_slot) */
 	struct rollup_bucket	b[];
 };
 
@@ -122,7 +123,17 @@ rollup_bucket_of(double wall, double resolution)
 static size_t
 rollup_slot(const struct rollup_tier *t, int64_t bucket)
 {
-	return (size_t)((uint64_t)bucket % t->capacity);
+	int64_t	cap = (int64_t)t->capacity;
+	int64_t	slot = (bucket - t->base) % cap;
+
+	/*
+	 * Counted from the first bucket the tier held (base), not from the
+	 * epoch: a new tier fills from slot 0, beside its header, instead of
+	 * from a slot the clock picks in the middle of the array. The array
+	 * is not written ahead, so an idle daemon's 1000 plugins kept two
+	 * pages (8 KiB) each resident for two tiers holding a few buckets.
+	 */
+	return (size_t)(slot < 0 ? slot + cap : slot);
 }
 
 /* Bytes a tier of this capacity occupies. */
@@ -288,6 +299,7 @@ rollup_move_head(struct rollup_tier *t, int64_t bucket)
 		t->have_head = 1;
 		t->head = bucket;
 		t->origin = bucket;
+		t->base = bucket;
 		t->first = bucket + 1;
 		return;
 	}
@@ -401,6 +413,7 @@ rollup_load(struct rollup_tier *t, int64_t head, const unsigned char *in,
 	t->have_head = 1;
 	t->head = head;
 	t->origin = head - (int64_t)n + 1;
+	t->base = t->origin;
 	slot = rollup_slot(t, head - (int64_t)n + 1);
 	run = t->capacity - slot < n ? t->capacity - slot : n;
 	memcpy(&t->b[slot], in, run * sizeof b);

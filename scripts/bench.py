@@ -29,6 +29,11 @@ CHAOS_MARK = "<!-- chaos: written by make chaos (scripts/chaos.py) -->"
 HTTP_MARK = "<!-- http: written by make bench (bench_http), or scripts/bench.py BUILD --only http -->"
 # The sandbox section, which `scripts/bench.py BUILD --only sandbox` rewrites alone.
 SANDBOX_MARK = "<!-- sandbox: written by make bench (bench_sandbox), or scripts/bench.py BUILD --only sandbox -->"
+# The scale section (10, 100, 1000 plugins), which `--only scale` rewrites alone.
+SCALE_MARK = "<!-- scale: written by make bench (bench_scale), or scripts/bench.py BUILD --only scale -->"
+# Idle phase of the scale section per plugin count: the 1000-plugin one is the
+# issue's full 120 s; 10 and 100 take 60 s so `make bench` stays near 20 min.
+SCALE_IDLE_SECONDS = {10: 60.0, 100: 60.0, 1000: 120.0}
 
 
 def log(msg):
@@ -706,6 +711,125 @@ def only_section(mark, lines):
     print(section)
 
 
+def scale_running(d, n):
+    """How many of n plugins are RUNNING (a status asking for the state alone)."""
+    r = d.request({"cmd": "status", "fields": ["state"]})["result"]
+    return sum(p["state"] == "RUNNING" for p in r["plugins"]) == n
+
+
+def bench_scale_one(n, idle_seconds):
+    """n idle plugins at the defaults (5 s sampling, 5 s pings): start-up,
+    idle CPU, memory, status wall time, shutdown."""
+    plugins = [{"name": "p%d" % i, "exec": [os.path.join(BENCH, "bench_idle")]} for i in range(n)]
+    t0 = time.monotonic()
+    d = Daemon(plugins)
+    wait_for(lambda: scale_running(d, n), 120, "%d plugins running" % n)
+    r = {"n": n, "start_s": time.monotonic() - t0}
+    # Settle (the start-up's own work out of the figure), then idle.
+    time.sleep(2)
+    cpu0, wall0 = rusage_cpu(d), time.monotonic()
+    time.sleep(idle_seconds)
+    r["idle_seconds"] = time.monotonic() - wall0
+    r["idle_percent"] = (rusage_cpu(d) - cpu0) / r["idle_seconds"] * 100
+    r["rss_kib"], r["pss_kib"] = d.rss_kib(), d.pss_kib()
+    sysm = d.request({"cmd": "system"})["result"]
+    r["history_kib"] = sysm["daemon"]["history_bytes_per_plugin"] * n / 1024
+    r["status_ms"] = ctl_time(d.sock, ["status"], runs=20 if n >= 1000 else 50)
+    t1 = time.monotonic()
+    d.stop()
+    r["stop_s"] = time.monotonic() - t1
+    return r
+
+
+def bench_scale(metrics_out):
+    """The scale section: 10, 100 and 1000 plugins, one after another."""
+    out = []
+    for n in (10, 100, 1000):
+        log("scale: %d plugins (idle %.0f s)" % (n, SCALE_IDLE_SECONDS[n]))
+        r = bench_scale_one(n, SCALE_IDLE_SECONDS[n])
+        for line in metrics_out.splitlines():
+            for key, name in (("sample_tick_files_us_per_plugin", "tick_us"),
+                              ("sample_tick_us_per_plugin", "tick_libproc2_us")):
+                if line.startswith(key + " n=%d " % n):
+                    r[name] = float(line.split("value=", 1)[1].split()[0])
+        out.append(r)
+    return out
+
+
+def scale_report_lines(rows):
+    ok = lambda good: "met" if good else "**missed**"
+    by = {r["n"]: r for r in rows}
+    big = by[1000]
+    lines = [
+        SCALE_MARK,
+        "## Scale: 10, 100 and 1000 plugins",
+        "",
+        "bench/bench_idle plugins at the default sampling (5 s) and pings (5 s), no",
+        "other load. Start-up: daemon launched to every plugin RUNNING. Idle: the",
+        "daemon's CPU by its own rusage after 2 s of settling, %s. Memory after the" % (
+            ", ".join("%.0f s at %d" % (by[n]["idle_seconds"], n) for n in sorted(by))),
+        "idle phase; RSS and PSS include the durable history (raw ring and rollup tiers),",
+        "whose allocation is stated apart: allocated at start, it is resident only as far",
+        "as samples have reached it. Shutdown: SIGTERM to the daemon's exit,",
+        "every plugin stopped. Sample tick: bench_metrics's median per plugin, through",
+        "the kept-open /proc files the daemon reads (libproc2's batched read beside it).",
+        "",
+        "| figure | 10 | 100 | 1000 | target at 1000 | |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def row(label, key, fmt, target="", good=None):
+        cells = " | ".join(fmt % by[n][key] if key in by[n] else "-" for n in (10, 100, 1000))
+        lines.append("| %s | %s | %s | %s |" % (label, cells, target,
+                                                 "" if good is None else ok(good)))
+
+    row("daemon CPU while idle (% of a core)", "idle_percent", "%.3f %%", "≤ 0.25 %",
+        big["idle_percent"] <= 0.25)
+    row("start: launch → all RUNNING", "start_s", "%.3f s", "≤ 0.9 s", big["start_s"] <= 0.9)
+    row("shutdown: SIGTERM → daemon exited", "stop_s", "%.3f s")
+    row("daemon RSS", "rss_kib", "%.0f KiB")
+    row("daemon PSS", "pss_kib", "%.0f KiB", "≤ 15 MB", big["pss_kib"] <= 15 * 1024)
+    row("history allocated (raw ring + tiers; resident as it fills)", "history_kib", "%.0f KiB")
+    row("`supervisorctl status` wall (median)", "status_ms", "%.2f ms", "≤ 6 ms",
+        big["status_ms"] <= 6)
+    row("sample tick per plugin (kept-open files)", "tick_us", "%.2f µs")
+    row("... through libproc2, for comparison", "tick_libproc2_us", "%.2f µs")
+    lines += [
+        "",
+        "Start-up at 1000 is %.1f× the 100-plugin figure (linear would be 10×)." % (
+            big["start_s"] / by[100]["start_s"]),
+        "From the issue, at 1000 plugins on this kind of machine: supervisord 0.53 % idle,",
+        "6.7 s start, 30.1 MB PSS, 947 ms status; PM2 0.36 %, 9.3 s, 112 MB, 403 ms;",
+        "this daemon before the scale work 1.20 %, 1.87 s, 31.4 MB, 16.4 ms.",
+        "",
+    ]
+    return lines
+
+
+def only_scale():
+    """Run the scale benchmarks alone and rewrite their section in place."""
+    rows = bench_scale(bench_metrics())
+    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    with open(path) as f:
+        text = f.read()
+    section = "\n".join(scale_report_lines(rows))
+    if SCALE_MARK in text:
+        start = text.index(SCALE_MARK)
+        ends = [i for i in (text.find(HTTP_MARK, start), text.find(CHAOS_MARK, start)) if i >= 0]
+        end = min(ends) if ends else -1
+        text = text[:start] + section + ("\n" + text[end:] if end >= 0 else "\n")
+    else:
+        marks = [i for i in (text.find(HTTP_MARK), text.find(CHAOS_MARK)) if i >= 0]
+        if marks:
+            i = min(marks)
+            text = text[:i] + section + "\n" + text[i:]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+    print(section)
+
+
 def bench_alerts():
     """bench/bench_alerts.c: alert rules on the sampling tick, median of three runs."""
     runs = []
@@ -872,15 +996,17 @@ def main():
     upgrade = bench_upgrade()
     log("plugin sandbox on and off")
     sandbox = bench_sandbox()
+    log("scale")
+    scale = bench_scale(metrics_out)
     # Last and alone: nothing else competes for the CPU while it is measured.
     log("idle daemon: measuring for %.0f s" % IDLE_SECONDS)
     idle_r = finish_idle(start_idle())
     write_report(routing, floor, rss, gap, control, metrics_out, history, idle_r, alerts_out, http,
-                 upgrade, sandbox=sandbox)
+                 upgrade, scale, sandbox=sandbox)
 
 
 def write_report(routing, floor, rss, gap, control, metrics_out, history, idle, alerts_out, http,
-                 upgrade, sandbox=None):
+                 upgrade, scale, sandbox=None):
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     ok = lambda good: "met" if good else "**missed**"
     lines = [
@@ -1018,6 +1144,7 @@ def write_report(routing, floor, rss, gap, control, metrics_out, history, idle, 
             control["status_1000_bytes"]),
         "",
     ]
+    lines += scale_report_lines(scale)
     lines += http_report_lines(http)
     if sandbox is not None:
         lines += sandbox_report_lines(sandbox)
@@ -1044,5 +1171,7 @@ if __name__ == "__main__":
         print("\n".join(upgrade_report_lines(bench_upgrade())))
     elif "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1:][:1] == ["sandbox"]:
         only_section(SANDBOX_MARK, sandbox_report_lines(bench_sandbox()))
+    elif "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1:][:1] == ["scale"]:
+        only_scale()
     else:
         main()

@@ -265,7 +265,10 @@ jw_plugin_status(struct jsonw *w, const struct plugin *p, unsigned int f,
 	size_t				 i;
 
 	live = p->pid > 0 && last != NULL && last->pid == (uint32_t)p->pid;
-	jw_open_object(w);
+	if (w->nokeys)
+		jw_open_array(w);	/* a row: the values, in column order */
+	else
+		jw_open_object(w);
 	if (f & SF(name))
 		jw_key(w, "name"), jw_string(w, p->name);
 	if (f & SF(role))
@@ -340,7 +343,8 @@ jw_plugin_status(struct jsonw *w, const struct plugin *p, unsigned int f,
 	}
 	if (f & SF(events)) {
 		jw_key(w, "events");
-		jw_open_object(w);
+		if (!w->nokeys)
+			jw_open_object(w);
 		if (ef & EF(routed))
 			jw_key(w, "routed"), jw_int(w,
 			    (long long)p->events_routed);
@@ -353,17 +357,22 @@ jw_plugin_status(struct jsonw *w, const struct plugin *p, unsigned int f,
 			jw_key(w, "in_flight"), jw_int(w,
 			    (long long)p->npending);
 		if (ef & EF(dropped_by_reason)) {
+			int	nokeys = w->nokeys;
+
 			jw_key(w, "dropped_by_reason");
+			w->nokeys = 0;	/* an object, in a row too */
 			jw_open_object(w);
 			for (i = 0; i < DROP_NREASONS; i++)
 				jw_key(w, router_drop_reason_name(i)),
 				    jw_int(w, (long long)p->dropped[i]);
 			jw_close_object(w);
+			w->nokeys = nokeys;
 		}
 		if (ef & EF(protocol_errors))
 			jw_key(w, "protocol_errors"), jw_int(w,
 			    (long long)p->protocol_errors);
-		jw_close_object(w);
+		if (!w->nokeys)
+			jw_close_object(w);
 	}
 	if (f & SF(queued))
 		jw_key(w, "queued"), jw_int(w, (long long)p->queue_len);
@@ -372,9 +381,13 @@ jw_plugin_status(struct jsonw *w, const struct plugin *p, unsigned int f,
 		    (long long)output_suppressed(p));
 	if ((f & SF(chat_lines)) && p->conf->role == ROLE_CONNECTOR)
 		jw_key(w, "chat_lines"), jw_int(w, (long long)p->chat_lines);
+	else if ((f & SF(chat_lines)) && w->nokeys)
+		jw_null(w);	/* a row keeps its columns */
 	if ((f & SF(chat_lines_dropped)) && p->conf->role == ROLE_CONNECTOR)
 		jw_key(w, "chat_lines_dropped"), jw_int(w,
 		    (long long)p->chat_dropped);
+	else if ((f & SF(chat_lines_dropped)) && w->nokeys)
+		jw_null(w);
 	if (f & SF(history_since)) {
 		double	since = state_history_since(p);
 
@@ -384,16 +397,56 @@ jw_plugin_status(struct jsonw *w, const struct plugin *p, unsigned int f,
 		else
 			jw_null(w);
 	}
-	if (f & SF(upgrade)) {
-		json_t	*u = plugin_upgrade_json(p);
+	if (f & (SF(upgrade) | SF(sandbox))) {
+		int	nokeys = w->nokeys;
 
-		jw_key(w, "upgrade");
-		jw_json(w, u);
-		json_decref(u);
+		/* Objects, in a row too. */
+		if (f & SF(upgrade)) {
+			json_t	*u = plugin_upgrade_json(p);
+
+			jw_key(w, "upgrade");
+			w->nokeys = 0;
+			jw_json(w, u);
+			w->nokeys = nokeys;
+			json_decref(u);
+		}
+		if (f & SF(sandbox)) {
+			jw_key(w, "sandbox");
+			w->nokeys = 0;
+			sandbox_status(p, w);
+			w->nokeys = nokeys;
+		}
 	}
-	if (f & SF(sandbox))
-		jw_key(w, "sandbox"), sandbox_status(p, w);
-	jw_close_object(w);
+	if (w->nokeys)
+		jw_close_array(w);
+	else
+		jw_close_object(w);
+}
+
+/* The column names of status rows for these fields, in row order. */
+static void
+jw_status_columns(struct jsonw *w, unsigned int f, unsigned int ef)
+{
+	char	name[64];
+	size_t	k, e;
+
+	jw_open_array(w);
+	for (k = 0; k < SF_COUNT; k++) {
+		if (!(f & (1u << k)))
+			continue;
+		if (k != SF_events) {
+			jw_string(w, status_field_names[k]);
+			continue;
+		}
+		for (e = 0; e < EF_COUNT; e++) {
+			if (!(ef & (1u << e)))
+				continue;
+			snprintf(name, sizeof name, "events.%s",
+			    event_field_names[e]);
+			jw_string(w, name);
+		}
+	}
+	jw_close_array(w);
 }
 
 /* The same status row as a jansson value, for replies built of those. */
@@ -613,14 +666,18 @@ cmd_status_fields(json_t *req, unsigned int *mask, unsigned int *emask,
 }
 
 /*
- * status [plugin] [fields]: one row, or every row and the system metrics.
- * Written straight into the reply (ctx->out), not built as jansson values.
+ * status [plugin] [fields] [rows]: one row, or every row and the system
+ * metrics. Written straight into the reply (ctx->out), not built as
+ * jansson values. With "rows": true a listing is "columns" (the names)
+ * and "rows" (arrays of values in that order) instead of "plugins" (an
+ * object per plugin): supervisorctl's table asks for it, as a thousand
+ * objects with their keys were most of its time to parse (docs/control.md).
  */
 static int
 cmd_status(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 {
 	struct plugin	*p = NULL;
-	json_t		*v, *sys;
+	json_t		*v, *sys, *rows;
 	char		 quoted[72];
 	unsigned int	 mask, emask;
 
@@ -648,11 +705,22 @@ cmd_status(struct cmd_ctx *ctx, json_t **res, struct cmd_error *err)
 	v = json_object_get(ctx->req, "fields");
 	if (v == NULL || json_is_null(v))
 		mask &= ~(SF(tree_cpu_seconds) | SF(tree_memory_mb));
+	rows = json_object_get(ctx->req, "rows");
+	if (rows != NULL && !json_is_boolean(rows))
+		return cmd_fail(err, "bad-argument", "rows must be true or "
+		    "false");
 	jw_open_object(ctx->out);
-	jw_key(ctx->out, "plugins");
+	if (json_is_true(rows)) {
+		jw_key(ctx->out, "columns");
+		jw_status_columns(ctx->out, mask, emask);
+		jw_key(ctx->out, "rows");
+	} else
+		jw_key(ctx->out, "plugins");
 	jw_open_array(ctx->out);
+	ctx->out->nokeys = json_is_true(rows);
 	TAILQ_FOREACH(p, &server->plugins, entry)
 		jw_plugin_status(ctx->out, p, mask, emask);
+	ctx->out->nokeys = 0;
 	jw_close_array(ctx->out);
 	jw_key(ctx->out, "system");
 	sys = json_system_metrics();

@@ -202,6 +202,8 @@ jw_quoted(struct jsonw *w, const char *s, size_t n)
 void
 jw_key(struct jsonw *w, const char *key)
 {
+	if (w->nokeys)
+		return;
 	jw_sep(w);
 	jw_quoted(w, key, strlen(key));
 	jw_char(w, ':');

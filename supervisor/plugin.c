@@ -65,7 +65,6 @@ static void	plugin_pipe_event_cb(struct bufferevent *, short, void *);
 static void	plugin_close_io(struct plugin *);
 static void	plugin_schedule_running(struct plugin *);
 static void	plugin_tail_clear(struct plugin *);
-static double	plugin_next_ping(double, double);
 static void	plugin_shadow_dispatch(struct plugin *, const struct msg *);
 static void	plugin_shadow_kill(struct plugin *, enum kill_reason,
 		    const char *);
@@ -81,6 +80,7 @@ static double	plugin_reap(struct plugin *, int, char *, size_t);
 static enum crash_reason plugin_record_exit(struct plugin *, int, double,
 		    const char *);
 static void	plugin_record_crash(struct plugin *, struct crash_record *);
+static double	plugin_ping_due(const struct plugin *);
 
 const char *
 plugin_role_name(enum plugin_role r)
@@ -117,6 +117,7 @@ plugin_new(const struct plugin_config *pc)
 	p->conf = config_plugin_dup(pc);
 	p->state = PLUGIN_STOPPED;
 	p->state_since = clock_wall();
+	sampler_files_init(&p->procf);
 	restart_init(&p->restart, &pc->restart);
 	p->crashes = crashlog_new((size_t)pc->restart.crash_history);
 	p->tail_cap = (size_t)pc->restart.stderr_lines;
@@ -450,11 +451,19 @@ plugin_start_process(struct plugin *p, char **cause)
 	free(p->kill_detail);
 	p->kill_detail = NULL;
 	p->ping_sent = 0;
+	p->last_heard = p->ping_tried = 0;
 	p->have_prev = 0;
 	p->mem_violations = 0;
 	plugin_tail_clear(p);
 	p->cpu_over_since = 0;
 	hmap_iput(server->by_pid, (uint64_t)pid, p);
+	/*
+	 * Kept open until plugin_reap, for the sampling ticks. Short of
+	 * descriptors, the process is sampled through libproc2 instead.
+	 */
+	if (sampler_files_open(&p->procf, pid) == -1)
+		log_debug("plugin %s: /proc/%ld/stat: %s; sampled by path",
+		    p->name, (long)pid, strerror(errno));
 
 	p->stream = ipc_stream_new(IPC_MAX_MESSAGE);
 	p->bev = bufferevent_socket_new(server->base, sock, BEV_OPT_CLOSE_ON_FREE);
@@ -748,7 +757,6 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	plugin_version_note(p, p->started_wall);
 	plugin_set_state(p, PLUGIN_RUNNING, detail);
 	plugin_flush_queue(p);
-	p->next_ping = plugin_next_ping(clock_mono(), p->conf->restart.ping_interval);
 	plugin_schedule_running(p);
 }
 
@@ -784,6 +792,7 @@ plugin_dispatch(struct plugin *p, const struct msg *m)
 	struct ipc_pong		 pong;
 	char			*cause = NULL;
 
+	p->last_heard = clock_mono();
 	if (p->series != NULL) {
 		plugin_shadow_dispatch(p, m);
 		return;
@@ -821,8 +830,14 @@ plugin_dispatch(struct plugin *p, const struct msg *m)
 			free(cause);
 			break;
 		}
-		if (pong.seq == p->ping_seq)
+		if (pong.seq == p->ping_seq && p->ping_sent > 0) {
 			p->ping_sent = 0;
+			/* The timer waits for the hang deadline: bring it
+			 * forward to the next ping. */
+			if (p->state == PLUGIN_RUNNING &&
+			    p->kill_reason == KILL_NONE)
+				plugin_schedule_running(p);
+		}
 		break;
 	case MSG_LOG:
 		plugin_handle_log(p, m);
@@ -1194,6 +1209,7 @@ plugin_reap(struct plugin *p, int status, char *how, size_t howlen)
 
 	proc_describe_status(status, how, howlen);
 	hmap_idel(server->by_pid, (uint64_t)p->pid);
+	sampler_files_close(&p->procf);
 	/* Stragglers in its process group go with it, and those outside. */
 	proc_signal(p, p->pid, SIGKILL);
 	contain_exited(p);
@@ -1441,19 +1457,33 @@ plugin_act_ready_timeout(struct plugin *p, const struct plugin_input *in)
 }
 
 /*
- * When to ping next: the next multiple of the interval on the monotonic
- * clock, at least half an interval away. Plugins with the same interval are
- * then pinged in the same turn of the loop: one wake-up for all of them, not
- * one each, which is most of an idle daemon's CPU.
+ * How many ping slots an interval has. A ping is due once the plugin has
+ * said nothing for ping_interval, rounded down to a slot: plugins fall
+ * into a few groups pinged in the same turn of the loop (one wake-up for
+ * each group, not one per plugin), spread over the interval rather than
+ * all at once, and never pinged later than their silence asks.
+ */
+#define PLUGIN_PING_SLOTS	8
+
+/*
+ * When the plugin is next due a ping (monotonic): ping_interval after the
+ * last thing it sent (a pong included), early by less than a slot. Any
+ * message shows its loop alive, so a plugin that talks is not pinged; a
+ * silent one is pinged once per interval, as before. A plugin that hangs
+ * right after a message is pinged within ping_interval and killed
+ * hang_timeout later: the bound it always had. (docs/lifecycle.md)
  */
 static double
-plugin_next_ping(double now, double interval)
+plugin_ping_due(const struct plugin *p)
 {
-	double	at = (double)(long long)(now / interval + 1) * interval;
+	double	interval = p->conf->restart.ping_interval;
+	double	slot = interval / PLUGIN_PING_SLOTS;
+	double	since = p->last_heard;
 
-	if (at - now < interval / 2)
-		at += interval;
-	return at;
+	/* A ping its full socket did not take is tried again an interval on. */
+	if (p->ping_tried > since)
+		since = p->ping_tried;
+	return (double)(long long)((since + interval) / slot) * slot;
 }
 
 /* Send a ping and note when. */
@@ -1466,8 +1496,9 @@ plugin_ping(struct plugin *p)
 	msg_begin(server->builder, MSG_PING);
 	msg_add_uint(server->builder, "seq", ++p->ping_seq);
 	msg_end(server->builder, &data, &len);
+	p->ping_tried = clock_mono();
 	if (plugin_send(p, data, len) == 0)
-		p->ping_sent = clock_mono();
+		p->ping_sent = p->ping_tried;
 }
 
 /* RUNNING: wake for the next ping, the hang deadline, or stable uptime. */
@@ -1475,10 +1506,13 @@ static void
 plugin_schedule_running(struct plugin *p)
 {
 	const struct restart_policy	*pol = &p->conf->restart;
-	double				 now = clock_mono(), at = p->next_ping;
+	double				 now = clock_mono(), at;
 
-	if (p->ping_sent > 0 && p->ping_sent + pol->hang_timeout < at)
+	/* A ping out: only its deadline; else when the next one is due. */
+	if (p->ping_sent > 0)
 		at = p->ping_sent + pol->hang_timeout;
+	else
+		at = plugin_ping_due(p);
 	if ((p->restart.consecutive > 0 ||
 	    p->restart.breaker.state == BREAKER_HALF_OPEN) &&
 	    p->started_mono + pol->reset_after < at)
@@ -1510,11 +1544,8 @@ plugin_act_tick(struct plugin *p, const struct plugin_input *in)
 			    "breaker closed", p->name, pol->reset_after);
 		restart_on_stable(&p->restart);
 	}
-	if (now >= p->next_ping) {
-		if (p->ping_sent == 0)
-			plugin_ping(p);
-		p->next_ping = plugin_next_ping(now, pol->ping_interval);
-	}
+	if (p->ping_sent == 0 && now >= plugin_ping_due(p))
+		plugin_ping(p);
 	plugin_schedule_running(p);
 }
 
@@ -1980,6 +2011,8 @@ plugin_swap_process(struct plugin *p, struct plugin *n)
 	PLUGIN_SWAP(size_t, tail_cap);
 	PLUGIN_SWAP(size_t, tail_len);
 	PLUGIN_SWAP(size_t, tail_head);
+	/* The kept-open /proc files follow their process (sampler.c). */
+	PLUGIN_SWAP(struct proc_files, procf);
 #undef PLUGIN_SWAP
 	memcpy(buf, p->cgroup, sizeof buf);
 	memcpy(p->cgroup, n->cgroup, sizeof buf);
@@ -2242,8 +2275,9 @@ plugin_act_switch(struct plugin *p, const struct plugin_input *in)
 	    u->ready_ms, ready.ncommands ? list : "none",
 	    ready.chat ? "; all chat" : "", inflight, inflight == 1 ? "" : "s");
 	plugin_set_state(p, PLUGIN_RUNNING, detail);
-	p->next_ping = plugin_next_ping(clock_mono(),
-	    p->conf->restart.ping_interval);
+	/* Its ready is the last it said: the next ping an interval on. */
+	p->last_heard = clock_mono();
+	p->ping_tried = 0;
 	plugin_schedule_running(p);
 	if (inflight == 0)
 		plugin_shadow_stop(n);

@@ -260,6 +260,8 @@ server_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 			saver = 1;
 			continue;
 		}
+		if (proc_helper_exited(pid, status))
+			continue;
 		if ((p = hmap_iget(server->by_pid, (uint64_t)pid)) == NULL) {
 			/* An orphan of a plugin, reparented to us. */
 			log_debug("reaped pid %ld (not a plugin)", (long)pid);
@@ -392,6 +394,12 @@ server_maybe_exit(void)
 		if (p->pid > 0 || !TAILQ_EMPTY(&p->retired))
 			return;
 	}
+	/*
+	 * No spawn from now on. contain_shutdown waits for every child: the
+	 * spawn helper goes once it is the last (a save may still run).
+	 */
+	if (proc_helper_alone())
+		proc_helper_stop();
 	if (contain_shutdown()) {
 		if (!evtimer_pending(server_leftover_timer, NULL)) {
 			tv.tv_sec = (time_t)LEFTOVER_WAIT;
@@ -511,7 +519,8 @@ server_sample_self(double now_mono, double now_wall, struct proc_reading *r)
 }
 
 /*
- * One sampling tick: every live plugin pid in one batched read, and the
+ * One sampling tick: every live plugin from the /proc files it keeps open
+ * (sampler.c), those without them in one batched libproc2 read, and the
  * daemon itself from its own /proc/PID/stat.
  */
 void
@@ -521,9 +530,11 @@ server_sample(void)
 	static struct proc_reading	*readings;
 	static size_t			 cap;
 	struct plugin			*p;
+	struct proc_reading		 own, *r;
 	size_t				 n = 0, need, i;
 	double				 now_mono = clock_mono();
 	double				 now_wall = clock_wall();
+	int				 failed = 0;
 
 	need = hmap_count(server->by_name) + 1;
 	if (need > cap) {
@@ -532,32 +543,41 @@ server_sample(void)
 		readings = xreallocarray(readings, cap, sizeof *readings);
 	}
 	TAILQ_FOREACH(p, &server->plugins, entry) {
-		if (p->pid > 0)
+		if (p->pid > 0 && p->procf.stat == -1)
 			pids[n++] = p->pid;
 	}
-	if (sampler_read(server->sampler, pids, n, readings) != 0)
+	if (n > 0 && sampler_read(server->sampler, pids, n, readings) != 0) {
 		log_warn("sampling /proc");
-	else {
-		i = 0;
-		TAILQ_FOREACH(p, &server->plugins, entry) {
-			struct proc_reading	*r;
-
-			if (p->pid <= 0) {
+		failed = 1;
+	}
+	i = 0;
+	TAILQ_FOREACH(p, &server->plugins, entry) {
+		if (p->pid <= 0) {
+			if (!failed)
 				plugin_sample(p, now_mono, now_wall, 0, 0, 0, 0);
+			continue;
+		}
+		if (p->procf.stat == -1) {
+			if (failed)
+				continue;
+			r = &readings[i++];
+		} else {
+			r = &own;
+			if (sampler_read_files(&p->procf, p->pid, r) != 0) {
+				log_warn("plugin %s: reading /proc/%ld/stat",
+				    p->name, (long)p->pid);
 				continue;
 			}
-			r = &readings[i++];
-			plugin_sample(p, now_mono, now_wall, r->found &&
-			    r->state != 'Z', r->ticks, r->rss_kib * 1024,
-			    r->threads);
 		}
+		plugin_sample(p, now_mono, now_wall, r->found &&
+		    r->state != 'Z', r->ticks, r->rss_kib * 1024, r->threads);
 	}
 	/* Last, so this tick's own work is in the daemon's reading. */
-	if (sampler_read_self(server->sampler, &readings[n]) != 0)
+	if (sampler_read_self(server->sampler, &own) != 0)
 		log_warn("sampling the daemon's own /proc/%ld/stat",
 		    (long)getpid());
 	else
-		server_sample_self(now_mono, now_wall, &readings[n]);
+		server_sample_self(now_mono, now_wall, &own);
 }
 
 /* The cron: sample (if enabled) and expire events nobody answered. */
@@ -580,7 +600,10 @@ server_cron_cb(evutil_socket_t fd, short what, void *arg)
  * clients and thousands of plugins fit under the stock soft limit of 1024.
  * A hard limit too low for that is said at start: the control socket then
  * runs out of descriptors before its table of clients is full, and makes
- * room by closing idle clients sooner (docs/control.md).
+ * room by closing idle clients sooner (docs/control.md). The sampler keeps
+ * two more per running plugin (its /proc stat and statm, sampler.c) where
+ * it can; they are not counted as needed: without them a plugin is
+ * sampled through libproc2.
  */
 static void
 server_raise_fd_limit(size_t nplugins)
@@ -632,6 +655,8 @@ server_init(struct config *cf, const char *plugin_dir)
 	router_init();
 
 	server_raise_fd_limit(cf->nplugins);
+	/* Forked while the daemon is small and holds no plugin's descriptor. */
+	proc_helper_start(cf->nplugins);
 	notify_init();
 
 	/* Plugins' orphans are reparented to us, so nothing escapes. */

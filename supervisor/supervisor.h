@@ -18,6 +18,7 @@
 #include "common/hmap.h"
 #include "config/config.h"
 #include "ipc/ipc.h"
+#include "metrics/metrics.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/verbs.h"
 
@@ -157,6 +158,7 @@ struct plugin {
 	double				 state_since;	/* wall */
 
 	pid_t				 pid;
+	struct proc_files		 procf;		/* its /proc stat, statm: sampler.c */
 	struct bufferevent		*bev;		/* the socketpair */
 	struct ipc_stream		*stream;
 	struct bufferevent		*out_bev;	/* stdout pipe */
@@ -189,7 +191,8 @@ struct plugin {
 	/* Health. */
 	uint64_t			 ping_seq;
 	double				 ping_sent;	/* monotonic, 0 if none outstanding */
-	double				 next_ping;
+	double				 last_heard;	/* monotonic: its last message */
+	double				 ping_tried;	/* ... the last ping (sent or not) */
 
 	/* Counters, cumulative per name across restarts. */
 	uint64_t			 events_routed;
@@ -404,6 +407,10 @@ uint64_t output_suppressed(const struct plugin *);
 pid_t	 proc_spawn(struct plugin *, int *sock, int *out_fd, int *err_fd,
 	     char **cause);
 void	 proc_signal(const struct plugin *, pid_t, int);
+void	 proc_helper_start(size_t);
+void	 proc_helper_stop(void);
+int	 proc_helper_alone(void);
+int	 proc_helper_exited(pid_t, int);
 const char *proc_describe_status(int status, char *, size_t);
 
 /* identity.c: a plugin's directory, umask, nice, groups and user. */
@@ -482,6 +489,7 @@ struct jsonw {
 	size_t	 len;
 	size_t	 size;
 	int	 comma;		/* the next value or key needs a comma */
+	int	 nokeys;	/* jw_key writes nothing: a row of values */
 };
 void	 jw_init(struct jsonw *);
 void	 jw_free(struct jsonw *);

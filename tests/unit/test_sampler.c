@@ -413,6 +413,61 @@ test_cpu_busy_idle(void **state)
 	sampler_free(sm);
 }
 
+/*
+ * A child read through kept-open files: the same as libproc2 reads it,
+ * a zombie reads as one, and once reaped it is not found (the descriptor
+ * still names the process it was opened on, never one that took the pid).
+ */
+static void
+test_read_files(void **state)
+{
+	struct sampler		*sm = sampler_new();
+	struct proc_files	 f;
+	struct proc_reading	 mine, lib;
+	pid_t			 child = test_child(0);
+
+	assert_non_null(sm);
+	sampler_files_init(&f);
+	assert_int_equal(f.stat, -1);
+	assert_int_equal(f.statm, -1);
+	assert_int_equal(sampler_files_open(&f, child), 0);
+	assert_true(f.stat >= 0 && f.statm >= 0);
+	assert_int_equal(sampler_read(sm, &child, 1, &lib), 0);
+	memset(&mine, 0xa5, sizeof mine);
+	assert_int_equal(sampler_read_files(&f, child, &mine), 0);
+	assert_int_equal(mine.pid, child);
+	assert_true(mine.found);
+	assert_int_equal(mine.threads, lib.threads);
+	assert_int_equal(mine.start_ticks, lib.start_ticks);
+	assert_true(mine.rss_kib + 64 >= lib.rss_kib &&
+	    mine.rss_kib <= lib.rss_kib + 64);
+
+	/* Dead, not reaped: a zombie, as the daemon sees it before SIGCHLD. */
+	kill(child, SIGKILL);
+	while (waitid(P_PID, (id_t)child, NULL, WEXITED | WNOWAIT) == -1 &&
+	    errno == EINTR)
+		;
+	assert_int_equal(sampler_read_files(&f, child, &mine), 0);
+	assert_true(mine.found);
+	assert_int_equal(mine.state, 'Z');
+
+	/* Reaped: not found, not an error. */
+	test_reap(child);
+	memset(&mine, 0xa5, sizeof mine);
+	assert_int_equal(sampler_read_files(&f, child, &mine), 0);
+	assert_false(mine.found);
+	assert_int_equal(mine.pid, child);
+
+	sampler_files_close(&f);
+	assert_int_equal(f.stat, -1);
+	/* No such process: the open fails and leaves nothing open. */
+	assert_int_equal(sampler_files_open(&f, child), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(f.stat, -1);
+	assert_int_equal(f.statm, -1);
+	sampler_free(sm);
+}
+
 int
 main(void)
 {
@@ -425,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_read_missing),
 		cmocka_unit_test(test_read_many),
 		cmocka_unit_test(test_cpu_busy_idle),
+		cmocka_unit_test(test_read_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
