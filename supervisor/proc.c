@@ -192,11 +192,12 @@ proc_child_move(int fd)
  *
  * A step added here reads only struct proc_child_args. With the spawn
  * helper (64 plugins or more) the child runs in the helper's memory, a
- * copy of the daemon made at start: whatever a new step needs that the
- * daemon prepares per spawn (an identity, a sandbox) must travel in the
- * helper's request (struct proc_helper_req, its strings and descriptors)
- * like argv and envp do, or proc_helper_spawn must return -2 for the
- * plugins that use it, so the daemon clones them itself.
+ * copy of the daemon made at start: whatever a step needs that the daemon
+ * prepares per spawn travels in the helper's request (struct
+ * proc_helper_req: strings, binary and descriptors), as argv, envp, the
+ * identity (its groups, its directory) and the sandbox (the seccomp
+ * program, the Landlock ruleset's descriptor) do; a new step's data must
+ * too, or proc_helper_spawn must return -2 for the plugins that use it.
  */
 static int
 proc_child(void *arg)

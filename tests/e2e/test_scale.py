@@ -142,3 +142,53 @@ def test_helper_gone_the_daemon_spawns_itself(daemon):
     assert parent_and_comm(st["pid"])[0] == daemon.proc.pid
     # Reaped as the helper, or found gone at the next spawn: said once.
     daemon.wait_log(r"spawn helper: .*; the daemon spawns plugins itself from now on")
+
+
+def proc_fields(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def test_identity_and_sandbox_through_the_spawn_helper(daemon, tmp_path):
+    """Through the helper a plugin gets what the daemon prepared for it at that
+    spawn: its user, group, umask, directory and nice value, its data directory,
+    and its sandbox (no_new_privs, the seccomp filter, the Landlock ruleset, no
+    capabilities), or none when its config turns the sandbox off."""
+    from conftest import BUILD
+    work = str(tmp_path / "work")
+    os.mkdir(work)
+    os.chmod(str(tmp_path), 0o755)
+    os.chmod(work, 0o755)
+    hostile = {"name": "hostile", "exec": [os.path.join(BUILD, "tests", "plugins", "hostile")],
+               "config": {"config_file": os.path.join(daemon.dir, "config.json")}}
+    dice = dict(DICE, user="nobody", group="nogroup", umask="027", nice=3, directory=work)
+    free = plugin("free", "echo", {"commands": []}, sandbox={"enabled": False})
+    plugins = [CONSOLE, hostile, dice, free] + [
+        plugin("p%d" % i, "echo", {"commands": []}) for i in range(61)]
+    daemon.start(plugins)
+    kids = daemon_children(daemon.proc.pid)
+    assert len([p for p, comm in kids if comm == "supervisor-spaw"]) == 1, kids
+    # dice-roller: as nobody, in its directory, with its umask and nice value.
+    pid = daemon.status("dice-roller")["pid"]
+    st = proc_fields(pid)
+    assert st["Uid"].split() == ["65534"] * 4 and st["Gid"].split() == ["65534"] * 4
+    assert st["Umask"] == "0027"
+    assert os.readlink("/proc/%d/cwd" % pid) == work
+    with open("/proc/%d/stat" % pid) as f:
+        assert int(f.read().rsplit(")", 1)[1].split()[16]) == 3
+    assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2"
+    # p9: root's uid without a capability, filtered, its data directory named.
+    pid = daemon.status("p9")["pid"]
+    st = proc_fields(pid)
+    assert st["Uid"].split()[0] == "0"
+    assert int(st["CapBnd"], 16) == 0 and int(st["CapEff"], 16) == 0
+    assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2"
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        env = f.read().split(b"\0")
+    assert ("SUPERVISOR_DATA_DIR=%s/state/plugins/p9" % daemon.dir).encode() in env
+    # The sandbox off: nothing applied.
+    st = proc_fields(daemon.status("free")["pid"])
+    assert st["NoNewPrivs"] == "0" and st["Seccomp"] == "0"
+    # Landlock through the helper: the config file is out of reach, its data dir not.
+    assert daemon.ask("!escape config", timeout=10) == "config: EACCES"
+    assert daemon.ask("!escape data", timeout=10) == "data: ok"
