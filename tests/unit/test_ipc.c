@@ -2226,6 +2226,7 @@ read_ready_usage(const char *const *usage, size_t n, int as_ints,
 	msg_builder_free(mb);
 	assert_int_equal(msg_decode(out.data, out.len, &m, cause), 0);
 	rc = ipc_read_ready(&m, r, cause);
+	msg_release(&m);
 	bytes_free(&out);
 	return rc;
 }
