@@ -141,15 +141,19 @@ def median(xs):
 
 
 def bench_routing():
-    out = tempfile.mktemp(suffix=".json")
+    # The connector writes its results in a directory of its own, granted
+    # to it as an operator would (the sandbox keeps it out of the rest).
+    outdir = tempfile.mkdtemp(prefix="supervisor-bench-routing-")
+    out = os.path.join(outdir, "routing.json")
     d = Daemon([
         {"name": "bench", "role": "connector", "exec": [os.path.join(BENCH, "bench_connector")],
-         "config": {"out": out, "latency_n": 20000, "throughput_n": 300000, "window": 64}},
+         "config": {"out": out, "latency_n": 20000, "throughput_n": 300000, "window": 64},
+         "sandbox": {"write": [outdir]}},
         {"name": "dice-roller", "exec": ["dice-roller"]},
     ], chat={"max_line": 512})
     res = wait_for(lambda: os.path.exists(out) and open(out).read().strip(), 300, "routing results")
     d.stop()
-    os.unlink(out)
+    shutil.rmtree(outdir, ignore_errors=True)
     return json.loads(res)
 
 
