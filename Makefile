@@ -55,7 +55,7 @@ LIBSUP	= $(BUILD)/lib/libsupervisor.a
 
 # System libraries, each on the link lines that use it: the daemon needs no
 # libm, the CLI no libevent, plugins neither libevent nor jansson.
-DAEMON_LIBS	= -levent -lmsgpackc -ljansson -lproc2 -lseccomp
+DAEMON_LIBS	= -levent -lmsgpackc -ljansson -lseccomp
 CTL_LIBS	= -ljansson -lm
 PLUGIN_LIBS	= -lmsgpackc
 # PLUGIN_LIBS_NAME: what plugin NAME links beyond that (e.g. its TLS library).
@@ -249,7 +249,7 @@ $(TPLUG_C): $(BUILD)/tests/plugins/%: $(OBJ)/tests/plugins/%.o $(LIBSDK) \
 UNIT_MOD_common		=
 UNIT_MOD_ipc		= $(BUILD)/lib/libipc.a -lmsgpackc
 UNIT_MOD_config		= $(BUILD)/lib/libconfig.a -ljansson
-UNIT_MOD_metrics	= $(BUILD)/lib/libmetrics.a -lproc2
+UNIT_MOD_metrics	= $(BUILD)/lib/libmetrics.a
 UNIT_MOD_sdk		= $(BUILD)/lib/libsdk.a $(UNIT_MOD_ipc)
 # test_config counts the file system calls config_parse makes (none): the
 # calls that would be are wrapped at link time.
@@ -300,7 +300,7 @@ FUZZ_LINK_fuzz_config	= $(BUILD)/lib/libconfig.a -ljansson
 FUZZ_LINK_fuzz_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
 			  $(OBJ)/plugins/irc/ircsasl.o $(OBJ)/plugins/sdk/lines.o
 FUZZ_LINK_fuzz_control	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
-FUZZ_LINK_fuzz_statefile = $(BUILD)/lib/libmetrics.a -lproc2
+FUZZ_LINK_fuzz_statefile = $(BUILD)/lib/libmetrics.a
 FUZZ_LINK_fuzz_http	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 fuzz_link	= $(if $(filter undefined,$(origin FUZZ_LINK_$(1))),$(error tests/fuzz/$(1).c: no link set: set FUZZ_LINK_$(1) in the Makefile),$(FUZZ_LINK_$(1)))
 

@@ -239,6 +239,7 @@ struct sampler;
 
 struct sampler	*sampler_new(void);
 void		 sampler_free(struct sampler *);
+const char	*sampler_error(void);
 int		 sampler_read(struct sampler *, const pid_t *, size_t,
 		     struct proc_reading *);
 int		 sampler_read_self(struct sampler *, struct proc_reading *);

@@ -547,7 +547,12 @@ server_sample(void)
 			pids[n++] = p->pid;
 	}
 	if (n > 0 && sampler_read(server->sampler, pids, n, readings) != 0) {
-		log_warn("sampling /proc");
+		if (sampler_error()[0] != '\0')
+			log_warnx("sampling /proc: %s; %zu plugin%s without "
+			    "kept-open /proc files unsampled this tick",
+			    sampler_error(), n, n == 1 ? "" : "s");
+		else
+			log_warn("sampling /proc");
 		failed = 1;
 	}
 	i = 0;
