@@ -55,6 +55,12 @@ def tplugin(name):
     return os.path.join(TEST_PLUGINS, name + ".py")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "serial: runs alone, after the tests in parallel workers "
+        "(scripts/run-tests): it reads state every daemon on the machine shares")
+
+
 def plugin(name, script, config=None, restart=None, **extra):
     """A config entry for test plugin tests/plugins/SCRIPT.py named name."""
     p = {"name": name, "exec": [tplugin(script)], "config": config or {}}

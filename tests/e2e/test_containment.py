@@ -15,6 +15,11 @@ import pytest
 
 from conftest import DICE, SUPERVISOR, pid_alive, wait_for
 
+# A daemon starting anywhere on the machine ends what a killed daemon's
+# plugins left in its cgroup subtree: these tests kill daemons and look at
+# what is left, so no other test's daemon may start meanwhile.
+pytestmark = pytest.mark.serial
+
 NEVER = {"autorestart": "never", "ready_timeout": 60, "stop_timeout": 0.2}
 
 
