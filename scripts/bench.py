@@ -602,27 +602,7 @@ def http_report_lines(h):
 
 def only_http():
     """Run the HTTP benchmarks alone and rewrite their section in place."""
-    h = bench_http()
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    with open(path) as f:
-        text = f.read()
-    section = "\n".join(http_report_lines(h))
-    if HTTP_MARK in text:
-        start = text.index(HTTP_MARK)
-        # It ends where the next section starts (sandbox's, or chaos's).
-        ends = [i for i in (text.find(SANDBOX_MARK, start), text.find(CHAOS_MARK, start))
-                if i >= 0]
-        end = min(ends) if ends else -1
-        text = text[:start] + section + ("\n" + text[end:] if end >= 0 else "\n")
-    elif CHAOS_MARK in text:
-        i = text.index(CHAOS_MARK)
-        text = text[:i] + section + "\n" + text[i:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-    print(section)
-
+    only_section(HTTP_MARK, http_report_lines(bench_http()))
 
 
 def startup_100(sandbox):
@@ -694,22 +674,24 @@ def sandbox_report_lines(sb):
     ]
 
 
-def only_section(mark, lines):
-    """Rewrite one marked section of docs/benchmarks.md in place."""
+def only_section(mark, lines, before=None):
+    """Rewrite one marked section of docs/benchmarks.md in place; a section not
+    there yet goes before the first of the marks in before (default: chaos's)."""
     path = os.path.join(ROOT, "docs", "benchmarks.md")
     with open(path) as f:
         text = f.read()
     section = "\n".join(lines)
     if mark in text:
         start = text.index(mark)
-        ends = [i for i in (text.find("<!-- ", start + len(mark)),) if i >= 0]
-        end = ends[0] if ends else -1
+        end = text.find("<!-- ", start + len(mark))
         text = text[:start] + section + ("\n" + text[end:] if end >= 0 else "\n")
-    elif CHAOS_MARK in text:
-        i = text.index(CHAOS_MARK)
-        text = text[:i] + section + "\n" + text[i:]
     else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
+        marks = [i for i in (text.find(m) for m in (before or (CHAOS_MARK,))) if i >= 0]
+        if marks:
+            i = min(marks)
+            text = text[:i] + section + "\n" + text[i:]
+        else:
+            text = text.rstrip("\n") + "\n\n" + section + "\n"
     with open(path, "w") as f:
         f.write(text)
     print(section)
@@ -812,26 +794,8 @@ def scale_report_lines(rows):
 
 def only_scale():
     """Run the scale benchmarks alone and rewrite their section in place."""
-    rows = bench_scale(bench_metrics())
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    with open(path) as f:
-        text = f.read()
-    section = "\n".join(scale_report_lines(rows))
-    if SCALE_MARK in text:
-        start = text.index(SCALE_MARK)
-        ends = [i for i in (text.find(HTTP_MARK, start), text.find(CHAOS_MARK, start)) if i >= 0]
-        end = min(ends) if ends else -1
-        text = text[:start] + section + ("\n" + text[end:] if end >= 0 else "\n")
-    else:
-        marks = [i for i in (text.find(HTTP_MARK), text.find(CHAOS_MARK)) if i >= 0]
-        if marks:
-            i = min(marks)
-            text = text[:i] + section + "\n" + text[i:]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-    print(section)
+    only_section(SCALE_MARK, scale_report_lines(bench_scale(bench_metrics())),
+                 before=(HTTP_MARK, CHAOS_MARK))
 
 
 def bench_alerts():

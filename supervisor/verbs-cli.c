@@ -353,6 +353,22 @@ cli_status_system(json_t *sys)
 	    b1, cli_fmt_num(d, "memory_mb", 1, b2, sizeof b2));
 }
 
+/* The status table and its header row. */
+static void
+cli_status_header(struct cli_table *t)
+{
+	cli_table_init(t, 9, "llrlrrrrr");
+	cli_cell(t, "NAME");
+	cli_cell(t, "STATE");
+	cli_cell(t, "PID");
+	cli_cell(t, "UPTIME");
+	cli_cell(t, "CPU%%");
+	cli_cell(t, "MEM(MB)");
+	cli_cell(t, "EVENTS");
+	cli_cell(t, "RESTARTS");
+	cli_cell(t, "CRASHES");
+}
+
 /* A row's value as a number with prec decimals, or "-". */
 static const char *
 cli_row_num(json_t *v, int prec, char *buf, size_t size)
@@ -392,16 +408,7 @@ cli_status_rows(json_t *res)
 #define ROW(k)	(at[k] >= 0 ? json_array_get(r, (size_t)at[k]) : NULL)
 #define ROW_STR(k, dflt) (json_is_string(ROW(k)) ? \
 	json_string_value(ROW(k)) : (dflt))
-	cli_table_init(&t, 9, "llrlrrrrr");
-	cli_cell(&t, "NAME");
-	cli_cell(&t, "STATE");
-	cli_cell(&t, "PID");
-	cli_cell(&t, "UPTIME");
-	cli_cell(&t, "CPU%%");
-	cli_cell(&t, "MEM(MB)");
-	cli_cell(&t, "EVENTS");
-	cli_cell(&t, "RESTARTS");
-	cli_cell(&t, "CRASHES");
+	cli_status_header(&t);
 	json_array_foreach(rows, i, r) {
 		state = ROW_STR(1, NULL);
 		/* Serving: RUNNING, or UPGRADING (as cli_serving). */
@@ -437,16 +444,7 @@ cli_status_all(json_t *res)
 	char			 b1[32], b2[32];
 	size_t			 i;
 
-	cli_table_init(&t, 9, "llrlrrrrr");
-	cli_cell(&t, "NAME");
-	cli_cell(&t, "STATE");
-	cli_cell(&t, "PID");
-	cli_cell(&t, "UPTIME");
-	cli_cell(&t, "CPU%%");
-	cli_cell(&t, "MEM(MB)");
-	cli_cell(&t, "EVENTS");
-	cli_cell(&t, "RESTARTS");
-	cli_cell(&t, "CRASHES");
+	cli_status_header(&t);
 	json_array_foreach(plugins, i, p) {
 		int	has_pid = json_is_integer(json_object_get(p, "pid"));
 
