@@ -696,6 +696,30 @@ plugin_flush_queue(struct plugin *p)
 	}
 }
 
+/*
+ * Read a ready message and check its protocol version; names[] gets its
+ * commands. 0, or -1 with *cause (the plugin's process is then killed,
+ * reason protocol: it cannot be used).
+ */
+static int
+plugin_read_ready(const struct msg *m, struct ipc_ready *ready,
+    const char **names, char **cause)
+{
+	size_t	i;
+
+	if (ipc_read_ready(m, ready, cause) != 0)
+		return -1;
+	if (ready->protocol != PROTOCOL_VERSION) {
+		xasprintf(cause, "speaks protocol version %llu, the daemon "
+		    "speaks %d", (unsigned long long)ready->protocol,
+		    PROTOCOL_VERSION);
+		return -1;
+	}
+	for (i = 0; i < ready->ncommands; i++)
+		names[i] = ready->commands[i];
+	return 0;
+}
+
 /* Validate ready: protocol, version, commands; claim them; go RUNNING. */
 static void
 plugin_handle_ready(struct plugin *p, const struct msg *m)
@@ -708,20 +732,11 @@ plugin_handle_ready(struct plugin *p, const struct msg *m)
 	size_t		 i, j;
 
 	/* A ready the daemon cannot read leaves the plugin unusable: kill it. */
-	if (ipc_read_ready(m, &ready, &cause) != 0) {
+	if (plugin_read_ready(m, &ready, names, &cause) != 0) {
 		plugin_kill(p, KILL_PROTOCOL, cause);
 		free(cause);
 		return;
 	}
-	if (ready.protocol != PROTOCOL_VERSION) {
-		snprintf(detail, sizeof detail, "speaks protocol version %llu, "
-		    "the daemon speaks %d", (unsigned long long)ready.protocol,
-		    PROTOCOL_VERSION);
-		plugin_kill(p, KILL_PROTOCOL, detail);
-		return;
-	}
-	for (i = 0; i < ready.ncommands; i++)
-		names[i] = ready.commands[i];
 	/* A new ready replaces what the previous process claimed. */
 	router_release(p);
 	plugin_clear_ready(p);
@@ -1788,23 +1803,13 @@ plugin_upgrade_ready(struct plugin *n, const struct msg *m)
 	struct plugin_input	 in;
 	struct ipc_ready	 ready;
 	const char		*names[IPC_MAX_COMMANDS];
-	char			*cause = NULL, detail[256];
-	size_t			 i;
+	char			*cause = NULL;
 
-	if (ipc_read_ready(m, &ready, &cause) != 0) {
+	if (plugin_read_ready(m, &ready, names, &cause) != 0) {
 		plugin_shadow_kill(n, KILL_PROTOCOL, cause);
 		free(cause);
 		return;
 	}
-	if (ready.protocol != PROTOCOL_VERSION) {
-		snprintf(detail, sizeof detail, "speaks protocol version %llu, "
-		    "the daemon speaks %d", (unsigned long long)ready.protocol,
-		    PROTOCOL_VERSION);
-		plugin_shadow_kill(n, KILL_PROTOCOL, detail);
-		return;
-	}
-	for (i = 0; i < ready.ncommands; i++)
-		names[i] = ready.commands[i];
 	if (router_can_claim(n->series, names, ready.ncommands, &cause) != 0) {
 		plugin_shadow_kill(n, KILL_PROTOCOL, cause);
 		free(cause);
