@@ -410,52 +410,53 @@ config_valid_name(const char *name)
 	return i > 0;
 }
 
+/*
+ * names[v] of a NULL-terminated table of n names, or unknown for a value
+ * past it: the one bounds check of every enum-to-name accessor below.
+ */
+static const char *
+config_enum_name(const char *const *names, size_t n, unsigned int v,
+    const char *unknown)
+{
+	return v < n && names[v] != NULL ? names[v] : unknown;
+}
+#define CONFIG_ENUM_NAME(names, v, unknown) \
+	config_enum_name(names, nitems(names) - 1, (unsigned int)(v), unknown)
+
 const char *
 config_autorestart_name(enum autorestart ar)
 {
-	if ((unsigned)ar > AUTORESTART_NEVER)
-		return "unknown";
-	return config_autorestart_names[ar];
+	return CONFIG_ENUM_NAME(config_autorestart_names, ar, "unknown");
 }
 
 const char *
 config_reload_mode_name(enum reload_mode m)
 {
-	if ((unsigned)m > RELOAD_UPGRADE)
-		return "unknown";
-	return config_reload_mode_names[m];
+	return CONFIG_ENUM_NAME(config_reload_mode_names, m, "unknown");
 }
 
 const char *
 config_role_name(enum plugin_role role)
 {
-	if ((unsigned)role > ROLE_CONNECTOR)
-		return "unknown";
-	return config_role_names[role];
+	return CONFIG_ENUM_NAME(config_role_names, role, "unknown");
 }
 
 const char *
 config_alert_metric_name(enum alert_metric m)
 {
-	if ((unsigned)m >= ALERT_NMETRICS)
-		return "unknown";
-	return config_alert_metric_names[m];
+	return CONFIG_ENUM_NAME(config_alert_metric_names, m, "unknown");
 }
 
 const char *
 config_alert_op_name(enum alert_op op)
 {
-	if ((unsigned)op > AO_LE)
-		return "?";
-	return config_alert_op_names[op];
+	return CONFIG_ENUM_NAME(config_alert_op_names, op, "?");
 }
 
 const char *
 config_alert_severity_name(enum alert_severity sev)
 {
-	if ((unsigned)sev > ALERT_CRITICAL)
-		return "unknown";
-	return config_alert_severity_names[sev];
+	return CONFIG_ENUM_NAME(config_alert_severity_names, sev, "unknown");
 }
 
 /*
@@ -1658,7 +1659,7 @@ config_parse_watch(struct config_ctx *ctx, json_t *v, struct plugin_config *p)
 const char *
 config_sandbox_network_name(enum sandbox_network n)
 {
-	return config_sandbox_network_names[n];
+	return CONFIG_ENUM_NAME(config_sandbox_network_names, n, "unknown");
 }
 
 /* The global "sandbox": enabled, required. */
