@@ -24,6 +24,7 @@
 
 #include "common/common.h"
 #include "metrics/metrics.h"
+#include "bench/bench.h"
 #include "supervisor/alert.h"
 
 #define BENCH_PLUGINS	1000
@@ -42,25 +43,7 @@ static const double	bench_windows[] = { 60, 300, 900, 3600 };
 static double
 bench_now(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-bench_cmp_double(const void *a, const void *b)
-{
-	double	x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-bench_median(double *v, size_t n)
-{
-	qsort(v, n, sizeof *v, bench_cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return bench_clock(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /*

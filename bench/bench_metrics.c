@@ -29,6 +29,7 @@
 
 #include "common/common.h"
 #include "metrics/metrics.h"
+#include "bench/bench.h"
 
 #define BENCH_MAX_CHILDREN	1000
 #define BENCH_RING		720
@@ -36,26 +37,7 @@
 static double
 bench_now(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-bench_cmp_double(const void *a, const void *b)
-{
-	double	x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Median of n values (reordered). */
-static double
-bench_median(double *v, size_t n)
-{
-	qsort(v, n, sizeof *v, bench_cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return bench_clock(CLOCK_MONOTONIC);
 }
 
 /* Fork n children that sleep until killed (or until we die). */
