@@ -485,6 +485,24 @@ sandbox_grant(int ruleset, const char *path, uint64_t access, int optional,
 }
 
 /*
+ * The directory of the plugin's program, links resolved, in exe (PATH_MAX
+ * bytes). 0, or -1 with exe "" if the program cannot be resolved.
+ */
+static int
+sandbox_exe_dir(const struct plugin *p, char *exe)
+{
+	char	*slash;
+
+	if (realpath(p->conf->argv[0], exe) == NULL ||
+	    (slash = strrchr(exe, '/')) == NULL) {
+		exe[0] = '\0';
+		return -1;
+	}
+	slash[slash == exe ? 1 : 0] = '\0';
+	return 0;
+}
+
+/*
  * The Landlock ruleset of one plugin, as a descriptor: the system's files,
  * its executable's directory and its grants read-only, its data directory
  * and its grants read-write, the network its policy allows, scoped signals
@@ -495,7 +513,7 @@ sandbox_ruleset(const struct plugin *p, const char *data_dir, char **cause)
 {
 	const struct sandbox_config	*sb = &p->conf->sandbox;
 	struct sandbox_ll_attr		 attr;
-	char				 exe[PATH_MAX], *slash;
+	char				 exe[PATH_MAX];
 	size_t				 size, i;
 	int				 fd;
 
@@ -531,15 +549,9 @@ sandbox_ruleset(const struct plugin *p, const char *data_dir, char **cause)
 			goto fail;
 	}
 	/* Its executable's directory: a script's modules sit beside it. */
-	if (realpath(p->conf->argv[0], exe) != NULL &&
-	    (slash = strrchr(exe, '/')) != NULL) {
-		if (slash == exe)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-		if (sandbox_grant(fd, exe, SANDBOX_FS_READ, 1, cause) == -1)
-			goto fail;
-	}
+	if (sandbox_exe_dir(p, exe) == 0 &&
+	    sandbox_grant(fd, exe, SANDBOX_FS_READ, 1, cause) == -1)
+		goto fail;
 	for (i = 0; i < sb->nread; i++) {
 		if (sandbox_grant(fd, sb->read[i], SANDBOX_FS_READ, 0,
 		    cause) == -1)
@@ -640,13 +652,9 @@ sandbox_ruleset_key(const struct plugin *p, const char *data_dir)
 {
 	const struct sandbox_config	*sb = &p->conf->sandbox;
 	char				*key, *next, id[64], exe[PATH_MAX];
-	char				*slash;
 	size_t				 i;
 
-	exe[0] = '\0';
-	if (realpath(p->conf->argv[0], exe) != NULL &&
-	    (slash = strrchr(exe, '/')) != NULL)
-		slash[slash == exe ? 1 : 0] = '\0';
+	sandbox_exe_dir(p, exe);
 	sandbox_path_identity(exe, id, sizeof id);
 	xasprintf(&key, "%s\n%s %s\n%s\n%d", p->conf->argv[0], exe, id,
 	    data_dir, (int)sb->network);
