@@ -419,29 +419,36 @@ int
 sampler_read_files(const struct proc_files *f, pid_t pid,
     struct proc_reading *r)
 {
-	char			 buf[1024];
-	unsigned long long	 size, resident;
+	char			 buf[1024], *p, *end;
+	unsigned long long	 resident;
 
 	memset(r, 0, sizeof *r);
 	r->pid = pid;
 	if (sampler_pread(f->stat, buf, sizeof buf) != 0)
 		return errno == ESRCH ? 0 : -1;
-	if (sampler_parse_stat(buf, r) != 0) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (sampler_parse_stat(buf, r) != 0)
+		goto bad;
 	if (sampler_pread(f->statm, buf, sizeof buf) != 0) {
 		if (errno != ESRCH)
 			return -1;
 		r->found = 0;
 		return 0;
 	}
-	if (sscanf(buf, "%llu %llu", &size, &resident) != 2) {
-		errno = EINVAL;
-		return -1;
-	}
+	/* "size resident shared ...": the second field, in pages. */
+	errno = 0;
+	strtoull(buf, &end, 10);
+	if (end == buf || *end != ' ')
+		goto bad;
+	p = end;
+	resident = strtoull(p, &end, 10);
+	if (end == p || errno != 0 || (*end != ' ' && *end != '\n'))
+		goto bad;
 	r->rss_kib = resident * sampler_page_kib();
 	return 0;
+
+bad:
+	errno = EINVAL;
+	return -1;
 }
 
 /*
