@@ -20,8 +20,9 @@ import subprocess
 import pytest
 
 from conftest import DICE, SANITIZED, wait_for
-from test_irc import CHANNEL, DICE_REPLY, IrcClient, free_port
-from test_irc_tls import SERVER_NAME, CertAuthority, fingerprint
+from test_irc import CHANNEL, DICE_REPLY, free_port
+from test_irc import clients  # noqa: F401 (a fixture)
+from test_irc_tls import SERVER_NAME, ca, fingerprint  # noqa: F401 (ca: a fixture)
 
 INSPIRCD = "/usr/sbin/inspircd"
 ATHEME = "/usr/bin/atheme-services"
@@ -206,28 +207,10 @@ class Network:
 
 
 @pytest.fixture
-def ca(tmp_path):
-    return CertAuthority(str(tmp_path / "pki"))
-
-
-@pytest.fixture
 def network(tmp_path, ca):
     n = Network(tmp_path, ca)
     yield n.start()
     n.stop()
-
-
-@pytest.fixture
-def clients():
-    made = []
-
-    def make(port, nick, **kw):
-        c = IrcClient(port, nick, **kw)
-        made.append(c)
-        return c
-    yield make
-    for c in made:
-        c.close()
 
 
 def from_nickserv(c, what, timeout=10):

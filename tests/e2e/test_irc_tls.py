@@ -16,6 +16,7 @@ import pytest
 
 from conftest import DICE, EIGHTBALL, wait_for
 from test_irc import CHANNEL, DICE_REPLY, NGIRCD, NGIRCD_CONF, Ngircd, free_port
+from test_irc import clients  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(
     not os.access(NGIRCD, os.X_OK),
@@ -113,20 +114,6 @@ def servers():
     yield make
     for s in made:
         s.stop()
-
-
-@pytest.fixture
-def clients():
-    from test_irc import IrcClient
-    made = []
-
-    def make(port, nick, **kw):
-        c = IrcClient(port, nick, **kw)
-        made.append(c)
-        return c
-    yield make
-    for c in made:
-        c.close()
 
 
 def test_joins_over_tls_and_answers(tmp_path, ca, servers, daemon, clients):
