@@ -819,14 +819,14 @@ proc_helper_ask(const struct proc_child_args *a)
 	struct proc_helper_req	 rq;
 	struct msghdr		 msg;
 	struct cmsghdr		*cm;
-	struct iovec		 iov;
+	struct iovec		 iov[4];
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(PROC_HELPER_NFDS * sizeof(int))];
 	}			 cbuf;
 	const struct plugin_identity *id = a->identity;
 	const struct sandbox_spawn *sb = a->sandbox;
-	size_t			 size = 0, bsize = 0, gsize = 0, len;
+	size_t			 size = 0, bsize = 0, gsize = 0, len, sent;
 	char			*buf, *p;
 	int			 fds[PROC_HELPER_NFDS], nfds = 0, i;
 	ssize_t			 n;
@@ -899,12 +899,23 @@ proc_helper_ask(const struct proc_child_args *a)
 	fds[nfds++] = a->report;
 	if (rq.sb_has_ruleset)
 		fds[nfds++] = sb->ruleset_fd;
+	/*
+	 * The whole request in one sendmsg: header and descriptors, strings,
+	 * groups, filter (it was four system calls, each a wake-up of the
+	 * helper; the rest of a short send is written after it).
+	 */
 	memset(&msg, 0, sizeof msg);
 	memset(&cbuf, 0, sizeof cbuf);
-	iov.iov_base = &rq;
-	iov.iov_len = sizeof rq;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
+	iov[0].iov_base = &rq;
+	iov[0].iov_len = sizeof rq;
+	iov[1].iov_base = buf;
+	iov[1].iov_len = size;
+	iov[2].iov_base = gsize > 0 ? (void *)id->groups : NULL;
+	iov[2].iov_len = gsize;
+	iov[3].iov_base = rq.sb_nfilter > 0 ? (void *)sb->prog->filter : NULL;
+	iov[3].iov_len = bsize - gsize;
+	msg.msg_iov = iov;
+	msg.msg_iovlen = nitems(iov);
 	msg.msg_control = cbuf.buf;
 	msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
 	cm = CMSG_FIRSTHDR(&msg);
@@ -915,12 +926,20 @@ proc_helper_ask(const struct proc_child_args *a)
 	while ((n = sendmsg(proc_helper_fd, &msg, MSG_NOSIGNAL)) == -1 &&
 	    errno == EINTR)
 		;
-	if (n != (ssize_t)sizeof rq ||
-	    proc_helper_write(proc_helper_fd, buf, size) == -1 ||
-	    (gsize > 0 && proc_helper_write(proc_helper_fd, id->groups,
-	    gsize) == -1) ||
-	    (rq.sb_nfilter > 0 && proc_helper_write(proc_helper_fd,
-	    sb->prog->filter, bsize - gsize) == -1)) {
+	for (i = 0, sent = n > 0 ? (size_t)n : 0; n > 0 && i < (int)nitems(iov);
+	    i++) {
+		if (sent >= iov[i].iov_len) {
+			sent -= iov[i].iov_len;
+			continue;
+		}
+		if (proc_helper_write(proc_helper_fd, (char *)iov[i].iov_base +
+		    sent, iov[i].iov_len - sent) == -1) {
+			n = -1;
+			break;
+		}
+		sent = 0;
+	}
+	if (n <= 0) {
 		free(buf);
 		proc_helper_lost("cannot ask it", n == -1 || errno != 0 ?
 		    errno : EPIPE);
