@@ -232,3 +232,23 @@ def test_a_burst_of_spawns_keeps_every_guarantee(daemon, tmp_path):
             pass
     system = {"/usr", "/etc/ld.so.cache", "/etc/passwd", "/sys/devices/system/cpu"}
     assert not system & set(held), sorted(system & set(held))
+
+
+def test_start_all_is_a_burst_through_the_helper(daemon):
+    """`start all` of many stopped plugins spawns them as one burst: each ends
+    RUNNING, the daemon's child in its own process group; a running one is
+    skipped and keeps its process."""
+    n = 66
+    plugins = [plugin("p%d" % i, "echo", {"commands": []}, autostart=(i == 3))
+               for i in range(n)]
+    daemon.start(plugins, wait_running=False)
+    daemon.wait_state("p3", "RUNNING")
+    kept = daemon.status("p3")["pid"]
+    r = daemon.result("start", plugin="all")
+    assert (r["done"], r["skipped"], r["failed"]) == (n - 1, 1, 0), r
+    for i in range(n):
+        daemon.wait_state("p%d" % i, "RUNNING", timeout=60)
+    assert daemon.status("p3")["pid"] == kept
+    for name in ("p0", "p4", "p65"):
+        pid = daemon.status(name)["pid"]
+        assert parent_and_comm(pid)[0] == daemon.proc.pid and os.getpgid(pid) == pid
