@@ -208,6 +208,7 @@ def test_a_burst_of_spawns_keeps_every_guarantee(daemon, tmp_path):
     bad = {"name": "bad", "exec": [trunc], "restart": {"autorestart": "never"}}
     plugins = [plugin("p%d" % i, "echo", {"commands": []}) for i in range(35)] + [bad] + [
         plugin("p%d" % i, "echo", {"commands": []}) for i in range(35, 69)]
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
     daemon.start(plugins, wait_running=False)
     for i in range(69):
         daemon.wait_state("p%d" % i, "RUNNING", timeout=60)
@@ -224,6 +225,10 @@ def test_a_burst_of_spawns_keeps_every_guarantee(daemon, tmp_path):
         fds = sorted(int(f) for f in os.listdir("/proc/%d/fd" % pid))
         assert fds == [0, 1, 2, 3], (name, fds)
         assert os.readlink("/proc/%d/fd/3" % pid).startswith("socket:")
+        # The helper's raised priority is not the plugin's: it runs at ours.
+        assert os.getpriority(os.PRIO_PROCESS, pid) == nice, name
+    # Nor, once the burst is over, the daemon's.
+    assert os.getpriority(os.PRIO_PROCESS, daemon.proc.pid) == nice
     held = []
     for f in os.listdir("/proc/%d/fd" % daemon.proc.pid):
         try:
@@ -252,3 +257,4 @@ def test_start_all_is_a_burst_through_the_helper(daemon):
     for name in ("p0", "p4", "p65"):
         pid = daemon.status(name)["pid"]
         assert parent_and_comm(pid)[0] == daemon.proc.pid and os.getpgid(pid) == pid
+        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0)
