@@ -1122,8 +1122,9 @@ struct proc_prep {
 };
 
 /*
- * Pipelining a burst of spawns (the daemon's start, `start` of many, a
- * reload that adds many). Through the helper a spawn is: the daemon
+ * Pipelining a burst of spawns (the daemon's start, `start` of "all" or of
+ * a list: server.c and cmd.c name each next plugin). Through the helper a
+ * spawn is: the daemon
  * prepares (struct proc_prep), sends the request, and waits while the
  * helper clones and the child joins its cgroup, attaches its seccomp
  * filter, enters its Landlock domain and execs. In a burst the daemon
