@@ -1142,12 +1142,14 @@ struct proc_prep {
  * request in one sendmsg, the exec's outcome read without waiting
  * (proc_wait_exec) and the raised priority (PROC_HELPER_BOOST): launch to
  * 1000 bench_idle plugins RUNNING (scripts/bench.py's way, defaults:
- * sandbox and cgroups on), 5 runs each interleaved with the code before,
- * medians, on the shared 2-core VM under the other engineers' load: 2.54 s
- * before, 1.70 s after; the daemon's CPU for it 718 ms before, 517 ms
- * after, the helper's 129 and 121 ms. 100 plugins: 0.22 s both, the
- * daemon's CPU 72 and 50 ms. The rest is mostly the plugins' own: a bare
- * posix_spawn of bench_idle costs 1.25 ms of CPU until it waits for hello.
+ * sandbox and cgroups on), 8 runs each interleaved with the code before,
+ * medians, on the shared 2-core VM under the other engineers' load: 2.58 s
+ * before, 1.50 s after; the daemon's CPU for it 727 ms before, 496 ms
+ * after, the helper's 130 and 116 ms, the daemon's time runnable but
+ * waiting for a core 509 and 220 ms. 100 plugins (5 runs): 0.22 s both,
+ * the daemon's CPU 72 and 50 ms. The rest is mostly the plugins' own: a
+ * bare posix_spawn of bench_idle costs 1.25 ms of CPU until it waits for
+ * hello, 1.25 s for 1000 on two cores.
  */
 static struct proc_prep	 proc_preps[2];
 static struct plugin	*proc_next;	/* the burst's next plugin, a hint */
