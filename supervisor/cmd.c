@@ -1385,6 +1385,14 @@ cmd_multi_seen(struct plugin **list, size_t n, const struct plugin *p)
 	return 0;
 }
 
+/* Whether start would spawn p now (the states whose start action spawns). */
+static int
+cmd_multi_spawns(const struct plugin *p)
+{
+	return p->state == PLUGIN_STOPPED || p->state == PLUGIN_BACKOFF ||
+	    p->state == PLUGIN_FATAL;
+}
+
 /*
  * start, stop or restart of "all" or of a list of names: every name is
  * checked before anything is done (an unknown one refuses the request), then
@@ -1400,8 +1408,8 @@ cmd_execute_multi(const struct verb *ce, struct cmd_ctx *ctx, json_t *names,
 	struct plugin		**list, *p;
 	struct cmd_error	  e;
 	json_t			 *v, *r, *items;
-	size_t			  n = 0, i, done = 0, skipped = 0, failed = 0;
-	int			  all;
+	size_t			  n = 0, i, j, done = 0, skipped = 0, failed = 0;
+	int			  all, burst;
 	char			  quoted[72];
 
 	all = json_is_string(names) && strcmp(json_string_value(names),
@@ -1438,7 +1446,16 @@ cmd_execute_multi(const struct verb *ce, struct cmd_ctx *ctx, json_t *names,
 		}
 	}
 	items = json_array();
+	/* start of many is a burst: proc.c prepares each next spawn meanwhile. */
+	burst = strcmp(ce->name, "start") == 0;
+	if (burst)
+		proc_burst_begin();
 	for (i = 0; i < n; i++) {
+		if (burst) {
+			for (j = i + 1; j < n && !cmd_multi_spawns(list[j]); j++)
+				;
+			proc_burst_next(j < n ? list[j] : NULL);
+		}
 		ctx->plugin = list[i];
 		memset(&e, 0, sizeof e);
 		r = NULL;
@@ -1464,6 +1481,8 @@ cmd_execute_multi(const struct verb *ce, struct cmd_ctx *ctx, json_t *names,
 		}
 		json_array_append_new(items, r);
 	}
+	if (burst)
+		proc_burst_end();
 	free(list);
 	*res = json_pack("{s:s, s:o, s:I, s:I, s:I}", "action", ce->name,
 	    "plugins", items, "done", (json_int_t)done, "skipped",

@@ -717,7 +717,7 @@ server_init(struct config *cf, const char *plugin_dir)
 int
 server_run(void)
 {
-	struct plugin	*p;
+	struct plugin	*p, *next;
 
 	log_info("supervisor %s starting: %zu plugins, config %s, pid %ld",
 	    SUPERVISOR_VERSION, hmap_count(server->by_name),
@@ -731,10 +731,20 @@ server_run(void)
 	state_load_all();
 	contain_start();
 	watch_configure();
+	/* One burst: proc.c prepares each next spawn while one is made. */
+	proc_burst_begin();
 	TAILQ_FOREACH(p, &server->plugins, entry) {
-		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart)
+		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart) {
+			for (next = TAILQ_NEXT(p, entry); next != NULL &&
+			    (next->conf->role == ROLE_CONNECTOR ||
+			    !next->conf->autostart);
+			    next = TAILQ_NEXT(next, entry))
+				;
+			proc_burst_next(next);
 			plugin_event(p, PEV_START, "daemon start");
+		}
 	}
+	proc_burst_end();
 	server_start_connectors(0);
 	if (!server_connectors_started) {
 		struct timeval	tv = { (time_t)CONNECTOR_WAIT, 0 };

@@ -407,6 +407,9 @@ uint64_t output_suppressed(const struct plugin *);
 pid_t	 proc_spawn(struct plugin *, int *sock, int *out_fd, int *err_fd,
 	     char **cause);
 void	 proc_signal(const struct plugin *, pid_t, int);
+void	 proc_burst_begin(void);
+void	 proc_burst_next(struct plugin *);
+void	 proc_burst_end(void);
 void	 proc_helper_start(size_t);
 void	 proc_helper_stop(void);
 int	 proc_helper_alone(void);
@@ -449,6 +452,7 @@ int	 sandbox_check_config(const struct config *, char **cause);
 int	 sandbox_prepare(const struct plugin *, struct sandbox_spawn *,
 	     char **cause);
 void	 sandbox_release(struct sandbox_spawn *);
+void	 sandbox_burst(int);
 int	 sandbox_apply(const struct sandbox_spawn *);
 struct jsonw;
 void	 sandbox_status(const struct plugin *, struct jsonw *);

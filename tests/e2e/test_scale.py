@@ -192,3 +192,69 @@ def test_identity_and_sandbox_through_the_spawn_helper(daemon, tmp_path):
     # Landlock through the helper: the config file is out of reach, its data dir not.
     assert daemon.ask("!escape config", timeout=10) == "config: EACCES"
     assert daemon.ask("!escape data", timeout=10) == "data: ok"
+
+
+def test_a_burst_of_spawns_keeps_every_guarantee(daemon, tmp_path):
+    """At daemon start the spawns are pipelined (the next plugin prepared while
+    the helper clones one): a failed exec amid the burst is still
+    that plugin's spawn failure with its reason, each plugin around it is the
+    daemon's child in its own process group with only fds 0-3, and the burst
+    leaves the daemon holding none of the system paths it opened for it."""
+    # An ELF header the config check accepts, and nothing after it.
+    trunc = str(tmp_path / "trunc")
+    with open(os.path.realpath("/proc/self/exe"), "rb") as src, open(trunc, "wb") as dst:
+        dst.write(src.read(64))
+    os.chmod(trunc, 0o755)
+    bad = {"name": "bad", "exec": [trunc], "restart": {"autorestart": "never"}}
+    plugins = [plugin("p%d" % i, "echo", {"commands": []}) for i in range(35)] + [bad] + [
+        plugin("p%d" % i, "echo", {"commands": []}) for i in range(35, 69)]
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
+    daemon.start(plugins, wait_running=False)
+    for i in range(69):
+        daemon.wait_state("p%d" % i, "RUNNING", timeout=60)
+    want = "exec %s: Exec format error" % trunc
+    crashes = wait_for(lambda: daemon.result("crashes", plugin="bad")["crashes"],
+                       what="bad's crash record:\n" + daemon.read_log()[-3000:])
+    assert [c["reason"] for c in crashes] == ["spawn"], crashes
+    assert crashes[0]["detail"] == want, crashes
+    assert daemon.state("bad") == "STOPPED"
+    for name in ("p0", "p34", "p35", "p68"):
+        pid = daemon.status(name)["pid"]
+        assert parent_and_comm(pid)[0] == daemon.proc.pid
+        assert os.getpgid(pid) == pid
+        fds = sorted(int(f) for f in os.listdir("/proc/%d/fd" % pid))
+        assert fds == [0, 1, 2, 3], (name, fds)
+        assert os.readlink("/proc/%d/fd/3" % pid).startswith("socket:")
+        # The helper's raised priority is not the plugin's: it runs at ours.
+        assert os.getpriority(os.PRIO_PROCESS, pid) == nice, name
+    # Nor, once the burst is over, the daemon's.
+    assert os.getpriority(os.PRIO_PROCESS, daemon.proc.pid) == nice
+    held = []
+    for f in os.listdir("/proc/%d/fd" % daemon.proc.pid):
+        try:
+            held.append(os.readlink("/proc/%d/fd/%s" % (daemon.proc.pid, f)))
+        except OSError:
+            pass
+    system = {"/usr", "/etc/ld.so.cache", "/etc/passwd", "/sys/devices/system/cpu"}
+    assert not system & set(held), sorted(system & set(held))
+
+
+def test_start_all_is_a_burst_through_the_helper(daemon):
+    """`start all` of many stopped plugins spawns them as one burst: each ends
+    RUNNING, the daemon's child in its own process group; a running one is
+    skipped and keeps its process."""
+    n = 66
+    plugins = [plugin("p%d" % i, "echo", {"commands": []}, autostart=(i == 3))
+               for i in range(n)]
+    daemon.start(plugins, wait_running=False)
+    daemon.wait_state("p3", "RUNNING")
+    kept = daemon.status("p3")["pid"]
+    r = daemon.result("start", plugin="all")
+    assert (r["done"], r["skipped"], r["failed"]) == (n - 1, 1, 0), r
+    for i in range(n):
+        daemon.wait_state("p%d" % i, "RUNNING", timeout=60)
+    assert daemon.status("p3")["pid"] == kept
+    for name in ("p0", "p4", "p65"):
+        pid = daemon.status(name)["pid"]
+        assert parent_and_comm(pid)[0] == daemon.proc.pid and os.getpgid(pid) == pid
+        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0)
