@@ -1096,7 +1096,8 @@ main(int argc, char **argv)
 	free(c.buf);
 	free(path);
 	json_decref(req);
-	if (fflush(stdout) == EOF && status == CTL_EXIT_OK)
+	/* ferror too: a table written in one go leaves nothing to flush. */
+	if ((fflush(stdout) == EOF || ferror(stdout)) && status == CTL_EXIT_OK)
 		status = CTL_EXIT_FAILED;
 	return status;
 }

@@ -465,6 +465,9 @@ cli_status_rows(json_t *res)
  * rows (test_verbs compares them), and its errors for a bad line.
  */
 
+/* The largest table the fast path builds in memory to print in one write. */
+#define CLI_FAST_MAX		(64 * 1024 * 1024)
+
 /* A place in the reply line. */
 struct cli_scan {
 	const char	*p;
@@ -635,7 +638,9 @@ cli_fast_num(const struct cli_val *v, int prec, char *buf, size_t size)
 		    v->type == CLI_VAL_INT ? (double)v->i :
 		    strtod(memo[h].tok, NULL));
 	}
-	return memo[h].text;
+	/* A copy: the next cell of the row may take the same slot. */
+	strlcpy_(buf, memo[h].text, size);
+	return buf;
 }
 
 /* An integer in decimal, as "%lld" prints it, into buf (24 bytes or more). */
@@ -976,6 +981,13 @@ verb_cli_status_line(const char *line, size_t linelen)
 	for (size = 2 * (CLI_TABLE_COLS - 1) + 1, k = 0; k < CLI_TABLE_COLS;
 	    k++)
 		size += width[k];
+	/*
+	 * A table this big is no daemon's (a thousand plugins: 71 KB): one
+	 * long name in a million rows of a hostile line would be terabytes.
+	 * The jansson path prints it a line at a time, as it always did.
+	 */
+	if (size > CLI_FAST_MAX / (nrows + 1))
+		goto out;
 	sysline = cli_status_system_line(sys);
 	out = xmalloc(size * (nrows + 1) + strlen(sysline) + 1);
 	for (k = 0; k < CLI_TABLE_COLS; k++)
