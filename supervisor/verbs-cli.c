@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "metrics/metrics.h"
 #include "supervisor/verbs.h"
@@ -467,6 +468,8 @@ cli_status_rows(json_t *res)
 
 /* The largest table the fast path builds in memory to print in one write. */
 #define CLI_FAST_MAX		(64 * 1024 * 1024)
+/* Columns of a row it reads (a status row has under 30; the table uses 9). */
+#define CLI_FAST_COLS		64
 
 /* A place in the reply line. */
 struct cli_scan {
@@ -609,7 +612,8 @@ cli_scan_num(struct cli_scan *s, struct cli_val *v)
  * and the precision, so the output is what snprintf gives by construction.
  */
 static const char *
-cli_fast_num(const struct cli_val *v, int prec, char *buf, size_t size)
+cli_fast_num(const struct cli_val *v, int prec, char *buf, size_t size,
+    size_t *len)
 {
 	static struct {
 		char	tok[24];
@@ -622,8 +626,8 @@ cli_fast_num(const struct cli_val *v, int prec, char *buf, size_t size)
 	if (v->len >= sizeof memo[0].tok) {
 		memcpy(tok, v->s, v->len);
 		tok[v->len] = '\0';
-		snprintf(buf, size, "%.*f", prec, v->type == CLI_VAL_INT ?
-		    (double)v->i : strtod(tok, NULL));
+		*len = (size_t)snprintf(buf, size, "%.*f", prec,
+		    v->type == CLI_VAL_INT ? (double)v->i : strtod(tok, NULL));
 		return buf;
 	}
 	for (i = 0; i < v->len; i++)
@@ -639,13 +643,13 @@ cli_fast_num(const struct cli_val *v, int prec, char *buf, size_t size)
 		    strtod(memo[h].tok, NULL));
 	}
 	/* A copy: the next cell of the row may take the same slot. */
-	strlcpy_(buf, memo[h].text, size);
+	*len = strlcpy_(buf, memo[h].text, size);
 	return buf;
 }
 
 /* An integer in decimal, as "%lld" prints it, into buf (24 bytes or more). */
 static const char *
-cli_fast_int(long long i, char *buf)
+cli_fast_int(long long i, char *buf, size_t *len)
 {
 	unsigned long long	 u = i < 0 ? 0ULL - (unsigned long long)i :
 				    (unsigned long long)i;
@@ -658,6 +662,7 @@ cli_fast_int(long long i, char *buf)
 	} while (u != 0);
 	if (i < 0)
 		*--p = '-';
+	*len = (size_t)(buf + 23 - p);
 	return p;
 }
 
@@ -730,46 +735,44 @@ cli_fast_cells(const struct cli_val *v, char buf[][32],
 {
 	size_t	k;
 
-#define CLI_CELL(k, str) do {						\
+#define CLI_CELL(k, str, n) do {					\
 	cell[k] = (str);						\
-	len[k] = strlen(cell[k]);					\
+	len[k] = (n);							\
 } while (0)
-	if (v[0].type == CLI_VAL_STR) {
-		cell[0] = v[0].s;
-		len[0] = v[0].len;
-	} else
-		CLI_CELL(0, "?");
+	if (v[0].type == CLI_VAL_STR)
+		CLI_CELL(0, v[0].s, v[0].len);
+	else
+		CLI_CELL(0, "?", 1);
 	if (v[1].type == CLI_VAL_STR) {
-		cell[1] = v[1].s;
-		len[1] = v[1].len;
+		CLI_CELL(1, v[1].s, v[1].len);
 		if (!cli_key_is(v[1].s, v[1].len, "RUNNING") &&
 		    !cli_key_is(v[1].s, v[1].len, "UPGRADING"))
 			*failed = 1;
 	} else
-		CLI_CELL(1, "?");
-	for (k = 2; k < 6; k++) {
-		if (k == 3) {
-			/* UPTIME: the string if the pid is an integer. */
-			if (v[2].type == CLI_VAL_INT &&
-			    v[3].type == CLI_VAL_STR) {
-				cell[3] = v[3].s;
-				len[3] = v[3].len;
-			} else
-				CLI_CELL(3, "-");
-		} else if (k == 2 && v[2].type == CLI_VAL_INT &&
-		    v[2].i < (1LL << 53) && v[2].i > -(1LL << 53)) {
-			/* "%.0f" of an integer a double holds exactly. */
-			CLI_CELL(2, cli_fast_int(v[2].i, buf[2]));
-		} else if (v[k].type == CLI_VAL_INT ||
-		    v[k].type == CLI_VAL_REAL)
-			CLI_CELL(k, cli_fast_num(&v[k], k == 2 ? 0 : 1, buf[k],
-			    sizeof buf[k]));
+		CLI_CELL(1, "?", 1);
+	/* PID, "%.0f" of its value: an integer a double holds, as it is. */
+	if (v[2].type == CLI_VAL_INT && v[2].i < (1LL << 53) &&
+	    v[2].i > -(1LL << 53))
+		cell[2] = cli_fast_int(v[2].i, buf[2], &len[2]);
+	else if (v[2].type == CLI_VAL_INT || v[2].type == CLI_VAL_REAL)
+		cell[2] = cli_fast_num(&v[2], 0, buf[2], sizeof buf[2], &len[2]);
+	else
+		CLI_CELL(2, "-", 1);
+	/* UPTIME: the string if the pid is an integer. */
+	if (v[2].type == CLI_VAL_INT && v[3].type == CLI_VAL_STR)
+		CLI_CELL(3, v[3].s, v[3].len);
+	else
+		CLI_CELL(3, "-", 1);
+	for (k = 4; k < 6; k++) {
+		if (v[k].type == CLI_VAL_INT || v[k].type == CLI_VAL_REAL)
+			cell[k] = cli_fast_num(&v[k], 1, buf[k], sizeof buf[k],
+			    &len[k]);
 		else
-			CLI_CELL(k, "-");
+			CLI_CELL(k, "-", 1);
 	}
 	for (k = 6; k < 9; k++)
-		CLI_CELL(k, cli_fast_int(v[k].type == CLI_VAL_INT ? v[k].i : 0,
-		    buf[k]));
+		cell[k] = cli_fast_int(v[k].type == CLI_VAL_INT ? v[k].i : 0,
+		    buf[k], &len[k]);
 #undef CLI_CELL
 }
 
@@ -814,11 +817,20 @@ static int
 cli_fast_rows(struct cli_scan *s, const int at[], size_t width[],
     size_t *nrows, char *out, size_t *outlen, int *failed)
 {
-	struct cli_val	 v[CLI_TABLE_COLS], val;
+	struct cli_val	 v[CLI_TABLE_COLS], skip, *to;
 	const char	*cell[CLI_TABLE_COLS];
 	char		 buf[CLI_TABLE_COLS][32];
+	signed char	 slot[CLI_FAST_COLS];
 	size_t		 len[CLI_TABLE_COLS], i, k;
 
+	/* The table's column of each value of a row, by its place. */
+	memset(slot, -1, sizeof slot);
+	for (k = 0; k < CLI_TABLE_COLS; k++) {
+		if (at[k] >= CLI_FAST_COLS)
+			return -1;
+		if (at[k] >= 0)
+			slot[at[k]] = (signed char)k;
+	}
 	if (cli_scan_char(s, '[') == -1)
 		return -1;
 	if (cli_scan_char(s, ']') == 0)
@@ -829,12 +841,10 @@ cli_fast_rows(struct cli_scan *s, const int at[], size_t width[],
 			return -1;
 		if (cli_scan_char(s, ']') == -1) {
 			for (i = 0;; i++) {
-				if (cli_scan_val(s, &val) == -1)
+				to = i < CLI_FAST_COLS && slot[i] >= 0 ?
+				    &v[slot[i]] : &skip;
+				if (cli_scan_val(s, to) == -1)
 					return -1;
-				for (k = 0; k < CLI_TABLE_COLS; k++) {
-					if (at[k] == (int)i)
-						v[k] = val;
-				}
 				if (cli_scan_char(s, ']') == 0)
 					break;
 				if (cli_scan_char(s, ',') == -1)
@@ -926,6 +936,30 @@ cli_fast_result(struct cli_scan *s, int at[], struct cli_scan *rows,
 }
 
 /*
+ * Write text on stdout in one write(2) (more if the reader takes less at a
+ * time), after what stdio holds: through stdio, a table past its buffer
+ * went out as a write of whole blocks and a write of the rest.
+ */
+static int
+cli_write_out(const char *text, size_t len)
+{
+	ssize_t	n;
+
+	if (fflush(stdout) == EOF)
+		return -1;
+	while (len > 0) {
+		if ((n = write(STDOUT_FILENO, text, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
  * status (every plugin, as rows) from the reply line itself: prints the
  * table and the system line in one write and returns the exit status (1 if
  * a plugin is not serving); -1, having printed nothing, if the line is not
@@ -1001,8 +1035,9 @@ verb_cli_status_line(const char *line, size_t linelen)
 	memcpy(out + outlen, sysline, len);
 	outlen += len;
 	free(sysline);
-	fwrite(out, 1, outlen, stdout);
 	status = failed ? VERB_EXIT_FAILED : VERB_EXIT_OK;
+	if (cli_write_out(out, outlen) == -1)
+		status = VERB_EXIT_FAILED;	/* as a failed fflush would */
 out:
 	free(out);
 	json_decref(sys);

@@ -544,6 +544,16 @@ test_cli_status_line_same_table(void **state)
 	    "[\"e\",\"RUNNING\",\"2d 4h\",123456789012345678,0,99,"
 	    "1.2345678901234567890123456789e-3,12345678901234567890.5,0]"
 	    "],\"system\":null}}", VERB_EXIT_OK);
+	/* A row of 70 values, more than the fast reader places. */
+	big = malloc(size);
+	assert_non_null(big);
+	p = big + sprintf(big, "{\"ok\":true,\"result\":{" ROWS_COLS
+	    ",\"rows\":[[\"a\",\"RUNNING\",\"1s\",0,0,5,0.0,1.0,0");
+	for (i = 9; i < 70; i++)
+		p += sprintf(p, ",%zu", i);
+	sprintf(p, "]]," ROWS_SYS "}}");
+	assert_same_table(big, VERB_EXIT_OK);
+	free(big);
 	/* No rows; no system. */
 	assert_same_table("{\"ok\":true,\"result\":{" ROWS_COLS
 	    ",\"rows\":[]}}", VERB_EXIT_OK);
@@ -618,10 +628,33 @@ test_cli_status_line_refuses(void **state)
 		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[],"
 		    "\"system\":{\"a\":}}}",
 	};
-	size_t	i;
+	size_t	i, size = 20000 * 4 + 70000 + 1024;
+	char	*big, *p;
 
 	for (i = 0; i < nitems(lines); i++)
 		assert_refused(lines[i]);
+	/* A column past the 64 it places. */
+	big = malloc(size);
+	assert_non_null(big);
+	p = big + sprintf(big, "{\"ok\":true,\"result\":{\"columns\":[");
+	for (i = 0; i < 70; i++)
+		p += sprintf(p, "%s\"c%zu\"", i ? "," : "", i);
+	sprintf(p, ",\"name\"],\"rows\":[]}}");
+	assert_refused(big);
+	/*
+	 * A table over 64 MiB (one name 70,000 wide, 1000 rows): left to the
+	 * jansson path, which prints it a line at a time.
+	 */
+	p = big + sprintf(big, "{\"ok\":true,\"result\":{" ROWS_COLS
+	    ",\"rows\":[[\"");
+	memset(p, 'x', 70000);
+	p += 70000;
+	p += sprintf(p, "\"]");
+	for (i = 0; i < 1000; i++)
+		p += sprintf(p, ",[]");
+	sprintf(p, "]}}");
+	assert_refused(big);
+	free(big);
 }
 
 static void
