@@ -504,6 +504,11 @@ cli_scan_ws(struct cli_scan *s)
 static int
 cli_scan_char(struct cli_scan *s, char c)
 {
+	if (s->p < s->end && *s->p == c) {
+		/* The daemon writes no white space: the usual case. */
+		s->p++;
+		return 0;
+	}
 	cli_scan_ws(s);
 	if (s->p == s->end || *s->p != c)
 		return -1;
@@ -836,7 +841,8 @@ cli_fast_rows(struct cli_scan *s, const int at[], size_t width[],
 	if (cli_scan_char(s, ']') == 0)
 		return 0;
 	for (;;) {
-		memset(v, 0, sizeof v);
+		for (k = 0; k < CLI_TABLE_COLS; k++)
+			v[k].type = CLI_VAL_NONE;
 		if (cli_scan_char(s, '[') == -1)
 			return -1;
 		if (cli_scan_char(s, ']') == -1) {
