@@ -653,8 +653,9 @@ cli_fast_num(const struct cli_val *v, int prec, char *buf, size_t size,
 	if (v->len >= sizeof memo[0].tok) {
 		memcpy(tok, v->s, v->len);
 		tok[v->len] = '\0';
-		*len = (size_t)snprintf(buf, size, "%.*f", prec,
-		    v->type == CLI_VAL_INT ? (double)v->i : strtod(tok, NULL));
+		snprintf(buf, size, "%.*f", prec, v->type == CLI_VAL_INT ?
+		    (double)v->i : strtod(tok, NULL));
+		*len = strlen(buf);	/* cut as cli_row_num cuts it */
 		return buf;
 	}
 	for (i = 0; i < v->len; i++)

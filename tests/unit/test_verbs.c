@@ -434,9 +434,15 @@ status_text_of(const char *line, int fast, int *status)
 	saved = dup(STDOUT_FILENO);
 	assert_true(saved != -1);
 	assert_true(dup2(fileno(f), STDOUT_FILENO) != -1);
-	if (fast)
-		*status = verb_cli_status_line(line, strlen(line));
-	else
+	if (fast) {
+		/* No NUL after it: the sanitizer build sees any read past. */
+		char	*exact = malloc(strlen(line) + 1);
+
+		assert_non_null(exact);
+		memcpy(exact, line, strlen(line));
+		*status = verb_cli_status_line(exact, strlen(line));
+		free(exact);
+	} else
 		*status = verb_cli(verb_find("status"),
 		    json_object_get(reply, "result"));
 	fflush(stdout);
@@ -554,6 +560,10 @@ test_cli_status_line_same_table(void **state)
 	sprintf(p, "]]," ROWS_SYS "}}");
 	assert_same_table(big, VERB_EXIT_OK);
 	free(big);
+	/* A figure wider than the cell's 31 characters: cut as it was. */
+	assert_same_table("{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":["
+	    "[\"a\",\"RUNNING\",\"1s\",0,0,922337203685477372036854775807e2,"
+	    "1e40,123456789012345678901234567890.5,0]]}}", VERB_EXIT_OK);
 	/* No rows; no system. */
 	assert_same_table("{\"ok\":true,\"result\":{" ROWS_COLS
 	    ",\"rows\":[]}}", VERB_EXIT_OK);
