@@ -1096,7 +1096,7 @@ main(int argc, char **argv)
 	free(c.buf);
 	free(path);
 	json_decref(req);
-	/* ferror too: a table written in one go leaves nothing to flush. */
+	/* ferror too: a write that failed earlier may leave nothing to flush. */
 	if ((fflush(stdout) == EOF || ferror(stdout)) && status == CTL_EXIT_OK)
 		status = CTL_EXIT_FAILED;
 	return status;

@@ -513,7 +513,7 @@ struct cli_val {
 	long long	 i;		/* an integer's value */
 };
 
-
+/* Skip JSON's white space: space, tab, newline, carriage return. */
 static void
 cli_scan_ws(struct cli_scan *s)
 {
