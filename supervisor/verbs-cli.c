@@ -24,6 +24,10 @@ static const char *const cli_status_heads[CLI_TABLE_COLS] = { "NAME",
     "STATE", "PID", "UPTIME", "CPU%", "MEM(MB)", "EVENTS", "RESTARTS",
     "CRASHES" };
 static const char cli_status_align[] = "llrlrrrrr";
+/* The status fields shown in those columns (what supervisorctl asks for). */
+static const char *const cli_status_fields[CLI_TABLE_COLS] = { "name",
+    "state", "pid", "uptime_human", "cpu_percent", "memory_mb",
+    "events.routed", "restarts", "crashes" };
 
 /* A text table: cells added row by row, columns sized to fit, then printed. */
 struct cli_table {
@@ -401,9 +405,7 @@ cli_row_num(json_t *v, int prec, char *buf, size_t size)
 static int
 cli_status_rows(json_t *res)
 {
-	static const char *const names[] = { "name", "state", "pid",
-	    "uptime_human", "cpu_percent", "memory_mb", "events.routed",
-	    "restarts", "crashes" };
+	const char *const	*names = cli_status_fields;
 	struct cli_table	 t;
 	json_t			*cols = json_object_get(res, "columns");
 	json_t			*rows = json_object_get(res, "rows"), *r, *c;
@@ -412,7 +414,7 @@ cli_status_rows(json_t *res)
 	size_t			 i, k;
 	const char		*state;
 
-	for (k = 0; k < nitems(names); k++) {
+	for (k = 0; k < CLI_TABLE_COLS; k++) {
 		at[k] = -1;
 		json_array_foreach(cols, i, c) {
 			if (json_is_string(c) &&
@@ -905,13 +907,11 @@ static int
 cli_fast_result(struct cli_scan *s, int at[], struct cli_scan *rows,
     size_t width[], size_t *nrows, json_t **sys, int *failed)
 {
-	static const char *const names[CLI_TABLE_COLS] = { "name", "state",
-	    "pid", "uptime_human", "cpu_percent", "memory_mb",
-	    "events.routed", "restarts", "crashes" };
-	json_t		*j, *c;
-	const char	*key;
-	size_t		 len, i, k;
-	int		 have_cols = 0;
+	const char *const	*names = cli_status_fields;
+	json_t			*j, *c;
+	const char		*key;
+	size_t			 len, i, k;
+	int			 have_cols = 0;
 
 	if (cli_scan_char(s, '{') == -1)
 		return -1;
