@@ -473,6 +473,9 @@ cli_status_rows(json_t *res)
  *	100		2.64 ms / 1.66 ms	2.50 ms / 1.27 ms
  *	1000		8.73 ms / 6.22 ms	4.02 ms / 1.89 ms
  *
+ * (Again at load ~1, fresh daemons: 1000 plugins 9.95 / 6.93 ms before,
+ * 4.49 / 2.29 ms after. The same reply line gives the same bytes.)
+ *
  * What is left at 1000 is the daemon's ~0.5 ms to write the rows and the
  * process start, as at 10. Linked statically (no loader) it would start
  * ~0.3 ms sooner, but static glibc cannot resolve the user names a config
