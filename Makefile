@@ -302,6 +302,8 @@ FUZZ_LINK_fuzz_irc	= $(OBJ)/plugins/irc/ircmsg.o $(OBJ)/plugins/irc/ircrate.o \
 FUZZ_LINK_fuzz_control	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
 FUZZ_LINK_fuzz_statefile = $(BUILD)/lib/libmetrics.a
 FUZZ_LINK_fuzz_http	= $(LIBSUP) $(LIBMOD) $(DAEMON_LIBS)
+# supervisorctl's reader of a status reply, against the jansson path.
+FUZZ_LINK_fuzz_status	= $(call src2obj,$(VERB_SRCS)) $(UNIT_MOD_metrics) -ljansson
 fuzz_link	= $(if $(filter undefined,$(origin FUZZ_LINK_$(1))),$(error tests/fuzz/$(1).c: no link set: set FUZZ_LINK_$(1) in the Makefile),$(FUZZ_LINK_$(1)))
 
 define fuzz_replay

@@ -722,6 +722,29 @@ ctl_request(struct ctl_conn *c, json_t *req, json_t **reply)
 	return result;
 }
 
+/*
+ * status as the table of every plugin: the reply line printed by the
+ * table's own reader (verb_cli_status_line, which says why), or, for a line
+ * it does not take, parsed by jansson as every other reply is.
+ */
+static int
+ctl_status_rows(struct ctl_conn *c, const struct verb *ce, json_t *req)
+{
+	char	*line;
+	size_t	 len, consumed;
+	json_t	*reply, *result;
+	int	 status;
+
+	ctl_send(c, req);
+	line = ctl_read_reply(c, &len, &consumed);
+	if ((status = verb_cli_status_line(line, len)) != -1)
+		return status;
+	result = ctl_parse_reply(c, line, len, &reply);
+	status = verb_cli(ce, result);
+	json_decref(reply);
+	return status;
+}
+
 static void
 ctl_signal(int sig)
 {
@@ -1044,6 +1067,9 @@ main(int argc, char **argv)
 		status = ctl_follow(&c, req, o.json);
 	else if (strcmp(ce->name, "upgrade") == 0)
 		status = ctl_upgrade(&c, req, o.json);
+	else if (strcmp(ce->name, "status") == 0 && json_is_true(
+	    json_object_get(req, "rows")))
+		status = ctl_status_rows(&c, ce, req);
 	else {
 		result = ctl_request(&c, req, &reply);
 		if (o.json) {
@@ -1070,7 +1096,8 @@ main(int argc, char **argv)
 	free(c.buf);
 	free(path);
 	json_decref(req);
-	if (fflush(stdout) == EOF && status == CTL_EXIT_OK)
+	/* ferror too: a write that failed earlier may leave nothing to flush. */
+	if ((fflush(stdout) == EOF || ferror(stdout)) && status == CTL_EXIT_OK)
 		status = CTL_EXIT_FAILED;
 	return status;
 }

@@ -211,6 +211,7 @@ int	 verb_cli_help(const struct verb *, json_t *);
 int	 verb_cli_alerts(const struct verb *, json_t *);
 int	 verb_cli_action(const struct verb *, json_t *);
 int	 verb_cli_status_exit(json_t *);
+int	 verb_cli_status_line(const char *, size_t);
 void	 verb_cli_event(json_t *, const char *);
 void	 verb_cli_usage(FILE *, const struct verb *, char mark);
 void	 verb_cli_put_safe(FILE *, const char *);

@@ -1208,6 +1208,87 @@ def test_ctl_exit_3_when_the_daemon_cannot_be_reached(tmp_path):
             assert r.stderr == "supervisorctl: m n (x-y)\n"
 
 
+def fake_daemon_status(path, answer):
+    """supervisorctl -s path status against a socket that reads the request
+    line and answers with answer (bytes, or None: close), as a daemon would
+    not. Returns the run and the request it sent."""
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+    got = []
+
+    def serve():
+        c, _ = srv.accept()
+        req = b""
+        while not req.endswith(b"\n"):
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            req += chunk
+        got.append(json.loads(req))
+        try:
+            if answer:
+                c.sendall(answer)
+        except OSError:
+            pass        # supervisorctl stopped reading an over-long reply
+        c.close()
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        r = ctl("-s", path, "status")
+    finally:
+        t.join(10)
+        srv.close()
+        os.unlink(path)
+    return r, got[0]
+
+
+ROWS_COLUMNS = ["name", "state", "pid", "uptime_human", "cpu_percent", "memory_mb",
+                "events.routed", "restarts", "crashes"]
+ROWS_SYSTEM = {"bot_uptime_human": "5m", "total_plugins": 2, "plugins_running": 2,
+               "plugins_crashed": 0, "total_events": 3, "total_memory_mb": 2.5,
+               "daemon": {"pid": 7, "cpu_percent": 0.25, "memory_mb": 3.14}}
+
+
+def test_ctl_status_table_from_any_rows_reply_and_clear_errors_for_bad_ones(tmp_path):
+    # supervisorctl reads the rows of a plain status where they are in the
+    # reply line and hands any line of another shape to its JSON parser:
+    # both print the same table, and a bad or over-long reply is a one-line
+    # error with exit 3, never a crash.
+    path = str(tmp_path / "fake.sock")
+    want = ("NAME     STATE     PID  UPTIME  CPU%  MEM(MB)  EVENTS  RESTARTS  CRASHES\n"
+            "{name}  RUNNING  4242  5m       0.2      1.4       3         0        0\n"
+            "8ball    RUNNING  4243  1h       0.0      1.6       0         1        2\n"
+            "system: up 5m, 2 plugins (2 running, 0 crashed), 3 events, plugins 2.5 MB, "
+            "daemon pid 7 cpu 0.2% mem 3.1 MB\n")
+    for name, shown in (("dice-rl", "dice-rl"),      # as the daemon writes it
+                        ("dic\u00e9-rl", "dic\u00e9-rl")):   # an escape: the JSON parser's
+        reply = {"ok": True, "result": {
+            "columns": ROWS_COLUMNS,
+            "rows": [[name, "RUNNING", 4242, "5m", 0.25, 1.36, 3, 0, 0],
+                     ["8ball", "RUNNING", 4243, "1h", 0.0, 1.64, 0, 1, 2]],
+            "system": ROWS_SYSTEM}}
+        r, req = fake_daemon_status(path, json.dumps(reply).encode() + b"\n")
+        assert req == {"cmd": "status", "fields": ROWS_COLUMNS, "rows": True}
+        assert (r.returncode, r.stderr, r.stdout) == (0, "", want.replace("{name}", shown))
+    # Rows the JSON parser refuses, a line cut short, a line over the bound.
+    cols = json.dumps(ROWS_COLUMNS).encode()
+    for answer, text in (
+            (b'{"ok":true,"result":{"columns":' + cols + b',"rows":[["a",01]]}}\n',
+             "invalid reply from %s: " % path),
+            (b'{"ok":true,"result":{"columns":' + cols + b',"rows":[["a","RUNNING",1e999]]}}\n',
+             "invalid reply from %s: " % path),
+            (b'{"ok":true,"result":{"columns":' + cols + b',"rows":[["a"',
+             "the supervisor on %s closed the connection without a reply" % path),
+            (b'{"ok":true,"result":{"columns":' + cols + b',"rows":[' +
+             b'["p","RUNNING",1,"1s",0.0,1.0,0,0,0],' * (17 * 1024 * 1024 // 36),
+             "reply from %s is over 16 MiB; refused" % path)):
+        r, _ = fake_daemon_status(path, answer)
+        assert r.returncode == 3 and r.stdout == "", (answer[:80], r)
+        assert r.stderr.startswith("supervisorctl: " + text), r.stderr
+        assert len(r.stderr.splitlines()) == 1
+
+
 def test_ctl_finds_the_socket_from_config_env_and_cwd(daemon, tmp_path):
     start(daemon, [DICE])
     other = str(tmp_path / "elsewhere")

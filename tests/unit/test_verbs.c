@@ -408,6 +408,265 @@ test_cli_generic(void **state)
 	json_decref(res);
 }
 
+/*
+ * What status prints for a reply line: through verb_cli_status_line (fast,
+ * the reader supervisorctl uses first) or through jansson and verb_cli (the
+ * reference). Returns the text (malloc'd), sets *status (-1: the fast
+ * reader did not take the line).
+ */
+static char *
+status_text_of(const char *line, int fast, int *status)
+{
+	json_t	*reply = NULL;
+	FILE	*f;
+	char	*out;
+	long	 n;
+	int	 saved;
+
+	if (!fast) {
+		reply = json_loads(line, 0, NULL);
+		assert_non_null(reply);
+		assert_true(json_is_true(json_object_get(reply, "ok")));
+	}
+	f = tmpfile();
+	assert_non_null(f);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	assert_true(saved != -1);
+	assert_true(dup2(fileno(f), STDOUT_FILENO) != -1);
+	if (fast) {
+		/* No NUL after it: the sanitizer build sees any read past. */
+		char	*exact = malloc(strlen(line) + 1);
+
+		assert_non_null(exact);
+		memcpy(exact, line, strlen(line));
+		*status = verb_cli_status_line(exact, strlen(line));
+		free(exact);
+	} else
+		*status = verb_cli(verb_find("status"),
+		    json_object_get(reply, "result"));
+	fflush(stdout);
+	assert_true(dup2(saved, STDOUT_FILENO) != -1);
+	close(saved);
+	n = ftell(f);
+	assert_true(n >= 0);
+	out = malloc((size_t)n + 1);
+	assert_non_null(out);
+	rewind(f);
+	assert_int_equal(fread(out, 1, (size_t)n, f), (size_t)n);
+	out[n] = '\0';
+	fclose(f);
+	json_decref(reply);
+	return out;
+}
+
+/* The fast reader takes line and prints what the jansson path prints. */
+static void
+assert_same_table(const char *line, int want_status)
+{
+	char	*fast, *slow;
+	int	 fs, ss;
+
+	fast = status_text_of(line, 1, &fs);
+	slow = status_text_of(line, 0, &ss);
+	if (fs == -1)
+		fail_msg("fast reader refused %s", line);
+	assert_string_equal(fast, slow);
+	assert_int_equal(fs, ss);
+	assert_int_equal(fs, want_status);
+	free(fast);
+	free(slow);
+}
+
+/* The fast reader refuses line and prints nothing. */
+static void
+assert_refused(const char *line)
+{
+	char	*fast;
+	int	 fs;
+
+	fast = status_text_of(line, 1, &fs);
+	if (fs != -1)
+		fail_msg("fast reader took %s", line);
+	assert_string_equal(fast, "");
+	free(fast);
+}
+
+#define ROWS_COLS	"\"columns\":[\"name\",\"state\",\"uptime_human\"," \
+			"\"restarts\",\"crashes\",\"pid\",\"cpu_percent\"," \
+			"\"memory_mb\",\"events.routed\"]"
+#define ROWS_SYS	"\"system\":{\"bot_uptime_human\":\"5m\"," \
+			"\"total_plugins\":2,\"plugins_running\":1," \
+			"\"plugins_crashed\":1,\"total_events\":3," \
+			"\"total_memory_mb\":2.5,\"daemon\":{\"pid\":7," \
+			"\"cpu_percent\":0.25,\"memory_mb\":3.14}}"
+
+/*
+ * status's table from the rows reply: the fast reader prints what the
+ * jansson path prints, byte for byte, for every kind of value a row holds.
+ */
+static void
+test_cli_status_line_same_table(void **state)
+{
+	char	*big, *p, *out;
+	size_t	 i, size = 1000 * 80 + 1024;
+	int	 status;
+
+	out = status_text_of("{\"ok\":true,\"result\":{" ROWS_COLS
+	    ",\"rows\":[[\"dice\",\"RUNNING\",\"5m\",0,0,4242,0.25,1.36,3],"
+	    "[\"8ball\",\"BACKOFF\",\"-\",2,3,null,null,null,0]]," ROWS_SYS
+	    "}}", 1, &status);
+	assert_string_equal(out,
+	    "NAME   STATE     PID  UPTIME  CPU%  MEM(MB)  EVENTS  RESTARTS  "
+	    "CRASHES\n"
+	    "dice   RUNNING  4242  5m       0.2      1.4       3         0  "
+	    "      0\n"
+	    "8ball  BACKOFF     -  -          -        -       0         2  "
+	    "      3\n"
+	    "system: up 5m, 2 plugins (1 running, 1 crashed), 3 events, "
+	    "plugins 2.5 MB, daemon pid 7 cpu 0.2% mem 3.1 MB\n");
+	assert_int_equal(status, VERB_EXIT_FAILED);
+	free(out);
+	assert_same_table("{\"ok\":true,\"result\":{" ROWS_COLS
+	    ",\"rows\":[[\"dice\",\"RUNNING\",\"5m\",0,0,4242,0.25,1.36,3],"
+	    "[\"8ball\",\"BACKOFF\",\"-\",2,3,null,null,null,0]]," ROWS_SYS
+	    "}}", VERB_EXIT_FAILED);
+	/* Columns in another order, white space, keys the table ignores. */
+	assert_same_table(" { \"result\" : { \"extra\" : [1, {\"a\": \"\\u00e9\"}],"
+	    " \"columns\" : [\"pid\", \"name\", \"state\", 5, \"memory_mb\"],"
+	    " \"rows\" : [ [ 12 , \"a\" , \"UPGRADING\" , true , 1e2 ] ,"
+	    " [ -0 , \"bb\" , \"RUNNING\" , false , -0.0 ] ] , " ROWS_SYS
+	    " } , \"ok\" : true , \"x\" : null }\r\n", VERB_EXIT_OK);
+	/* Odd values: a real pid (no uptime then), integers where reals go,
+	 * reals where integers go, huge and negative numbers, rows too
+	 * short or too long, DEL in a name, a state that is not a string. */
+	assert_same_table("{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":["
+	    "[\"a\",\"RUNNING\",\"1h\",1.5,2.0,12.5,1,2,3.5],"
+	    "[\"b\x7f\",\"RUNNING\",\"1h\",9223372036854775807,"
+	    "-9223372036854775808,9007199254740993,1.25,0.05,-7],"
+	    "[\"c\",\"RUNNING\"],"
+	    "[\"d\",7,\"1h\",0,0,1,2,3,4,5,6,7],"
+	    "[],"
+	    "[\"e\",\"RUNNING\",\"2d 4h\",123456789012345678,0,99,"
+	    "1.2345678901234567890123456789e-3,12345678901234567890.5,0]"
+	    "],\"system\":null}}", VERB_EXIT_OK);
+	/* A row of 70 values, more than the fast reader places. */
+	big = malloc(size);
+	assert_non_null(big);
+	p = big + sprintf(big, "{\"ok\":true,\"result\":{" ROWS_COLS
+	    ",\"rows\":[[\"a\",\"RUNNING\",\"1s\",0,0,5,0.0,1.0,0");
+	for (i = 9; i < 70; i++)
+		p += sprintf(p, ",%zu", i);
+	sprintf(p, "]]," ROWS_SYS "}}");
+	assert_same_table(big, VERB_EXIT_OK);
+	free(big);
+	/* A figure wider than the cell's 31 characters: cut as it was. */
+	assert_same_table("{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":["
+	    "[\"a\",\"RUNNING\",\"1s\",0,0,922337203685477372036854775807e2,"
+	    "1e40,123456789012345678901234567890.5,0]]}}", VERB_EXIT_OK);
+	/* No rows; no system. */
+	assert_same_table("{\"ok\":true,\"result\":{" ROWS_COLS
+	    ",\"rows\":[]}}", VERB_EXIT_OK);
+	/* A thousand plugins, as the daemon writes them. */
+	big = malloc(size);
+	assert_non_null(big);
+	p = big + sprintf(big, "{\"ok\":true,\"result\":{" ROWS_COLS
+	    ",\"rows\":[");
+	for (i = 0; i < 1000; i++)
+		p += sprintf(p, "%s[\"p%zu\",\"%s\",\"%zum\",%zu,0,%zu,%.2f,"
+		    "%.2f,%zu]", i ? "," : "", i, i == 500 ? "FATAL" :
+		    "RUNNING", i % 60, i % 3, 30000 + i, (double)(i % 7) / 4,
+		    1 + (double)(i % 13) / 100, i * 17);
+	sprintf(p, "]," ROWS_SYS "}}");
+	assert_same_table(big, VERB_EXIT_FAILED);
+	free(big);
+}
+
+/*
+ * A line the fast reader does not take: it prints nothing and returns -1,
+ * and supervisorctl parses it with jansson (which says what is wrong, or
+ * prints the same table).
+ */
+static void
+test_cli_status_line_refuses(void **state)
+{
+	static const char *const lines[] = {
+		"",
+		"hello",
+		"{\"ok\":false,\"error\":{\"code\":\"x\",\"message\":\"y\"}}",
+		"{\"ok\":true}",
+		"{\"ok\":true,\"result\":{}}",
+		"{\"ok\":true,\"result\":[]}",
+		"{\"ok\":true,\"result\":{\"plugins\":[]}}",
+		/* rows before columns, twice, or not an array of arrays */
+		"{\"ok\":true,\"result\":{\"rows\":[]," ROWS_COLS "}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[],"
+		    "\"rows\":[]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":{}}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[\"a\"]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[[1]]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[{}]]}}",
+		/* strings it leaves to jansson: escapes, UTF-8, raw controls */
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[\"a\\n\"]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[\"\xc3\xa9\"]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[\"a\tb\"]]}}",
+		/* numbers JSON or jansson refuse */
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[01]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[1.]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[.5]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[+1]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[1e]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[-]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[1e999]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":"
+		    "[[9223372036854775808]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[nul]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[truex]]}}",
+		/* truncated, trailing, missing commas, duplicate keys */
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[\"a\"",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[]}} x",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[]}}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[1 2]]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[[1],]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS " \"rows\":[]}}",
+		"{\"ok\":false,\"ok\":true,\"result\":{" ROWS_COLS
+		    ",\"rows\":[]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[]},"
+		    "\"result\":{" ROWS_COLS ",\"rows\":[]}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[],"
+		    "\"system\":{},\"system\":{}}}",
+		"{\"ok\":true,\"result\":{" ROWS_COLS ",\"rows\":[],"
+		    "\"system\":{\"a\":}}}",
+	};
+	size_t	i, size = 20000 * 4 + 70000 + 1024;
+	char	*big, *p;
+
+	for (i = 0; i < nitems(lines); i++)
+		assert_refused(lines[i]);
+	/* A column past the 64 it places. */
+	big = malloc(size);
+	assert_non_null(big);
+	p = big + sprintf(big, "{\"ok\":true,\"result\":{\"columns\":[");
+	for (i = 0; i < 70; i++)
+		p += sprintf(p, "%s\"c%zu\"", i ? "," : "", i);
+	sprintf(p, ",\"name\"],\"rows\":[]}}");
+	assert_refused(big);
+	/*
+	 * A table over 64 MiB (one name 70,000 wide, 1000 rows): left to the
+	 * jansson path, which prints it a line at a time.
+	 */
+	p = big + sprintf(big, "{\"ok\":true,\"result\":{" ROWS_COLS
+	    ",\"rows\":[[\"");
+	memset(p, 'x', 70000);
+	p += 70000;
+	p += sprintf(p, "\"]");
+	for (i = 0; i < 1000; i++)
+		p += sprintf(p, ",[]");
+	sprintf(p, "]}}");
+	assert_refused(big);
+	free(big);
+}
+
 static void
 test_getters(void **state)
 {
@@ -438,6 +697,8 @@ main(void)
 		cmocka_unit_test(test_generic_chat),
 		cmocka_unit_test(test_cli_fallbacks),
 		cmocka_unit_test(test_cli_generic),
+		cmocka_unit_test(test_cli_status_line_same_table),
+		cmocka_unit_test(test_cli_status_line_refuses),
 		cmocka_unit_test(test_getters),
 	};
 
