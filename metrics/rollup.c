@@ -161,6 +161,14 @@ rollup_memory_bytes_for(size_t capacity)
 	    capacity * sizeof(struct rollup_bucket);
 }
 
+/* Bytes this tier occupies now: its header and the buckets allocated. */
+size_t
+rollup_memory_bytes(const struct rollup_tier *t)
+{
+	return sizeof(struct rollup_tier) +
+	    t->allocated * sizeof(struct rollup_bucket);
+}
+
 /* The bucket in a slot; NULL if the slot was never allocated (empty). */
 static struct rollup_bucket *
 rollup_at(const struct rollup_tier *t, size_t slot)
