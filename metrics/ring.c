@@ -30,9 +30,16 @@ struct sample_ring {
  * plugin's: with 1000 idle plugins after 120 s, each ring held 24 samples
  * (576 bytes) and kept a page of its own resident, and the tiers behind it
  * did the same (rollup.c). Allocated as they come, the first samples of
- * every plugin are pushed on the same tick and lie together in the heap:
- * daemon PSS at 1000 bench_idle plugins after 120 s went from 23.3 MB to
- * (see rollup.c for the whole history's figure) with both.
+ * every plugin are pushed on the same tick and lie together in the heap.
+ * Measured with the tiers allocated the same way (rollup.c), 1000
+ * bench_idle plugins, default history, 120 s idle, three interleaved runs
+ * each: daemon PSS 23,381 / 23,531 / 23,555 KiB before, 10,428 / 11,120 /
+ * 10,160 after; of that, history is now about 1.3 KB a plugin (768 bytes
+ * of samples, 352 of minute buckets, the headers). It grows with the
+ * samples: full after an hour (17 KB a plugin), the same as before. With
+ * 0.1 s sampling to fill 1000 rings in 72 s (tiers 1 s x 1440, 60 s x
+ * 720), PSS was 37.7 MB before and 29.7 MB after: growing by doubling
+ * leaves no holes the heap keeps.
  */
 #define RING_FIRST_ALLOC	32
 
