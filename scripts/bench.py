@@ -755,7 +755,7 @@ def scale_report_lines(rows):
         "daemon's CPU by its own rusage after 2 s of settling, %s. Memory after the" % (
             ", ".join("%.0f s at %d" % (by[n]["idle_seconds"], n) for n in sorted(by))),
         "idle phase; RSS and PSS include the durable history (raw ring and rollup tiers),",
-        "stated apart: allocated as samples come (about 1.2 KB a plugin after 2 minutes),",
+        "stated apart: allocated as samples come (about 1.3 KB a plugin after 2 minutes),",
         "it grows to the row's figure once every tier is full (docs/metrics.md#storage).",
         "Shutdown: SIGTERM to the daemon's exit,",
         "every plugin stopped. Sample tick: bench_metrics's median per plugin, through",
