@@ -293,10 +293,14 @@ static void
 bench_memory(void)
 {
 	struct sample_ring	*rings[1000];
-	size_t			 i, total = 0;
+	struct metrics_sample	 s = { .pid = 1 };
+	size_t			 i, j, total = 0;
 
+	/* A ring allocates its samples as they come: these hold a full hour. */
 	for (i = 0; i < nitems(rings); i++) {
 		rings[i] = ring_new(metrics_ring_capacity(3600, 5), 0);
+		for (j = 0; j < ring_capacity(rings[i]); j++)
+			ring_push(rings[i], 5.0 * (double)j, &s);
 		total += ring_memory_bytes(rings[i]);
 	}
 	printf("ring_bytes_per_plugin samples=%zu value=%zu target=20480\n",

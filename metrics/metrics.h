@@ -55,7 +55,10 @@ uint64_t	 sample_rss_bytes(const struct metrics_sample *);
 double		 sample_memory_mb(const struct metrics_sample *);
 
 /*
- * Fixed-capacity ring of samples, allocated once. Index 0 is the oldest.
+ * Fixed-capacity ring of samples, allocated as it fills (doubling from 32
+ * samples up to the capacity; no sample moves or is lost) and never after
+ * it is full: ring_memory_bytes() is what it holds now,
+ * ring_memory_bytes_for() what it holds full. Index 0 is the oldest.
  * Times are stored relative to the epoch given at creation, with 0.1 s
  * resolution, and never go backwards inside one ring (see ring_push).
  */
@@ -144,7 +147,8 @@ char		*metrics_format_uptime(double seconds, char *buf, size_t len);
 /*
  * Rollup tiers: coarser history behind the raw ring (rrdtool's idea in our
  * own compact form). A tier is a fixed ring of buckets of `resolution`
- * seconds, bucket number = floor(wall / resolution), allocated once. Tier 0
+ * seconds, bucket number = floor(wall / resolution), allocated as it fills
+ * (rollup_memory_bytes: now; rollup_memory_bytes_for: full). Tier 0
  * is built from the raw ring, tier k from tier k - 1, when a bucket ends;
  * each bucket keeps sample counts, CPU and memory min / max / avg, a p95
  * estimate and the events routed in it (rollup.c says how, in 22 bytes).
@@ -176,6 +180,7 @@ void		 rollup_free(struct rollup_tier *);
 double		 rollup_resolution(const struct rollup_tier *);
 size_t		 rollup_capacity(const struct rollup_tier *);
 size_t		 rollup_memory_bytes_for(size_t capacity);
+size_t		 rollup_memory_bytes(const struct rollup_tier *);
 int		 rollup_head(const struct rollup_tier *, int64_t *bucket);
 int		 rollup_first(const struct rollup_tier *, int64_t *bucket);
 int		 rollup_get(const struct rollup_tier *, int64_t bucket,

@@ -181,8 +181,8 @@ struct plugin {
 
 	/* What the plugin said in ready. */
 	char				 version[65];
-	char				*commands[PLUGIN_MAX_COMMANDS];
-	char				*usage[PLUGIN_MAX_COMMANDS];	/* NULL: none */
+	char				**commands;	/* ncommands of them */
+	char				**usage;	/* each NULL: none */
 	size_t				 ncommands;
 	TAILQ_ENTRY(plugin)		 chat_entry;	/* on the router's chat list */
 	uint64_t			 platform_refused;	/* connectors: lines of another platform */

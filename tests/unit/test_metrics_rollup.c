@@ -82,6 +82,94 @@ test_budget(void **state)
 	assert_true(total <= 65536);
 }
 
+/* A bucket of n samples of cpu and kib. */
+static struct rollup_summary
+test_bucket(double n, double cpu, double kib)
+{
+	struct rollup_summary	s;
+
+	memset(&s, 0, sizeof s);
+	s.samples = s.mem_n = s.cpu_n = n;
+	s.cpu_min = s.cpu_max = s.cpu_p95 = cpu;
+	s.cpu_sum = cpu * n;
+	s.mem_min = s.mem_max = s.mem_p95 = kib;
+	s.mem_sum = kib * n;
+	return s;
+}
+
+/*
+ * A tier's buckets are allocated as they are written (16, then doubling or
+ * as far as a gap reaches, at most the capacity); empty writes allocate
+ * nothing; buckets keep their values through growth, a gap, the wrap, and a
+ * save and load.
+ */
+static void
+test_tier_grows(void **state)
+{
+	struct rollup_tier	*t = rollup_new(60, 40), *u;
+	struct rollup_summary	 s, empty;
+	unsigned char		*bytes;
+	int64_t			 b, head, first;
+	size_t			 hdr = rollup_memory_bytes_for(0), bb = 22;
+
+	assert_int_equal(rollup_memory_bytes(t), hdr);
+	memset(&empty, 0, sizeof empty);
+	rollup_put(t, 1000, &empty);
+	assert_int_equal(rollup_memory_bytes(t), hdr);
+	for (b = 1000; b < 1010; b++) {
+		s = test_bucket(12, (double)(b - 1000), 100);
+		rollup_put(t, b, &s);
+	}
+	assert_int_equal(rollup_memory_bytes(t), hdr + 16 * bb);
+	/* A gap to slot 30: grown to 32; 1010..1029 read as empty. */
+	s = test_bucket(12, 30, 100);
+	rollup_put(t, 1030, &s);
+	assert_int_equal(rollup_memory_bytes(t), hdr + 32 * bb);
+	for (b = 1000; b <= 1030; b++) {
+		if (b >= 1010 && b < 1030) {
+			assert_int_equal(rollup_get(t, b, &s), -1);
+			continue;
+		}
+		assert_int_equal(rollup_get(t, b, &s), 0);
+		assert_near(s.cpu_max, (double)(b - 1000), 1e-9);
+		assert_near(s.mem_sum, 1200, 1e-9);
+	}
+	/* Past the capacity: wraps onto slot 5, 1000..1005 leave the reach. */
+	s = test_bucket(12, 45, 100);
+	rollup_put(t, 1045, &s);
+	assert_int_equal(rollup_memory_bytes(t), hdr + 32 * bb);
+	assert_int_equal(rollup_get(t, 1005, &s), -1);
+	assert_int_equal(rollup_get(t, 1006, &s), 0);
+	assert_near(s.cpu_max, 6, 1e-9);
+	assert_int_equal(rollup_get(t, 1031, &s), -1);
+	assert_int_equal(rollup_get(t, 1045, &s), 0);
+	assert_near(s.cpu_max, 45, 1e-9);
+	assert_int_equal(rollup_first(t, &first), 0);
+	assert_int_equal(first, 1006);
+
+	/* Saved as a state file does (oldest first) and loaded: the same. */
+	assert_int_equal(rollup_head(t, &head), 0);
+	bytes = calloc((size_t)(head - first + 1), bb);
+	for (b = first; b <= head; b++)
+		rollup_bucket_encode(t, b, bytes + (size_t)(b - first) * bb);
+	u = rollup_new(60, 40);
+	assert_int_equal(rollup_load(u, head, bytes,
+	    (size_t)(head - first + 1)), 0);
+	assert_int_equal(rollup_memory_bytes(u),
+	    hdr + (size_t)(head - first + 1) * bb);
+	for (b = 1000; b <= 1046; b++) {
+		struct rollup_summary	x;
+		int			r = rollup_get(t, b, &s);
+
+		assert_int_equal(rollup_get(u, b, &x), r);
+		if (r == 0)
+			assert_memory_equal(&s, &x, sizeof s);
+	}
+	free(bytes);
+	rollup_free(u);
+	rollup_free(t);
+}
+
 /* One minute of 5 s samples makes one bucket, closed by the next sample. */
 static void
 test_minute_bucket(void **state)
@@ -443,6 +531,7 @@ main(void)
 		cmocka_unit_test(test_window_selection),
 		cmocka_unit_test(test_estimator_error),
 		cmocka_unit_test(test_convert),
+		cmocka_unit_test(test_tier_grows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

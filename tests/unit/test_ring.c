@@ -51,6 +51,53 @@ test_sample_size(void **state)
 	    ring_memory_bytes_for(0) + 720 * 24);
 }
 
+/*
+ * The samples are allocated as they come: none for an empty ring, 32 for
+ * the first, then doubling to the capacity; every sample keeps its place
+ * and value through each growth and the wrap after it.
+ */
+static void
+test_grows_as_filled(void **state)
+{
+	struct sample_ring		*ring = ring_new(720, EPOCH);
+	struct metrics_aggregates	 a;
+	struct metrics_window		 w = metrics_window_all();
+	size_t				 i;
+
+	assert_int_equal(ring_memory_bytes(ring), ring_memory_bytes_for(0));
+	test_fill(ring, 1);
+	assert_int_equal(ring_memory_bytes(ring), ring_memory_bytes_for(32));
+	ring_clear(ring);
+	test_fill(ring, 33);
+	assert_int_equal(ring_memory_bytes(ring), ring_memory_bytes_for(64));
+	ring_clear(ring);
+	test_fill(ring, 700);
+	assert_int_equal(ring_memory_bytes(ring), ring_memory_bytes_for(720));
+	for (i = 0; i < 700; i++) {
+		assert_int_equal(ring_get(ring, i)->pid, i + 1);
+		assert_double_eq(ring_sample_time(ring, ring_get(ring, i)),
+		    EPOCH + 5.0 * (i + 1));
+	}
+	/* 1..700 at cpu = pid: avg 350.5, p95 index floor(700 * 0.95). */
+	assert_int_equal(metrics_aggregate(ring, &w, &a, NULL), 0);
+	assert_int_equal(a.sample_count, 700);
+	assert_double_eq(a.cpu.avg, 350.5);
+	assert_double_eq(a.cpu.min, 1);
+	assert_double_eq(a.cpu.max, 700);
+	assert_double_eq(a.cpu.p95, 666);
+	ring_free(ring);
+
+	/* A capacity between two steps: 32, then the capacity, then wraps. */
+	ring = ring_new(40, EPOCH);
+	test_fill(ring, 50);
+	assert_int_equal(ring_memory_bytes(ring), ring_memory_bytes_for(40));
+	assert_int_equal(ring_count(ring), 40);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(ring_get(ring, i)->pid, 11 + i);
+	assert_int_equal(ring_latest(ring)->pid, 50);
+	ring_free(ring);
+}
+
 static void
 test_sample_fields(void **state)
 {
@@ -332,6 +379,7 @@ main(void)
 		cmocka_unit_test(test_window_spans_wrap),
 		cmocka_unit_test(test_window_since_bounds),
 		cmocka_unit_test(test_window_since_equal_times),
+		cmocka_unit_test(test_grows_as_filled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
