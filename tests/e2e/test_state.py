@@ -266,7 +266,7 @@ def test_a_changed_ring_shape_is_converted_and_history_reaches_as_far_back(daemo
     daemon.start(config=cfg)
     # Longer than the 1 s tier's 2 s and a 4 s bucket after it.
     since = wait_for(lambda: (lambda m: time.time() - m["history_since"] > 7.5 and m)(
-        daemon.result("metrics", plugin="dice-roller")), timeout=10,
+        daemon.result("metrics", plugin="dice-roller")), timeout=20,
         what="7.5 s of history")["history_since"]
     stop(daemon)
 
