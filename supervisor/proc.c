@@ -719,6 +719,7 @@ proc_helper_main(int fd, pid_t daemon)
 		close_range(3, (unsigned int)fd - 1, 0);
 	close_range((unsigned int)fd + 1, ~0U, 0);
 	proc_scan_signals();
+	sandbox_helper_init();
 	while (proc_helper_serve(fd) == 0)
 		;
 	_exit(0);
@@ -865,7 +866,8 @@ proc_helper_ask(const struct proc_child_args *a)
 	int			 fds[PROC_HELPER_NFDS], nfds = 0, i;
 	ssize_t			 n;
 
-	if (proc_helper_fd == -1)
+	/* Its bounding set is empty: root's capabilities are the daemon's. */
+	if (proc_helper_fd == -1 || sandbox_keeps_caps(sb))
 		return -2;
 	memset(&rq, 0, sizeof rq);
 	for (i = 0; a->argv[i] != NULL; i++)

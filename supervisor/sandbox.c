@@ -993,14 +993,66 @@ sandbox_release(struct sandbox_spawn *s)
 }
 
 /*
+ * Empty the ambient set and the bounding set up to capability last, so an
+ * exec as root gains none: plain syscalls, fit for a child before exec.
+ * Each PR_CAPBSET_DROP makes new credentials (and frees the old ones
+ * through RCU) even for a capability already gone, so only those still in
+ * the set are dropped. 0, or -1 with errno.
+ */
+static int
+sandbox_drop_caps(int last)
+{
+	int	cap;
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL)
+		return -1;
+	for (cap = 0; cap <= last; cap++) {
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 &&
+		    errno != EINVAL)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * In the spawn helper (proc.c), once at its start: a root helper empties
+ * its own bounding set, which every child it clones inherits, so a child
+ * has nothing left to drop in sandbox_apply. The helper keeps its own
+ * effective capabilities (a bounding set limits only what an exec gains),
+ * so it still sets each child's user and group; a plugin that keeps
+ * root's capabilities (`root`, or no sandbox) is spawned by the daemon
+ * (sandbox_keeps_caps). Starting 1000 plugins through the helper, the
+ * children's 41 drops each were a third of the helper's CPU: ~0.2 s of
+ * commit_creds and the RCU callbacks that free the old credentials.
+ */
+void
+sandbox_helper_init(void)
+{
+	if (geteuid() == 0 && sandbox_drop_caps(sandbox_cap_last) == -1)
+		log_warn("spawn helper: dropping the capability bounding set");
+}
+
+/*
+ * Whether a spawn must keep root's capability bounding set: a root
+ * daemon's plugin with `root` or without a sandbox. The spawn helper's set
+ * is empty (sandbox_helper_init): the daemon spawns such a plugin itself.
+ */
+int
+sandbox_keeps_caps(const struct sandbox_spawn *s)
+{
+	return geteuid() == 0 && (s == NULL || !s->enabled ||
+	    s->drop_caps < 0);
+}
+
+/*
  * In the child, last before exec: no_new_privs, Landlock, seccomp. Plain
  * syscalls on what the daemon prepared; 0, or -1 with errno.
  */
 int
 sandbox_apply(const struct sandbox_spawn *s)
 {
-	int	cap;
-
 	if (!s->enabled)
 		return 0;
 	/*
@@ -1008,16 +1060,9 @@ sandbox_apply(const struct sandbox_spawn *s)
 	 * set. A plugin that changed to another uid has no capability left
 	 * to drop, and could not drop them (that needs CAP_SETPCAP).
 	 */
-	if (s->drop_caps >= 0 && geteuid() == 0) {
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ==
-		    -1 && errno != EINVAL)
-			return -1;
-		for (cap = 0; cap <= s->drop_caps; cap++) {
-			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 &&
-			    errno != EINVAL)
-				return -1;
-		}
-	}
+	if (s->drop_caps >= 0 && geteuid() == 0 &&
+	    sandbox_drop_caps(s->drop_caps) == -1)
+		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return -1;
 	if (s->ruleset_fd != -1 &&

@@ -454,6 +454,8 @@ int	 sandbox_prepare(const struct plugin *, struct sandbox_spawn *,
 void	 sandbox_release(struct sandbox_spawn *);
 void	 sandbox_burst(int);
 int	 sandbox_apply(const struct sandbox_spawn *);
+void	 sandbox_helper_init(void);
+int	 sandbox_keeps_caps(const struct sandbox_spawn *);
 struct jsonw;
 void	 sandbox_status(const struct plugin *, struct jsonw *);
 const struct plugin *sandbox_peer_plugin(pid_t);

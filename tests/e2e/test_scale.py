@@ -163,7 +163,8 @@ def test_identity_and_sandbox_through_the_spawn_helper(daemon, tmp_path):
                "config": {"config_file": os.path.join(daemon.dir, "config.json")}}
     dice = dict(DICE, user="nobody", group="nogroup", umask="027", nice=3, directory=work)
     free = plugin("free", "echo", {"commands": []}, sandbox={"enabled": False})
-    plugins = [CONSOLE, hostile, dice, free] + [
+    rooted = plugin("rooted", "echo", {"commands": []}, sandbox={"root": True})
+    plugins = [CONSOLE, hostile, dice, free, rooted] + [
         plugin("p%d" % i, "echo", {"commands": []}) for i in range(61)]
     daemon.start(plugins)
     kids = daemon_children(daemon.proc.pid)
@@ -189,6 +190,19 @@ def test_identity_and_sandbox_through_the_spawn_helper(daemon, tmp_path):
     # The sandbox off: nothing applied.
     st = proc_fields(daemon.status("free")["pid"])
     assert st["NoNewPrivs"] == "0" and st["Seccomp"] == "0"
+    if os.geteuid() == 0:
+        # The helper's bounding set is empty, so every child of its has
+        # nothing to drop; a plugin that keeps root's capabilities (no
+        # sandbox, or "root": true) gets them all the same, and is still
+        # the daemon's child.
+        helper = [p for p, comm in kids if comm == "supervisor-spaw"][0]
+        assert int(proc_fields(helper)["CapBnd"], 16) == 0
+        for name in ("free", "rooted"):
+            pid = daemon.status(name)["pid"]
+            st = proc_fields(pid)
+            assert int(st["CapBnd"], 16) != 0 and int(st["CapEff"], 16) != 0, (name, st)
+            assert parent_and_comm(pid)[0] == daemon.proc.pid
+        assert proc_fields(daemon.status("rooted")["pid"])["Seccomp"] == "2"
     # Landlock through the helper: the config file is out of reach, its data dir not.
     assert daemon.ask("!escape config", timeout=10) == "config: EACCES"
     assert daemon.ask("!escape data", timeout=10) == "data: ok"
