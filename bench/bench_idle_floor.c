@@ -5,10 +5,10 @@
  * them once per interval, with none of the daemon's code: a ping sent and
  * its pong read (epoll, one recv), and one pread each of the child's
  * kept-open /proc/PID/stat and statm. Pings go out in 8 slots per interval
- * as the daemon spreads them. The parent's CPU time (getrusage) over the
- * run (CLOCK_PROCESS_CPUTIME_ID), per operation and as a percent of a core at the daemon's defaults
- * (one ping and one sample per plugin every 5 s), is what no supervisor
- * that pings and samples can go below on this machine.
+ * as the daemon spreads them. The parent's CPU time over the run
+ * (CLOCK_PROCESS_CPUTIME_ID), per operation and as a percent of a core at
+ * the daemon's defaults (one ping and one sample per plugin every 5 s), is
+ * what no supervisor that pings and samples can go below on this machine.
  *
  * usage: bench_idle_floor N SECONDS [INTERVAL]; prints one JSON object.
  */
@@ -24,27 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
+
 #define FLOOR_SLOTS	8
-
-/* Seconds of CPU the calling process has used (to the nanosecond). */
-static double
-floor_cpu(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Monotonic seconds. */
-static double
-floor_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A child: answer every message with the same bytes until end of file. */
 static void __attribute__((noreturn))
@@ -84,7 +66,7 @@ floor_collect(int ep, const int *sock, double until)
 	double			left;
 	int			i, k;
 
-	while ((left = until - floor_now()) > 0) {
+	while ((left = until - bench_clock(CLOCK_MONOTONIC)) > 0) {
 		k = epoll_wait(ep, ev, 64, (int)(left * 1000) + 1);
 		for (i = 0; i < k; i++)
 			if (recv(sock[ev[i].data.u32], buf, sizeof buf,
@@ -146,27 +128,27 @@ main(int argc, char **argv)
 		epoll_ctl(ep, EPOLL_CTL_ADD, sock[i], &ev);
 	}
 	/* Let the children reach their read first. */
-	floor_collect(ep, sock, floor_now() + 1);
+	floor_collect(ep, sock, bench_clock(CLOCK_MONOTONIC) + 1);
 
-	cpu0 = floor_cpu();
-	t0 = at = floor_now();
+	cpu0 = bench_clock(CLOCK_PROCESS_CPUTIME_ID);
+	t0 = at = bench_clock(CLOCK_MONOTONIC);
 	for (slot = 0; at - t0 < seconds; slot = (slot + 1) % FLOOR_SLOTS) {
 		/* This slot's pings, then its plugins' samples, timed. */
 		for (i = slot; i < n; i += FLOOR_SLOTS)
 			if (send(sock[i], ping, sizeof ping - 1, MSG_DONTWAIT |
 			    MSG_NOSIGNAL) > 0)
 				pings++;
-		s0 = floor_cpu();
+		s0 = bench_clock(CLOCK_PROCESS_CPUTIME_ID);
 		for (i = slot; i < n; i += FLOOR_SLOTS)
 			if (pread(stat_fd[i], buf, sizeof buf - 1, 0) > 0 &&
 			    pread(statm_fd[i], buf, sizeof buf - 1, 0) > 0)
 				samples++;
-		sample_cpu += floor_cpu() - s0;
+		sample_cpu += bench_clock(CLOCK_PROCESS_CPUTIME_ID) - s0;
 		at += interval / FLOOR_SLOTS;
 		pongs += floor_collect(ep, sock, at);
 	}
-	cpu = floor_cpu() - cpu0;
-	seconds = floor_now() - t0;
+	cpu = bench_clock(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+	seconds = bench_clock(CLOCK_MONOTONIC) - t0;
 
 	sample_us = samples > 0 ? sample_cpu / (double)samples * 1e6 : 0;
 	ping_us = pings > 0 ? (cpu - sample_cpu) / (double)pings * 1e6 : 0;

@@ -26,19 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
 #include "ipc/ipc.h"
 
 extern char **environ;
-
-/* Monotonic seconds. */
-static double
-floor_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* CPU seconds of who (RUSAGE_SELF or RUSAGE_CHILDREN). */
 static double
@@ -160,7 +151,7 @@ main(int argc, char **argv)
 	 * so their CPU counts in RUSAGE_CHILDREN. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	cpu0 = floor_cpu(RUSAGE_SELF);
-	t0 = floor_now();
+	t0 = bench_clock(CLOCK_MONOTONIC);
 	if ((spawner = fork()) == 0) {
 		close(chan[0]);
 		floor_spawner(chan[1], argv[1], n);
@@ -182,7 +173,7 @@ main(int argc, char **argv)
 					epoll_ctl(ep, EPOLL_CTL_DEL, socks[j],
 					    NULL);
 					ready++;
-					last = floor_now();
+					last = bench_clock(CLOCK_MONOTONIC);
 				}
 				continue;
 			}
