@@ -799,6 +799,8 @@ def scale_report_lines(rows):
         SCALE_MARK,
         "## Scale: 10, 100 and 1000 plugins",
         "",
+        "Measured %s." % time.strftime("%Y-%m-%d %H:%M"),
+        "",
         "bench/bench_idle plugins at the default sampling (5 s) and pings (5 s), no",
         "other load. Start-up: daemon launched to the last plugin's RUNNING (its",
         "`state_since`, polled every 0.2 s), median of 3 launches (at 1000: %s s). Idle: the" % (
