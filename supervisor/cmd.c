@@ -1385,12 +1385,11 @@ cmd_multi_seen(struct plugin **list, size_t n, const struct plugin *p)
 	return 0;
 }
 
-/* Whether start would spawn p now (the states whose start action spawns). */
+/* Whether start would spawn p now, as the lifecycle table decides. */
 static int
 cmd_multi_spawns(const struct plugin *p)
 {
-	return p->state == PLUGIN_STOPPED || p->state == PLUGIN_BACKOFF ||
-	    p->state == PLUGIN_FATAL;
+	return lifecycle_decide(p->state, PEV_START) == LA_START;
 }
 
 /*
