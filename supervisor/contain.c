@@ -393,6 +393,22 @@ contain_prepare(const struct plugin *p, char *buf, size_t size, char **cause)
 }
 
 /*
+ * Undo contain_prepare for a spawn that did not happen: remove the cgroup
+ * of a plugin without a process (one with a process stays, and a populated
+ * one rmdir refuses).
+ */
+void
+contain_unprepare(const struct plugin *p)
+{
+	char	path[PATH_MAX];
+
+	if (!contain_cgroup || p->pid > 0)
+		return;
+	contain_path(p->cgroup, "", path, sizeof path);
+	(void)rmdir(path);
+}
+
+/*
  * In cgroup mode, the live plugin whose cgroup (or one below it) a process
  * is in, from its /proc/PID/cgroup line "0::/.../supervisor.PID/NAME";
  * NULL otherwise.

@@ -472,6 +472,26 @@ static pid_t	proc_helper_pid = -1;
 static int	proc_helper_renice;	/* in the helper: children renice */
 static int	proc_helper_daemon_nice;	/* to this */
 
+/*
+ * Raise the calling process's priority by PROC_HELPER_BOOST nice levels
+ * (to -20 at most): 1 with its nice value before in *was, or 0 if it
+ * could not (no privilege, or at -20 already).
+ */
+static int
+proc_boost(int *was)
+{
+	int	nice;
+
+	errno = 0;
+	if ((nice = getpriority(PRIO_PROCESS, 0)) == -1 && errno != 0)
+		return 0;
+	if (nice <= -20 || setpriority(PRIO_PROCESS, 0,
+	    nice - PROC_HELPER_BOOST < -20 ? -20 : nice - PROC_HELPER_BOOST) == -1)
+		return 0;
+	*was = nice;
+	return 1;
+}
+
 /* In the helper: read exactly n bytes; 0, or -1 on end of file or error. */
 static int
 proc_helper_read(int fd, void *buf, size_t n)
@@ -707,13 +727,7 @@ proc_helper_main(int fd, pid_t daemon)
 	if (getppid() != daemon)
 		_exit(0);
 	prctl(PR_SET_NAME, "supervisor-spawn");
-	errno = 0;
-	proc_helper_daemon_nice = getpriority(PRIO_PROCESS, 0);
-	if (errno == 0 && proc_helper_daemon_nice > -20 &&
-	    setpriority(PRIO_PROCESS, 0, proc_helper_daemon_nice -
-	    PROC_HELPER_BOOST < -20 ? -20 : proc_helper_daemon_nice -
-	    PROC_HELPER_BOOST) == 0)
-		proc_helper_renice = 1;
+	proc_helper_renice = proc_boost(&proc_helper_daemon_nice);
 	/* Its table is what every plugin's clone copies: keep it small. */
 	if (fd > 3)
 		close_range(3, (unsigned int)fd - 1, 0);
@@ -1166,20 +1180,12 @@ static struct {
 
 static void	proc_prep_free(struct proc_prep *);
 
-/*
- * A preparation no spawn used: free it, and remove the cgroup it made for
- * a plugin that has no process (a populated one stays: rmdir refuses).
- */
+/* A preparation no spawn used: free it, and undo the cgroup it made. */
 static void
 proc_prep_discard(struct proc_prep *pp)
 {
-	char	*slash;
-
-	if (pp->p != NULL && pp->p->pid <= 0 && pp->cgroup[0] != '\0' &&
-	    (slash = strrchr(pp->cgroup, '/')) != NULL) {
-		*slash = '\0';		/* ".../NAME/cgroup.procs": the directory */
-		(void)rmdir(pp->cgroup);
-	}
+	if (pp->p != NULL && pp->cgroup[0] != '\0')
+		contain_unprepare(pp->p);
 	proc_prep_free(pp);
 }
 
@@ -1257,8 +1263,6 @@ static int	proc_daemon_nice;	/* and what it was */
 static void
 proc_burst_boost(int on)
 {
-	int	nice;
-
 	if (!on) {
 		if (proc_daemon_boosted &&
 		    setpriority(PRIO_PROCESS, 0, proc_daemon_nice) == -1)
@@ -1266,15 +1270,8 @@ proc_burst_boost(int on)
 		proc_daemon_boosted = 0;
 		return;
 	}
-	errno = 0;
-	if (proc_helper_pid == -1 ||
-	    ((nice = getpriority(PRIO_PROCESS, 0)) == -1 && errno != 0))
-		return;
-	if (nice > -20 && setpriority(PRIO_PROCESS, 0, nice -
-	    PROC_HELPER_BOOST < -20 ? -20 : nice - PROC_HELPER_BOOST) == 0) {
-		proc_daemon_nice = nice;
-		proc_daemon_boosted = 1;
-	}
+	if (proc_helper_pid != -1)
+		proc_daemon_boosted = proc_boost(&proc_daemon_nice);
 }
 
 /*
@@ -1324,9 +1321,10 @@ proc_burst_end(void)
 }
 
 /*
- * Spawn a plugin (clone, then exec in the child). Returns the pid and the daemon's ends of the
- * socketpair and pipes (out_fd is -1 for a terminal plugin), or -1 with
- * *cause: the child could not be made, or could not exec (it is reaped).
+ * Spawn a plugin (clone, then exec in the child). Returns the pid and the
+ * daemon's ends of the socketpair and pipes (out_fd is -1 for a terminal
+ * plugin), or -1 with *cause: the child could not be made, or could not
+ * exec (it is reaped).
  */
 pid_t
 proc_spawn(struct plugin *p, int *sock, int *out_fd, int *err_fd, char **cause)

@@ -424,6 +424,7 @@ void	 contain_init(void);
 void	 contain_start(void);
 const char *contain_mode(void);
 int	 contain_prepare(const struct plugin *, char *, size_t, char **cause);
+void	 contain_unprepare(const struct plugin *);
 void	 contain_exited(const struct plugin *);
 void	 contain_tidy(void);
 int	 contain_shutdown(void);
