@@ -713,6 +713,16 @@ server_init(struct config *cf, const char *plugin_dir)
 	alert_configure(cf);
 }
 
+/* p or the first plugin after it that the daemon starts itself, or NULL. */
+static struct plugin *
+server_next_autostart(struct plugin *p)
+{
+	while (p != NULL && (p->conf->role == ROLE_CONNECTOR ||
+	    !p->conf->autostart))
+		p = TAILQ_NEXT(p, entry);
+	return p;
+}
+
 /* Start the plugins and run until every plugin has stopped after a signal. */
 int
 server_run(void)
@@ -731,18 +741,16 @@ server_run(void)
 	state_load_all();
 	contain_start();
 	watch_configure();
-	/* One burst: proc.c prepares each next spawn while one is made. */
+	/*
+	 * One burst over the autostarted plugins (connectors come later):
+	 * proc.c prepares each next spawn while one is made.
+	 */
 	proc_burst_begin();
-	TAILQ_FOREACH(p, &server->plugins, entry) {
-		if (p->conf->role != ROLE_CONNECTOR && p->conf->autostart) {
-			for (next = TAILQ_NEXT(p, entry); next != NULL &&
-			    (next->conf->role == ROLE_CONNECTOR ||
-			    !next->conf->autostart);
-			    next = TAILQ_NEXT(next, entry))
-				;
-			proc_burst_next(next);
-			plugin_event(p, PEV_START, "daemon start");
-		}
+	for (p = server_next_autostart(TAILQ_FIRST(&server->plugins));
+	    p != NULL; p = next) {
+		next = server_next_autostart(TAILQ_NEXT(p, entry));
+		proc_burst_next(next);
+		plugin_event(p, PEV_START, "daemon start");
 	}
 	proc_burst_end();
 	server_start_connectors(0);
